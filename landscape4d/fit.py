@@ -1,0 +1,84 @@
+"""Refine a GaussianSet against the views (L1 photometric loss), with log/logit parameters inside only.
+
+The per-pixel initialisation already reproduces every view; this step removes the blur of overlapping
+footprints (colours), thins needless opacity and harmonises the background layer with the views it came from.
+Positions stay fixed: the geometry comes from depth, and moving Gaussians would break the motion lift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .gaussians import GaussianSet
+from .raster import rasterize_gaussians
+from .views import View
+
+
+@dataclass
+class FitReport:
+    losses: list[float]
+    source_psnr_db: float
+
+
+def _logit(x: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    x = x.clamp(eps, 1 - eps)
+    return torch.log(x / (1 - x))
+
+
+def psnr_db(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """PSNR in dB of two images in [0,1] (inf when identical)."""
+    mse = float(((torch.as_tensor(a, dtype=torch.float64) - torch.as_tensor(b, dtype=torch.float64)) ** 2).mean())
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
+
+
+def fit_gaussians(
+    gaussians: GaussianSet,
+    views: list[View],
+    iterations: int,
+    lr: float = 0.02,
+    device: torch.device | str = "cpu",
+    view_weight: float = 0.5,
+    callback: Callable[[int, float], None] | None = None,
+) -> tuple[GaussianSet, FitReport]:
+    """Optimise colours, opacities and scales; each step uses the source view and one other view in turn."""
+    device = torch.device(device)
+    g = gaussians.to(device)
+    color_logit = _logit(g.colors).requires_grad_(True)
+    opacity_logit = _logit(g.opacities).requires_grad_(True)
+    log_scales = torch.log(g.scales).requires_grad_(True)
+    optimiser = torch.optim.Adam(
+        [
+            {"params": [color_logit], "lr": lr},
+            {"params": [opacity_logit], "lr": lr},
+            {"params": [log_scales], "lr": lr * 0.1},
+        ]
+    )
+    targets = [torch.from_numpy(v.image).to(device) for v in views]
+    masks = [torch.from_numpy(v.new_content).to(device) for v in views]
+
+    def current() -> GaussianSet:
+        return g.replace(colors=torch.sigmoid(color_logit), opacities=torch.sigmoid(opacity_logit), scales=log_scales.exp())
+
+    losses: list[float] = []
+    for step in range(iterations):
+        optimiser.zero_grad(set_to_none=True)
+        params = current()
+        loss = (rasterize_gaussians(params, views[0].camera).rgb - targets[0]).abs().mean()
+        if len(views) > 1:
+            k = 1 + step % (len(views) - 1)
+            if masks[k].any():
+                rgb = rasterize_gaussians(params, views[k].camera).rgb
+                loss = loss + view_weight * (rgb - targets[k]).abs()[masks[k]].mean()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss))
+        if callback is not None:
+            callback(step, float(loss))
+    fitted = current().detach().to("cpu")
+    with torch.no_grad():
+        source_rgb = rasterize_gaussians(fitted.to(device), views[0].camera).rgb.cpu()
+    return fitted, FitReport(losses, psnr_db(source_rgb, views[0].image))

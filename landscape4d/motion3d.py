@@ -1,0 +1,79 @@
+"""3D motion per Gaussian from the 2D Eulerian field.
+
+Single-view lift (the default): a Gaussian that projects to pixel p of the source view with 2D flow f moves to
+the surface point under p + f, i.e. it slides along the depth surface (water on a lake comes toward the camera,
+a waterfall falls down the cliff), and its projection in the source view moves by exactly f. Where p and p + f lie
+on different sides of a depth edge the lift keeps the Gaussian's own depth instead. The multi-view consistent
+3D-MOM optimiser plugs in behind the same ``MotionLifter`` signature.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .camera import Camera, project_points
+from .flow2d import Flow2D
+
+DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
+
+
+class MotionLifter(Protocol):
+    def __call__(self, means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
+        """Velocity [N,3] (world units per loop frame) for Gaussians at ``means_world`` [N,3]."""
+        ...
+
+
+def _bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Sample [H,W,C] (or [H,W]) at continuous pixel coordinates uv [N,2] (pixel centres at +0.5), clamped."""
+    height, width = image.shape[:2]
+    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
+    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    wx, wy = x - x0, y - y0
+    if image.ndim == 3:
+        wx, wy = wx[:, None], wy[:, None]
+    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
+    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
+    uv, z = project_points(means_world.float(), camera)
+    uv_np, z_np = uv.numpy().astype(np.float64), z.numpy().astype(np.float64)
+    height, width = depth_m.shape
+    inside = (z_np > 0) & (uv_np[:, 0] >= 0) & (uv_np[:, 0] < width) & (uv_np[:, 1] >= 0) & (uv_np[:, 1] < height)
+    cols = np.clip(uv_np[:, 0].astype(int), 0, width - 1)
+    rows = np.clip(uv_np[:, 1].astype(int), 0, height - 1)
+    moving = inside & flow.moving[rows, cols]
+    velocity = np.zeros((means_world.shape[0], 3), np.float64)
+    if not moving.any():
+        return torch.zeros_like(means_world, dtype=torch.float32)
+    uv_m, z_m = uv_np[moving], z_np[moving]
+    f_px = _bilinear(flow.flow_px_per_frame.astype(np.float64), uv_m)
+    target_uv = uv_m + f_px
+    surface_here = _bilinear(depth_m.astype(np.float64), uv_m)
+    surface_there = _bilinear(depth_m.astype(np.float64), target_uv)
+    # Slide along the surface: keep the Gaussian's offset from the surface, follow the surface's depth change.
+    target_z = z_m * surface_there / np.maximum(surface_here, 1e-9)
+    jump = np.abs(surface_there - surface_here) > DEPTH_EDGE_RATIO * surface_here
+    target_z = np.where(jump, z_m, target_z)
+    K = camera.K.numpy().astype(np.float64)
+    def unproject(uv_: np.ndarray, z_: np.ndarray) -> np.ndarray:
+        return np.stack([(uv_[:, 0] - K[0, 2]) / K[0, 0] * z_, (uv_[:, 1] - K[1, 2]) / K[1, 1] * z_, z_], axis=-1)
+    delta_camera = unproject(target_uv, target_z) - unproject(uv_m, z_m)
+    rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
+    velocity[moving] = delta_camera @ rotation_camera_to_world.T
+    return torch.from_numpy(velocity.astype(np.float32))
+
+
+def lift_motion(
+    means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera, lifter: MotionLifter | None = None
+) -> torch.Tensor:
+    return (lifter or lift_single_view)(means_world, flow, depth_m, camera)
+
+
+__all__ = ["MotionLifter", "lift_motion", "lift_single_view"]

@@ -1,0 +1,183 @@
+"""The one library entry point the CLI and the app share: photo → Scene4D (→ video via ``render.render_video``).
+
+Stages run strictly one way: photo → depth, regions, 2D motion → views → Gaussians (fitted) → 3D motion →
+Scene4D. Backends for depth, regions and inpainting are swappable (see ``Backends``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .camera import identity_camera
+from .depth import DepthEstimator, estimate_depth, load_user_depth
+from .fit import FitReport, fit_gaussians
+from .flow2d import Arrow, Flow2D, motion_field
+from .inpaint import Inpainter
+from .motion3d import MotionLifter, lift_motion
+from .photo import Photo, load_photo
+from .regions import RegionEstimator, RegionMasks, estimate_regions, load_user_mask
+from .scene import Scene4D
+from .settings import LOOP_FPS, Settings
+from .trajectories import extreme_view_poses
+from .views import View, gaussians_from_views, generate_views, source_view
+
+ProgressFn = Callable[[int, int, str], None]  # (stage index from 1, stage count, description)
+STAGES = (
+    "Loading photo",
+    "Estimating depth and motion regions",
+    "Generating views",
+    "Fitting Gaussians",
+    "Lifting motion to 3D",
+)
+
+
+@dataclass
+class Backends:
+    """Swappable stage implementations; ``None`` means the weight-free classic default."""
+
+    depth: DepthEstimator | None = None
+    regions: RegionEstimator | None = None
+    inpainter: Inpainter | None = None
+    motion: MotionLifter | None = None
+
+
+@dataclass
+class UserEdits:
+    """What a user may add: masks and depth as files or arrays, arrows in pixels of the original photo."""
+
+    moves: str | Path | np.ndarray | None = None
+    freeze: str | Path | np.ndarray | None = None
+    arrows: list[Arrow] = field(default_factory=list)
+    depth: str | Path | np.ndarray | None = None
+
+
+@dataclass
+class SceneBuild:
+    """The scene plus the intermediate maps (for previews, evaluation and debugging)."""
+
+    scene: Scene4D
+    photo: Photo
+    depth_m: np.ndarray
+    regions: RegionMasks
+    flow: Flow2D
+    views: list[View]
+    fit: FitReport | None
+    timings_s: dict[str, float]
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+def working_long_side(settings: Settings, device: torch.device) -> int:
+    return settings.long_side or (1024 if device.type == "cuda" else 512)
+
+
+def scene_depth_range(depth_m: np.ndarray, sky: np.ndarray) -> tuple[float, float, float]:
+    """Robust (near, focus, far) depths of the non-sky content (the sky shell if there is nothing else)."""
+    solid = depth_m[~sky] if (~sky).sum() > 0.01 * sky.size else depth_m.ravel()
+    near, focus, far = np.percentile(solid, [1, 50, 99])
+    return float(near), float(focus), float(far)
+
+
+def build(
+    photo_source: str | Path | np.ndarray | Any,
+    settings: Settings | None = None,
+    edits: UserEdits | None = None,
+    backends: Backends | None = None,
+    progress: ProgressFn | None = None,
+) -> SceneBuild:
+    """Photo → Scene4D, keeping the intermediate maps."""
+    settings = settings or Settings()
+    edits = edits or UserEdits()
+    backends = backends or Backends()
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)
+    timings: dict[str, float] = {}
+    report = progress or (lambda i, n, d: None)
+
+    def stage(index: int) -> float:
+        report(index, len(STAGES), STAGES[index - 1])
+        return time.perf_counter()
+
+    t = stage(1)
+    photo = load_photo(photo_source, working_long_side(settings, device))
+    height, width = photo.image.shape[:2]
+    # User inputs are validated before any heavy work, with messages that name the input.
+    moves = load_user_mask(edits.moves, (height, width)) if edits.moves is not None else None
+    freeze = load_user_mask(edits.freeze, (height, width)) if edits.freeze is not None else None
+    sx, sy = width / photo.original_size[0], height / photo.original_size[1]
+    arrows = [a.scaled(sx, sy) for a in edits.arrows]
+    timings["photo"] = time.perf_counter() - t
+
+    t = stage(2)
+    regions = estimate_regions(photo.image, backends.regions)
+    if edits.depth is not None:
+        depth_m = load_user_depth(edits.depth, (height, width), regions.sky)
+    else:
+        depth_m = estimate_depth(photo.image, regions.sky, backends.depth)
+    flow = motion_field(
+        (height, width), regions.sky, regions.water, settings.loop_frames, moves, freeze, arrows, settings.speed
+    )
+    near, focus, far = scene_depth_range(depth_m, regions.sky)
+    timings["depth_regions_flow"] = time.perf_counter() - t
+
+    t = stage(3)
+    camera = identity_camera(width, height, settings.fov_deg)
+    poses = extreme_view_poses(near, focus, settings.view_scale, settings.num_views)
+    views = generate_views(source_view(photo.image, depth_m, camera), poses, backends.inpainter)
+    timings["views"] = time.perf_counter() - t
+
+    t = stage(4)
+    gaussians, _origin = gaussians_from_views(views)
+    fit_report = None
+    if settings.fit_iters > 0:
+        gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
+    timings["fit"] = time.perf_counter() - t
+
+    t = stage(5)
+    velocity = lift_motion(gaussians.means, flow, depth_m, camera, backends.motion)
+    timings["motion"] = time.perf_counter() - t
+
+    scene = Scene4D(
+        gaussians=gaussians,
+        velocity=velocity,
+        source_camera=camera,
+        loop_frames=settings.loop_frames,
+        loop_fps=LOOP_FPS,
+        depth_near=near,
+        depth_far=far,
+        meta={
+            "photo": photo.name,
+            "depth_focus": focus,
+            "settings": asdict(settings),
+            "timings_s": timings,
+            "source_psnr_db": fit_report.source_psnr_db if fit_report else None,
+        },
+    )
+    return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings)
+
+
+def build_scene(
+    photo_source: str | Path | np.ndarray | Any,
+    settings: Settings | None = None,
+    edits: UserEdits | None = None,
+    backends: Backends | None = None,
+    progress: ProgressFn | None = None,
+) -> Scene4D:
+    """Photo → Scene4D (see ``build`` for the intermediate maps)."""
+    return build(photo_source, settings, edits, backends, progress).scene
+
+
+__all__ = ["build", "build_scene", "Backends", "UserEdits", "SceneBuild", "STAGES"]

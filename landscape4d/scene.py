@@ -1,0 +1,109 @@
+"""Scene4D: everything needed to render or export the living scene, and its single-file save format.
+
+A scene file (``*.l4d.npz``) is a NumPy archive: the Gaussian arrays, the per-Gaussian velocity, the source
+camera and a JSON ``meta`` record. Re-rendering with a new trajectory or length loads it and skips depth, views
+and fitting entirely.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .camera import Camera
+from .gaussians import GaussianSet
+
+SCENE_FORMAT_VERSION = 1
+SCENE_SUFFIX = ".l4d.npz"
+
+
+@dataclass
+class Scene4D:
+    """Static Gaussians plus a looping Eulerian motion.
+
+    ``velocity`` [N,3] is in world units per loop frame (zero for static Gaussians). The loop lasts
+    ``loop_frames`` frames at ``loop_fps``; the animation state at continuous frame phase k ∈ [0, loop_frames]
+    is a pure function of (scene, k) — see ``animate.gaussians_at``.
+    """
+
+    gaussians: GaussianSet
+    velocity: torch.Tensor  # [N,3] world units per loop frame
+    source_camera: Camera
+    loop_frames: int
+    loop_fps: float
+    depth_near: float  # robust nearest scene depth (world units), used to scale camera paths
+    depth_far: float  # robust farthest non-sky depth
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.velocity.shape != self.gaussians.means.shape:
+            raise ValueError(f"velocity has shape {tuple(self.velocity.shape)}, expected {tuple(self.gaussians.means.shape)}")
+        if self.loop_frames < 2:
+            raise ValueError(f"loop_frames must be at least 2, got {self.loop_frames}")
+
+    @property
+    def moving(self) -> torch.Tensor:
+        """[N] bool: Gaussians that take part in the motion."""
+        return self.velocity.abs().sum(dim=-1) > 0
+
+    @property
+    def period_s(self) -> float:
+        return self.loop_frames / self.loop_fps
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        if not path.name.endswith(SCENE_SUFFIX):
+            path = path.with_name(path.name + SCENE_SUFFIX) if path.suffix != ".npz" else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": "landscape4d-scene",
+            "version": SCENE_FORMAT_VERSION,
+            "loop_frames": self.loop_frames,
+            "loop_fps": self.loop_fps,
+            "depth_near": self.depth_near,
+            "depth_far": self.depth_far,
+            "width": self.source_camera.width,
+            "height": self.source_camera.height,
+            "extra": self.meta,
+        }
+        arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in self.gaussians.as_dict().items()}
+        arrays["velocity"] = self.velocity.detach().cpu().numpy().astype(np.float32)
+        arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
+        arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        tmp.replace(path)  # atomic: a crash never leaves a half-written scene behind
+        return path
+
+    @staticmethod
+    def load(path: str | Path) -> "Scene4D":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"scene file not found: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {k: torch.from_numpy(data[k].copy()) for k in data.files if k != "meta"}
+        except (ValueError, KeyError, OSError) as exc:
+            raise ValueError(f"{path} is not a landscape4d scene file ({exc})") from exc
+        if meta.get("format") != "landscape4d-scene":
+            raise ValueError(f"{path} is not a landscape4d scene file")
+        if meta.get("version", 0) > SCENE_FORMAT_VERSION:
+            raise ValueError(f"{path} was written by a newer landscape4d (scene format {meta['version']})")
+        gaussians = GaussianSet(**{k: arrays[k] for k in ("means", "quats", "scales", "opacities", "colors")})
+        camera = Camera(arrays["K"], arrays["world_to_camera"], int(meta["width"]), int(meta["height"]))
+        return Scene4D(
+            gaussians=gaussians,
+            velocity=arrays["velocity"],
+            source_camera=camera,
+            loop_frames=int(meta["loop_frames"]),
+            loop_fps=float(meta["loop_fps"]),
+            depth_near=float(meta["depth_near"]),
+            depth_far=float(meta["depth_far"]),
+            meta=meta.get("extra", {}),
+        )

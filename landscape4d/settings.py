@@ -1,0 +1,58 @@
+"""Settings for building a scene: one dataclass, plus named quality presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from .camera import DEFAULT_FOV_DEG
+
+LOOP_FPS = 30.0  # motion is defined per frame of a 30 fps loop; videos at other fps sample the same loop in time
+MAX_LOOP_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to build a Scene4D. Every field has a sensible default; see ``PRESETS`` for bundles."""
+
+    long_side: int | None = None  # working resolution (long side, px); None → 512 on CPU, 1024 on GPU
+    fov_deg: float = DEFAULT_FOV_DEG  # horizontal field of view of the photo
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    seed: int = 0
+    loop_seconds: float = 3.0  # period of the seamless loop
+    speed: float = 1.0  # global multiplier on all motion
+    num_views: int = 8  # generated views around the input camera (besides the input view)
+    view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
+    fit_iters: int = 30  # refinement steps of the Gaussians against the views
+    fit_lr: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.long_side is not None and not 32 <= self.long_side <= 4096:
+            raise ValueError(f"long_side must be between 32 and 4096 px, got {self.long_side}")
+        if not 0.5 <= self.loop_seconds <= MAX_LOOP_SECONDS:
+            raise ValueError(f"loop_seconds must be between 0.5 and {MAX_LOOP_SECONDS}, got {self.loop_seconds}")
+        if not 0.0 <= self.speed <= 5.0:
+            raise ValueError(f"speed must be between 0 and 5, got {self.speed}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if not 0 <= self.num_views <= 64:
+            raise ValueError(f"num_views must be between 0 and 64, got {self.num_views}")
+        if self.fit_iters < 0:
+            raise ValueError(f"fit_iters must be >= 0, got {self.fit_iters}")
+
+    def replace(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def loop_frames(self) -> int:
+        return max(2, round(self.loop_seconds * LOOP_FPS))
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+PRESETS: dict[str, Settings] = {
+    "fast": Settings(long_side=384, num_views=4, fit_iters=10),
+    "balanced": Settings(),
+    "high": Settings(long_side=1024, num_views=12, fit_iters=150),
+}

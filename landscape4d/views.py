@@ -1,0 +1,75 @@
+"""Multi-view generation: render the photo's RGB-D point cloud from new cameras and inpaint what they reveal.
+
+Views are built one after another (as LucidDreamer does): each view is rendered from the source pixels plus the
+content already added by earlier views, so a disocclusion is inpainted once and every later view agrees with it.
+A view's ``new_content`` pixels are exactly those it contributed; the Gaussian stage lifts them to a background
+layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .camera import Camera
+from .gaussians import GaussianSet, gaussians_from_pixels
+from .inpaint import ClassicInpainter, Inpainter
+from .raster import rasterize_gaussians
+
+HOLE_ALPHA = 0.6  # a pixel is a hole if the existing Gaussians cover less than this
+
+
+@dataclass
+class View:
+    camera: Camera
+    image: np.ndarray  # [H,W,3] float32 RGB in [0,1]
+    depth_m: np.ndarray  # [H,W] z-depth in this view's camera frame
+    new_content: np.ndarray  # [H,W] bool: pixels this view inpainted (seen by no earlier view)
+
+
+def source_view(image: np.ndarray, depth_m: np.ndarray, camera: Camera) -> View:
+    return View(camera, image.astype(np.float32), depth_m.astype(np.float32), np.ones(depth_m.shape, bool))
+
+
+def render_rgbd(gaussians: GaussianSet, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Un-premultiplied colour [H,W,3], z-depth [H,W] and coverage [H,W] of a set seen from ``camera``."""
+    with torch.no_grad():
+        out = rasterize_gaussians(gaussians, camera)
+    alpha = out.alpha.cpu().numpy()
+    safe = np.maximum(alpha, 1e-6)
+    image = np.clip(out.rgb.cpu().numpy() / safe[..., None], 0.0, 1.0)
+    depth = out.depth.cpu().numpy() / safe
+    return image.astype(np.float32), depth.astype(np.float32), alpha
+
+
+def generate_views(
+    source: View,
+    poses_world_to_camera: list[torch.Tensor],
+    inpainter: Inpainter | None = None,
+) -> list[View]:
+    """The source view followed by one inpainted view per pose (same intrinsics and size as the source)."""
+    inpainter = inpainter or ClassicInpainter()
+    views = [source]
+    for world_to_camera in poses_world_to_camera:
+        camera = source.camera.with_pose(world_to_camera)
+        image, depth_m, alpha = render_rgbd(gaussians_from_views(views)[0], camera)
+        hole = alpha < HOLE_ALPHA
+        # Cracks one pixel wide between magnified Gaussians are not disocclusions: close them, don't add content.
+        hole_open = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        image, depth_m = inpainter(image, depth_m, hole)
+        views.append(View(camera, image, depth_m, hole_open))
+    return views
+
+
+def gaussians_from_views(views: list[View]) -> tuple[GaussianSet, torch.Tensor]:
+    """Per-pixel Gaussians of every view's new content, and [N] int view index of each (0 = source)."""
+    parts, origin = [], []
+    for index, view in enumerate(views):
+        if view.new_content.any():
+            part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content)
+            parts.append(part)
+            origin.append(torch.full((len(part),), index, dtype=torch.int32))
+    return GaussianSet.concat(parts), torch.cat(origin)

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from landscape4d.flow2d import Arrow, motion_field
+
+
+def _regions(h=64, w=64):
+    sky = np.zeros((h, w), bool)
+    sky[:20] = True
+    water = np.zeros((h, w), bool)
+    water[40:] = True
+    return sky, water
+
+
+def test_defaults_clouds_sideways_water_down_static_still():
+    sky, water = _regions()
+    flow = motion_field((64, 64), sky, water, loop_frames=30)
+    f = flow.flow_px_per_frame
+    assert np.all(f[~(sky | water)] == 0)
+    assert f[10, 32, 0] > 0 and abs(f[10, 32, 1]) < 1e-6  # clouds drift right
+    assert f[60, 32, 1] > 0 and abs(f[60, 32, 0]) < 1e-6  # water flows down the image
+    assert not flow.moving[30].any()
+
+
+def test_arrow_direction_is_followed_in_its_region_only():
+    sky, water = _regions()
+    arrows = [Arrow(30, 55, 10, 55)]  # leftward in the water
+    flow = motion_field((64, 64), sky, water, 30, arrows=arrows)
+    f = flow.flow_px_per_frame
+    inside = flow.moving & water
+    angles = np.degrees(np.arctan2(f[inside][:, 1], f[inside][:, 0]))
+    assert np.all(np.abs(np.abs(angles) - 180) < 1e-3)
+    assert f[10, 32, 0] > 0  # sky keeps its default
+
+
+def test_taper_keeps_particles_inside_region_over_a_loop():
+    sky, water = _regions()
+    loop = 30
+    flow = motion_field((64, 64), np.zeros_like(sky), water, loop, speed=5.0)
+    f = flow.flow_px_per_frame
+    rows, cols = np.nonzero(flow.moving)
+    assert (f[rows, cols, 1] * loop).max() > 10  # fast enough to matter
+    start_rows = rows - f[rows, cols, 1] * loop
+    assert start_rows.min() >= 40 - 1e-3  # the backward population never crosses into the static ground above
+
+
+def test_freeze_and_user_region():
+    sky, water = _regions()
+    freeze = np.zeros_like(sky)
+    freeze[:, :32] = True
+    moves = np.zeros_like(sky)
+    moves[25:35, 40:60] = True
+    flow = motion_field((64, 64), sky, water, 30, moves=moves, freeze=freeze)
+    assert not flow.moving[:, :32].any()
+    assert flow.region_id[30, 50] == 3
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "1,1,1,1", "nan,1,2,3"])
+def test_bad_arrow_text(text):
+    with pytest.raises(ValueError, match="arrow"):
+        Arrow.parse(text)
+
+
+def test_arrow_outside_photo():
+    sky, water = _regions()
+    with pytest.raises(ValueError, match="outside the photo"):
+        motion_field((64, 64), sky, water, 30, arrows=[Arrow(100, 10, 120, 10)])

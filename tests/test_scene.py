@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+from landscape4d.animate import gaussians_at, phase_at
+from landscape4d.camera import identity_camera
+from landscape4d.gaussians import GaussianSet, random_gaussians
+from landscape4d.scene import Scene4D
+
+
+def make_scene(n=300, seed=0) -> Scene4D:
+    g = random_gaussians(n, seed)
+    velocity = torch.zeros(n, 3)
+    velocity[: n // 3, 0] = 0.01
+    return Scene4D(g, velocity, identity_camera(64, 48), loop_frames=30, loop_fps=30.0, depth_near=2.0, depth_far=6.0)
+
+
+def test_loop_endpoints_equal_rest_state():
+    scene = make_scene()
+    for k in (0.0, 30.0):
+        state = gaussians_at(scene, k).gaussians
+        visible = state.opacities > 0
+        rest = scene.gaussians
+        assert visible.sum() == len(rest)
+        ordered = torch.cat([rest.means[~scene.moving], rest.means[scene.moving]])
+        assert torch.allclose(state.means[visible], ordered)
+
+
+def test_midloop_populations_and_static_never_move():
+    scene = make_scene()
+    state = gaussians_at(scene, 15.0)
+    moving = scene.moving
+    n_static, n_moving = int((~moving).sum()), int(moving.sum())
+    assert len(state.gaussians) == n_static + 2 * n_moving
+    assert torch.equal(state.gaussians.means[:n_static], scene.gaussians.means[~moving])
+    forward = state.gaussians.select(state.population == 1)
+    backward = state.gaussians.select(state.population == 2)
+    assert torch.allclose(forward.means, scene.gaussians.means[moving] + scene.velocity[moving] * 15)
+    assert torch.allclose(backward.means, scene.gaussians.means[moving] - scene.velocity[moving] * 15)
+    assert torch.allclose(forward.opacities + backward.opacities, scene.gaussians.opacities[moving])
+
+
+def test_phase_wraps_forward():
+    scene = make_scene()
+    assert phase_at(scene, 0.0) == 0.0
+    assert phase_at(scene, 1.0) == pytest.approx(0.0)  # 30 frames at 30 fps = one period
+    assert phase_at(scene, 1.5) == pytest.approx(15.0)
+
+
+def test_save_load_roundtrip(tmp_path):
+    scene = make_scene()
+    scene.meta["photo"] = "x"
+    path = scene.save(tmp_path / "s.l4d.npz")
+    loaded = Scene4D.load(path)
+    for name, value in scene.gaussians.as_dict().items():
+        assert torch.equal(getattr(loaded.gaussians, name), value)
+    assert torch.equal(loaded.velocity, scene.velocity)
+    assert loaded.loop_frames == 30 and loaded.meta["photo"] == "x"
+    assert torch.equal(loaded.source_camera.K, scene.source_camera.K)
+
+
+def test_load_rejects_other_files(tmp_path):
+    bad = tmp_path / "bad.l4d.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a landscape4d scene"):
+        Scene4D.load(bad)
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a landscape4d scene"):
+        Scene4D.load(tmp_path / "other.npz")
+    with pytest.raises(FileNotFoundError):
+        Scene4D.load(tmp_path / "missing.l4d.npz")
+
+
+def test_gaussianset_shape_check():
+    g = random_gaussians(10)
+    with pytest.raises(ValueError, match="quats"):
+        GaussianSet(g.means, g.quats[:5], g.scales, g.opacities, g.colors)
