@@ -74,9 +74,13 @@ def _rbf_field(arrows: list[Arrow], height: int, width: int) -> np.ndarray:
 
 
 def _taper(flow: np.ndarray, region: np.ndarray, loop_frames: int) -> np.ndarray:
-    """Scale speed so travel over a full loop stays inside the region (image borders count as inside)."""
+    """Scale speed so travel over a full loop stays inside the region.
+
+    Image borders count as region borders too: nothing flows in from outside the photo, so without the taper the
+    population advected away from an upstream border would leave a gap covered only by the fading other one.
+    """
     pad = 1
-    padded = cv2.copyMakeBorder(region.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    padded = cv2.copyMakeBorder(region.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     distance_px = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
     speed = np.linalg.norm(flow, axis=-1)
     allowed = np.clip(distance_px - TAPER_MARGIN_PX, 0.0, None) / loop_frames

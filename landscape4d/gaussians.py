@@ -77,7 +77,7 @@ def random_gaussians(n: int, seed: int = 0, depth_range: tuple[float, float] = (
     )
 
 
-PIXEL_FOOTPRINT = 0.6  # Gaussian σ as a fraction of the pixel it stands for: neighbours overlap, edges stay crisp
+PIXEL_FOOTPRINT = 0.45  # Gaussian σ in pixels of the view it comes from: neighbours overlap, edges stay crisp
 
 
 def gaussians_from_pixels(

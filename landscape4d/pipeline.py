@@ -68,7 +68,7 @@ class SceneBuild:
     regions: RegionMasks
     flow: Flow2D
     views: list[View]
-    fit: FitReport | None
+    fit: FitReport
     timings_s: dict[str, float]
 
 
@@ -141,9 +141,7 @@ def build(
 
     t = stage(4)
     gaussians, _origin = gaussians_from_views(views)
-    fit_report = None
-    if settings.fit_iters > 0:
-        gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
+    gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
     timings["fit"] = time.perf_counter() - t
 
     t = stage(5)
@@ -163,7 +161,7 @@ def build(
             "depth_focus": focus,
             "settings": asdict(settings),
             "timings_s": timings,
-            "source_psnr_db": fit_report.source_psnr_db if fit_report else None,
+            "source_psnr_db": fit_report.source_psnr_db,
         },
     )
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings)

@@ -20,10 +20,10 @@ class Settings:
     seed: int = 0
     loop_seconds: float = 3.0  # period of the seamless loop
     speed: float = 1.0  # global multiplier on all motion
-    num_views: int = 8  # generated views around the input camera (besides the input view)
+    num_views: int = 10  # generated views around the input camera (besides the input view)
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
-    fit_iters: int = 30  # refinement steps of the Gaussians against the views
-    fit_lr: float = 0.02
+    fit_iters: int = 20  # refinement steps of the Gaussians' colours against the views
+    fit_lr: float = 0.1
 
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
@@ -52,7 +52,7 @@ class Settings:
 
 
 PRESETS: dict[str, Settings] = {
-    "fast": Settings(long_side=384, num_views=4, fit_iters=10),
+    "fast": Settings(long_side=384, num_views=8, fit_iters=10),
     "balanced": Settings(),
-    "high": Settings(long_side=1024, num_views=12, fit_iters=150),
+    "high": Settings(long_side=1024, num_views=14, fit_iters=60),
 }

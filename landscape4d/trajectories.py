@@ -112,21 +112,20 @@ def extreme_view_poses(depth_near: float, depth_focus: float, scale: float, coun
     diagonals and orbit ends, so a larger ``count`` covers the paths more densely.
     """
     a = LATERAL * depth_near * scale
-    candidates = [
-        (a, 0.0, 0.0),
+    back = -BACKWARD * depth_near * scale
+    translations = [
+        (a, 0.0, 0.0),  # swing / circle extremes
         (-a, 0.0, 0.0),
-        (0.0, -1.4 * a, 0.0),
+        (0.0, -1.4 * a, 0.0),  # circle top, up-down
         (0.0, 0.8 * a, 0.0),
-        (0.0, 0.0, -BACKWARD * depth_near * scale),
-        (0.7 * a, -0.7 * a, 0.0),
-        (-0.7 * a, -0.7 * a, 0.0),
-        (0.7 * a, 0.56 * a, 0.0),
-        (-0.7 * a, 0.56 * a, 0.0),
-        (a, 0.0, -BACKWARD * depth_near * scale),
-        (-a, 0.0, -BACKWARD * depth_near * scale),
+        (0.0, 0.0, back),  # dolly-out end
+        (0.0, 0.0, FORWARD * depth_near * min(scale, 1.0)),  # zoom-in end (never past the nearest content)
     ]
-    poses = [pose_world_to_camera(torch.tensor(c), torch.eye(3)) for c in candidates]
+    poses = [pose_world_to_camera(torch.tensor(c), torch.eye(3)) for c in translations]
     poses += [orbit_pose(0.25, depth_near * scale, depth_focus), orbit_pose(0.75, depth_near * scale, depth_focus)]
+    diagonals = [(0.7 * a, -0.7 * a, 0.0), (-0.7 * a, -0.7 * a, 0.0), (0.7 * a, 0.56 * a, 0.0),
+                 (-0.7 * a, 0.56 * a, 0.0), (a, 0.0, back), (-a, 0.0, back)]
+    poses += [pose_world_to_camera(torch.tensor(c), torch.eye(3)) for c in diagonals]
     return poses[: max(0, count)]
 
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 
-from .camera import Camera
+from .camera import Camera, project_points, transform_points
 from .gaussians import GaussianSet, gaussians_from_pixels
 from .inpaint import ClassicInpainter, Inpainter
 from .raster import rasterize_gaussians
 
-HOLE_ALPHA = 0.6  # a pixel is a hole if the existing Gaussians cover less than this
+HOLE_ALPHA = 0.95  # a pixel is a hole if the existing Gaussians cover less than this
 
 
 @dataclass
@@ -56,12 +55,31 @@ def generate_views(
     for world_to_camera in poses_world_to_camera:
         camera = source.camera.with_pose(world_to_camera)
         image, depth_m, alpha = render_rgbd(gaussians_from_views(views)[0], camera)
+        # Every under-covered pixel gets content: thin slivers at depth edges are disocclusions too.
         hole = alpha < HOLE_ALPHA
-        # Cracks one pixel wide between magnified Gaussians are not disocclusions: close them, don't add content.
-        hole_open = cv2.morphologyEx(hole.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         image, depth_m = inpainter(image, depth_m, hole)
-        views.append(View(camera, image, depth_m, hole_open))
+        views.append(View(camera, image, depth_m, hole))
     return views
+
+
+BEHIND_MARGIN = 1.03  # added content sits at least this factor behind the photo's surface along its ray
+
+
+def push_behind_source(means_world: torch.Tensor, source: View) -> torch.Tensor:
+    """Move points that project into the photo in front of its surface back along their ray, behind it.
+
+    The photo shows the first surface along every ray of the source camera, so content added for other views
+    may only lie behind it; otherwise inpainting errors would show up as speckles in the photo's own view.
+    """
+    points_camera = transform_points(means_world, source.camera.world_to_camera)
+    uv, z = project_points(means_world, source.camera)
+    height, width = source.depth_m.shape
+    inside = (z > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < width) & (uv[:, 1] >= 0) & (uv[:, 1] < height)
+    cols = uv[:, 0].clamp(0, width - 1).long()
+    rows = uv[:, 1].clamp(0, height - 1).long()
+    surface = torch.from_numpy(source.depth_m)[rows, cols]
+    factor = torch.where(inside, (BEHIND_MARGIN * surface / z.clamp_min(1e-9)).clamp_min(1.0), torch.ones_like(z))
+    return transform_points(points_camera * factor[:, None], source.camera.camera_to_world)
 
 
 def gaussians_from_views(views: list[View]) -> tuple[GaussianSet, torch.Tensor]:
@@ -70,6 +88,10 @@ def gaussians_from_views(views: list[View]) -> tuple[GaussianSet, torch.Tensor]:
     for index, view in enumerate(views):
         if view.new_content.any():
             part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content)
+            if index > 0:
+                means = push_behind_source(part.means, views[0])
+                # Keep the footprint in proportion to the new distance from the view that made it.
+                part = part.replace(means=means, scales=part.scales * (means.norm(dim=-1) / part.means.norm(dim=-1).clamp_min(1e-9))[:, None])
             parts.append(part)
             origin.append(torch.full((len(part),), index, dtype=torch.int32))
     return GaussianSet.concat(parts), torch.cat(origin)
