@@ -88,6 +88,25 @@ def _taper(flow: np.ndarray, region: np.ndarray, loop_frames: int) -> np.ndarray
     return flow * factor[..., None]
 
 
+def region_around(image: np.ndarray, x: float, y: float, tolerance: float = 0.06) -> np.ndarray:
+    """[H,W] bool: the colour-coherent area around (x, y), for an arrow drawn where no region was found.
+
+    A flood fill on a smoothed image, so a user can point at a river the automatic masks missed.
+    """
+    height, width = image.shape[:2]
+    smooth = cv2.GaussianBlur(np.ascontiguousarray(image, np.float32), (0, 0), 2.0)
+    mask = np.zeros((height + 2, width + 2), np.uint8)
+    t = (tolerance,) * 3
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
+    cv2.floodFill(smooth, mask, (int(x), int(y)), (0, 0, 0), t, t, flags)
+    region = mask[1:-1, 1:-1] > 0
+    # A fill that leaks over most of the photo is not what the user pointed at: keep a disc around the arrow.
+    if region.mean() > 0.5:
+        yy, xx = np.mgrid[0:height, 0:width]
+        region &= (xx - x) ** 2 + (yy - y) ** 2 <= (0.2 * max(height, width)) ** 2
+    return region
+
+
 def motion_field(
     shape: tuple[int, int],
     sky: np.ndarray,
@@ -97,20 +116,28 @@ def motion_field(
     freeze: np.ndarray | None = None,
     arrows: list[Arrow] | None = None,
     speed: float = 1.0,
+    image: np.ndarray | None = None,
 ) -> Flow2D:
-    """The Eulerian field of a photo of ``shape`` (H, W); arrows are in working-image pixels."""
+    """The Eulerian field of a photo of ``shape`` (H, W); arrows are in working-image pixels.
+
+    An arrow that starts outside every region (and outside ``freeze``) grows a user region around its start
+    from ``image`` when given, so a hint is never silently ignored.
+    """
     height, width = shape
     region_id = np.zeros(shape, np.int32)
     region_id[sky] = 1
     region_id[water] = 2
     if moves is not None:
         region_id[moves & (region_id == 0)] = 3
-    if freeze is not None:
-        region_id[freeze] = 0
     arrows = [a for a in (arrows or []) if a.length > 0]
     for arrow in arrows:
         if not (0 <= arrow.x0 < width and 0 <= arrow.y0 < height):
             raise ValueError(f"arrow start ({arrow.x0:.0f}, {arrow.y0:.0f}) lies outside the photo")
+        start = (int(arrow.y0), int(arrow.x0))
+        if region_id[start] == 0 and image is not None and not (freeze is not None and freeze[start]):
+            region_id[region_around(image, arrow.x0, arrow.y0) & (region_id == 0)] = 3
+    if freeze is not None:
+        region_id[freeze] = 0
 
     defaults = {
         1: np.array([DEFAULT_SKY_SPEED * width, 0.0], np.float32),
@@ -124,14 +151,11 @@ def motion_field(
         if not region.any():
             continue
         own = [a for a in arrows if region_id[int(a.y0), int(a.x0)] == rid]
-        if not own and arrows and rid == 3:
-            own = arrows  # a user-painted region with arrows elsewhere follows them
         field = _rbf_field(own, height, width) if own else np.broadcast_to(defaults[rid], flow.shape)
         field = field * speed
         magnitude = np.linalg.norm(field, axis=-1, keepdims=True)
         field = np.where(magnitude > max_speed, field * (max_speed / np.maximum(magnitude, 1e-9)), field)
         flow[region] = field[region]
-        # Arrows placed in no region still deserve motion where the user pointed: handled by the caller's masks.
     # The 3D-MOM code box-blurs the field; blur inside regions only so static pixels stay exactly still.
     moving = region_id > 0
     for rid in (1, 2, 3):

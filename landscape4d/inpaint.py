@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 NEAR_RATIO = 0.8  # a boundary pixel is "near side" if nearer than this × the farthest depth around the hole
-BOUNDARY_PX = 7  # how far around a hole to look for its far side
+BOUNDARY_FRACTION = 0.06  # how far around a hole (× image size) the occluder is hidden from the fill
 
 
 class Inpainter(Protocol):
@@ -25,20 +25,29 @@ class Inpainter(Protocol):
         ...
 
 
-def near_side(depth_m: np.ndarray, hole: np.ndarray, radius_px: int = BOUNDARY_PX) -> np.ndarray:
-    """[H,W] bool: valid pixels next to a hole that belong to the occluder (much nearer than the far side)."""
+def near_side(depth_m: np.ndarray, hole: np.ndarray, radius_px: int | None = None) -> np.ndarray:
+    """[H,W] bool: valid pixels around a hole that belong to the occluder (much nearer than the far side).
+
+    The band is wider than the holes camera paths reveal, so the fill meets the far side first and the
+    occluder's colour cannot creep in from beyond the band.
+    """
+    if radius_px is None:
+        radius_px = max(7, round(BOUNDARY_FRACTION * max(depth_m.shape)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
     valid_depth = np.where(hole, 0.0, depth_m).astype(np.float32)
-    far_around = cv2.dilate(valid_depth, kernel)
+    # The far side may lie across the hole: look twice as far for it as the band reaches.
+    far_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * radius_px + 1, 4 * radius_px + 1))
+    far_around = cv2.dilate(valid_depth, far_kernel)
     around_hole = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & ~hole
     return around_hole & (valid_depth < NEAR_RATIO * far_around)
 
 
 class ClassicInpainter:
-    """Weight-free default: far-side-only OpenCV Telea inpainting of colour and log-depth."""
+    """Weight-free default: each hole pixel takes the nearest far-side pixel's colour and depth, then a
+    normalised blur over hole and far-side pixels softens the streaks (the occluder never contributes)."""
 
-    def __init__(self, radius_px: int = 5) -> None:
-        self.radius_px = radius_px
+    def __init__(self, smooth_sigma_px: float = 1.5) -> None:
+        self.smooth_sigma_px = smooth_sigma_px
 
     def __call__(self, image: np.ndarray, depth_m: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not hole.any():
@@ -46,13 +55,21 @@ class ClassicInpainter:
         exclude = hole | near_side(depth_m, hole)
         if exclude.all():
             raise ValueError("nothing to inpaint from: the whole view is a hole")
-        mask = exclude.astype(np.uint8)
-        image8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        filled8 = cv2.inpaint(image8, mask, self.radius_px, cv2.INPAINT_TELEA)
-        log_depth = np.log(np.maximum(np.where(exclude, 1.0, depth_m), 1e-6)).astype(np.float32)
-        filled_log = cv2.inpaint(log_depth, mask, self.radius_px, cv2.INPAINT_TELEA)
-        # Holes take the inpainted values; the near side keeps its own (it was only hidden from the fill).
-        image_out = np.where(hole[..., None], filled8.astype(np.float32) / 255.0, image)
-        depth_out = np.where(hole, np.exp(filled_log), depth_m)
-        # A hole can never be nearer than the far side it was filled from.
+        # Labels of the nearest non-excluded pixel for every pixel (distance transform on the excluded set).
+        _, labels = cv2.distanceTransformWithLabels(exclude.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+        source = ~exclude
+        index_of_label = np.zeros(labels.max() + 1, np.int64)
+        flat_sources = np.flatnonzero(source)
+        index_of_label[labels.ravel()[flat_sources]] = flat_sources
+        nearest = index_of_label[labels.ravel()].reshape(depth_m.shape)
+        filled_image = image.reshape(-1, 3)[nearest]
+        filled_depth = np.log(np.maximum(depth_m.ravel()[nearest], 1e-6))
+        # Normalised blur over pixels that may contribute (far side + holes), so no occluder colour mixes in.
+        weight = (source | hole).astype(np.float32)
+        sigma = self.smooth_sigma_px
+        norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
+        smooth_image = cv2.GaussianBlur(filled_image * weight[..., None], (0, 0), sigma) / norm[..., None]
+        smooth_depth = cv2.GaussianBlur((filled_depth * weight).astype(np.float32), (0, 0), sigma) / norm
+        image_out = np.where(hole[..., None], smooth_image, image)
+        depth_out = np.where(hole, np.exp(smooth_depth), depth_m)
         return image_out.astype(np.float32), depth_out.astype(np.float32)

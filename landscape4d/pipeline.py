@@ -128,7 +128,8 @@ def build(
     else:
         depth_m = estimate_depth(photo.image, regions.sky, backends.depth)
     flow = motion_field(
-        (height, width), regions.sky, regions.water, settings.loop_frames, moves, freeze, arrows, settings.speed
+        (height, width), regions.sky, regions.water, settings.loop_frames, moves, freeze, arrows, settings.speed,
+        photo.image,
     )
     near, focus, far = scene_depth_range(depth_m, regions.sky)
     timings["depth_regions_flow"] = time.perf_counter() - t

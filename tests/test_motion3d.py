@@ -1,0 +1,33 @@
+import numpy as np
+import torch
+
+from landscape4d.camera import identity_camera, project_points, unproject_depth
+from landscape4d.flow2d import Flow2D
+from landscape4d.motion3d import lift_single_view
+
+
+def _flow(h, w, du, dv, moving=None):
+    f = np.zeros((h, w, 2), np.float32)
+    f[..., 0], f[..., 1] = du, dv
+    moving = np.ones((h, w), bool) if moving is None else moving
+    f[~moving] = 0
+    return Flow2D(f, moving, moving.astype(np.int32))
+
+
+def test_projection_of_lifted_motion_equals_2d_flow():
+    h, w = 48, 64
+    camera = identity_camera(w, h)
+    v, u = np.mgrid[0:h, 0:w]
+    depth = (2.0 + 8.0 * (1 - v / h)).astype(np.float32)  # a ground plane receding upward
+    points = torch.from_numpy(unproject_depth(depth, camera.K).reshape(-1, 3))
+    moving = np.zeros((h, w), bool)
+    moving[24:, :] = True
+    velocity = lift_single_view(points, _flow(h, w, 0.0, 0.5, moving), depth, camera)
+    uv0, _ = project_points(points, camera)
+    uv1, z1 = project_points(points + velocity, camera)
+    delta = (uv1 - uv0).reshape(h, w, 2).numpy()
+    np.testing.assert_allclose(delta[30:46, 2:-2, 1], 0.5, atol=1e-3)
+    np.testing.assert_allclose(delta[30:46, 2:-2, 0], 0.0, atol=1e-3)
+    assert np.all(velocity.reshape(h, w, 3)[:24].numpy() == 0)  # static pixels never move
+    # Sliding down the image on this ground means coming toward the camera.
+    assert (velocity.reshape(h, w, 3)[30:46, :, 2] < 0).all()

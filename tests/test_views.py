@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+from landscape4d.camera import identity_camera, pose_world_to_camera, project_points
+from landscape4d.inpaint import ClassicInpainter, near_side
+from landscape4d.views import gaussians_from_views, generate_views, render_rgbd, source_view
+
+BLUE, RED = (0.1, 0.2, 0.9), (0.9, 0.1, 0.1)
+
+
+def near_box_scene(h=48, w=64):
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = BLUE
+    depth = np.full((h, w), 10.0, np.float32)
+    image[16:32, 24:40] = RED
+    depth[16:32, 24:40] = 2.0
+    return image, depth
+
+
+def test_inpaint_fills_from_the_far_side_only():
+    image, depth = near_box_scene()
+    hole = np.zeros(depth.shape, bool)
+    hole[16:32, 40:46] = True  # revealed right of the near box
+    assert near_side(depth, hole)[20, 39]  # the box edge is recognised as the occluder
+    filled, filled_depth = ClassicInpainter()(image, depth, hole)
+    np.testing.assert_allclose(filled[hole], np.broadcast_to(BLUE, filled[hole].shape), atol=0.02)
+    assert np.all(filled_depth[hole] > 9.0)
+    np.testing.assert_array_equal(filled[~hole], image[~hole])
+
+
+def test_views_reveal_and_fill_disocclusions_behind_the_photo_surface():
+    image, depth = near_box_scene()
+    camera = identity_camera(64, 48)
+    source = source_view(image, depth, camera)
+    pose = pose_world_to_camera(torch.tensor([0.3, 0.0, 0.0]), torch.eye(3))
+    views = generate_views(source, [pose])
+    assert len(views) == 2 and views[1].new_content.sum() > 20
+    gaussians, origin = gaussians_from_views(views)
+    added = gaussians.means[origin == 1]
+    uv, z = project_points(added, camera)
+    inside = (uv[:, 0] >= 0) & (uv[:, 0] < 64) & (uv[:, 1] >= 0) & (uv[:, 1] < 48)
+    surface = torch.from_numpy(depth)[uv[inside, 1].long(), uv[inside, 0].long()]
+    assert torch.all(z[inside] >= surface * 1.02)  # never in front of what the photo shows
+    _, _, alpha = render_rgbd(gaussians, views[1].camera)
+    assert (alpha < 0.9).mean() < 0.002
+    colours = gaussians.colors[origin == 1]
+    assert (colours[:, 2] > colours[:, 0]).float().mean() > 0.95  # the revealed background is blue, not red
