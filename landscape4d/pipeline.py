@@ -126,7 +126,7 @@ def build(
     if edits.depth is not None:
         depth_m = load_user_depth(edits.depth, (height, width), regions.sky)
     else:
-        depth_m = estimate_depth(photo.image, regions.sky, backends.depth)
+        depth_m = estimate_depth(photo.image, regions.sky, backends.depth, water=regions.water)
     flow = motion_field(
         (height, width), regions.sky, regions.water, settings.loop_frames, moves, freeze, arrows, settings.speed,
         photo.image,

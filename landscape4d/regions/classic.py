@@ -1,0 +1,477 @@
+"""Weight-free sky and water masks from colour, texture and layout.
+
+Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to
+the top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real
+edges; the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are
+filled, and the boundary is refined at full resolution with a guided filter. A photo whose top is foliage or rock
+has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky. When the seeds
+run across a strong straight horizon (a pale sea under a pale sky), the sky stops at that line.
+
+Water: superpixels below the sky line are scored by cues that hold for water in general — ripples and
+reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
+and it is smooth to moderately textured — and vegetation or earth colours veto it. White, unsaturated, textured
+foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
+when it touches the sky (cloud, mist, snow). Water above a lake's straight far shore is cut off (hazy hills),
+segments crossed by very high-contrast straight lines are vetoed (railings, quays), and connected regions that
+are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
+prefer missing some water over moving a meadow.
+
+Everything runs on a copy at most ``work_long_side`` px long (~0.3 s at the default) and is deterministic
+(GrabCut's k-means seeding uses OpenCV's RNG, which is re-seeded before each call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:
+    from . import RegionMasks
+
+GRABCUT_SEED = 0x5EED
+
+
+@dataclass
+class _Features:
+    """Per-pixel cues at the working size of the classifier."""
+
+    rgb: np.ndarray  # [h,w,3] float32 in [0,1]
+    gray: np.ndarray  # [h,w] float32, lightly blurred
+    lab: np.ndarray  # [h,w,3] float32, L in [0,100]
+    edge: np.ndarray  # [h,w] gradient magnitude (per pixel, for cutting connections at edges)
+    texture: np.ndarray  # [h,w] local mean gradient magnitude
+    gxx: np.ndarray  # [h,w] local mean of horizontal-gradient energy (vertical structures)
+    gyy: np.ndarray  # [h,w] local mean of vertical-gradient energy (horizontal structures: ripples)
+    saturation: np.ndarray  # [h,w] (max − min) / max
+    value: np.ndarray  # [h,w] max channel
+    vegetation: np.ndarray  # [h,w] in [0,1]: how much green dominates red and blue
+
+
+class ClassicRegions:
+    """Weight-free sky/water estimator (see module docstring)."""
+
+    def __init__(self, work_long_side: int = 256, min_sky_fraction: float = 0.01, min_water_fraction: float = 0.02):
+        self.work_long_side = work_long_side
+        self.min_sky_fraction = min_sky_fraction
+        self.min_water_fraction = min_water_fraction
+
+    def __call__(self, image: np.ndarray) -> RegionMasks:
+        from . import RegionMasks  # at call time: the package imports this module first
+
+        image = _as_float_rgb(image)
+        height, width = image.shape[:2]
+        small = _resize_long_side(image, self.work_long_side)
+        features = _features(small)
+        sky_soft = sky_probability(features, self.min_sky_fraction)
+        sky_small = sky_soft > 0.5
+        water_small = water_mask(features, sky_small, self.min_water_fraction)
+        sky = _refine_to(sky_soft, image, (height, width))
+        water = _refine_to(water_small.astype(np.float32), image, (height, width)) & ~sky
+        water = _drop_small(water, self.min_water_fraction)
+        return RegionMasks(sky=sky, water=water)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Features
+
+
+def _as_float_rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be [H,W,3] RGB, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    return np.clip(image.astype(np.float32), 0.0, 1.0)
+
+
+def _resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = long_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _features(rgb: np.ndarray) -> _Features:
+    gray = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
+    # Sobel 3×3 sums 4 weighted differences; /4 makes it a per-pixel intensity step.
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3) / 4.0
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3) / 4.0
+    edge = np.sqrt(gx * gx + gy * gy)
+    texture = cv2.blur(edge, (5, 5))
+    gxx = cv2.blur(gx * gx, (7, 7))
+    gyy = cv2.blur(gy * gy, (7, 7))
+    value = rgb.max(axis=2)
+    saturation = (value - rgb.min(axis=2)) / np.maximum(value, 1e-3)
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    # Teal water has green ≈ blue; foliage and grass have green clearly above both red and blue.
+    vegetation = np.clip(((green - np.maximum(red, blue)) / np.maximum(value, 1e-3) - 0.1) / 0.12, 0.0, 1.0)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    return _Features(rgb, gray, lab, edge, texture, gxx, gyy, saturation, value, vegetation)
+
+
+@dataclass(frozen=True)
+class HorizontalLine:
+    """A long, straight, near-horizontal intensity step: row(x) = row_at_centre + slope · (x − width/2)."""
+
+    row_at_centre: float
+    slope: float  # rows per column
+    strength: float  # mean vertical intensity step per pixel along the line (0 = none)
+
+    def rows(self, width: int) -> np.ndarray:
+        return self.row_at_centre + self.slope * (np.arange(width) + 0.5 - width / 2.0)
+
+    def below(self, shape: tuple[int, int], margin: float = 0.0) -> np.ndarray:
+        """[h,w] bool: pixels more than ``margin`` rows below the line."""
+        height, width = shape
+        return np.arange(height)[:, None] > self.rows(width)[None, :] + margin
+
+
+def find_horizontal_lines(
+    gray: np.ndarray,
+    max_tilt_deg: float = 3.0,
+    min_strength: float = 0.04,
+    max_lines: int = 6,
+    weight: np.ndarray | None = None,
+    min_support: float = 0.15,
+) -> list[HorizontalLine]:
+    """Long straight near-horizontal edges (sea horizons, shorelines, tree lines), strongest first.
+
+    ``gray`` is [h,w] or [h,w,C] (e.g. Lab scaled to ~[0,1], so that a colour-only step such as light-blue sky
+    over deep-blue sea counts).
+    For each tilt the vertical gradient is sheared so the candidate line becomes a row, then averaged along
+    the row: a line spanning the width keeps its full step, while texture of either sign averages out. This is
+    a Hough transform restricted to near-horizontal lines, weighted by signed gradient. With ``weight`` [h,w]
+    the average runs over the weighted pixels only (a horizon seen between two mountains), which must cover at
+    least ``min_support`` of the width.
+    """
+    height, width = gray.shape[:2]
+    channels = gray.reshape(height, width, -1).astype(np.float32)
+    gy = np.stack(
+        [cv2.Sobel(channels[..., c], cv2.CV_32F, 0, 1, ksize=3) / 4.0 for c in range(channels.shape[-1])], axis=-1
+    )
+    weights = np.ones((height, width), np.float32) if weight is None else weight.astype(np.float32)
+    tilts = np.arange(-max_tilt_deg, max_tilt_deg + 1e-6, 0.5)
+    profiles = np.zeros((len(tilts), height), np.float64)
+    for index, tilt in enumerate(tilts):
+        slope = float(np.tan(np.radians(tilt)))
+        # dst(x, y) = src(x, y + slope·(x − w/2)): the line of that slope through row y becomes row y.
+        shear = np.float32([[1, 0, 0], [slope, 1, -slope * width / 2.0]])
+
+        def sheared(values: np.ndarray) -> np.ndarray:
+            return cv2.warpAffine(
+                values, shear, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+            )
+
+        support = sheared(weights).sum(axis=1)
+        summed = sheared(gy * weights[..., None]).reshape(height, width, -1).sum(axis=1)  # [h, C], signed
+        step = np.sqrt((summed**2).sum(axis=1)) / np.maximum(support, 1e-6)
+        profiles[index] = np.where(support >= min_support * width, step, 0.0)
+    border = max(2, height // 60)  # frames and scanner borders are not horizons
+    profiles[:, :border] = 0.0
+    profiles[:, height - border :] = 0.0
+    lines: list[HorizontalLine] = []
+    suppress = max(3, height // 40)
+    for _ in range(max_lines):
+        tilt_index, row = np.unravel_index(int(np.argmax(profiles)), profiles.shape)
+        strength = float(profiles[tilt_index, row])
+        if strength < min_strength:
+            break
+        slope = float(np.tan(np.radians(tilts[tilt_index])))
+        lines.append(HorizontalLine(float(row), slope, strength))
+        profiles[:, max(0, row - suppress) : row + suppress + 1] = 0.0
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sky
+
+
+def sky_probability(features: _Features, min_fraction: float = 0.01) -> np.ndarray:
+    """Sky mask [h,w] (0/1 float) at the feature size."""
+    height, width = features.gray.shape
+    area = height * width
+    candidate = _sky_candidates(features)
+    seeds = _connected_to_top(candidate, 0.25 * min_fraction)
+    cut = _sea_horizon(features, seeds)
+    if cut is not None:  # the sea below a straight horizon looks like sky: the sky stops at the line
+        above = ~cut.below((height, width), margin=-1.0)
+        seeds = _connected_to_top(candidate & above, 0.25 * min_fraction)
+    if seeds.sum() < min_fraction * area:
+        return np.zeros((height, width), np.float32)
+    # Hard background: strongly textured or clearly green pixels never are sky.
+    background = ((features.texture > 0.14) | (features.vegetation > 0.5)) & ~seeds
+    if cut is not None:
+        background |= cut.below((height, width), margin=1.0)
+    if background.sum() < 0.02 * area or (~seeds).sum() < 0.02 * area:
+        # Nothing that is clearly not sky (clouds-only photo): the seeds, with holes filled, are the sky.
+        return _fill_small_holes(seeds, 1.0).astype(np.float32)
+    core = cv2.erode(seeds.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (features.texture < 0.04)
+    mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    mask[seeds] = cv2.GC_PR_FGD
+    mask[core] = cv2.GC_FGD
+    mask[background] = cv2.GC_BGD
+    if not (mask == cv2.GC_FGD).any():
+        mask[seeds] = cv2.GC_FGD
+    image8 = np.clip(features.rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    cv2.setRNGSeed(GRABCUT_SEED)  # GrabCut seeds its GMMs with k-means++ from OpenCV's RNG
+    bgd_model = np.zeros((1, 65), np.float64)
+    fgd_model = np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(image8, mask, None, bgd_model, fgd_model, 4, cv2.GC_INIT_WITH_MASK)
+        sky = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    except cv2.error:  # degenerate colour statistics (e.g. a flat image): fall back to the seeds
+        sky = seeds
+    sky = _keep_touching(sky, seeds)
+    sky = _fill_small_holes(sky, 0.005)
+    sky = _drop_small(sky, min_fraction)
+    return sky.astype(np.float32)
+
+
+def _sky_candidates(features: _Features) -> np.ndarray:
+    """Pixels that may be sky: smooth, or cloud-like (bright, greyish, softly textured); not green, not dark."""
+    smooth = features.texture < 0.035
+    cloudy = (features.texture < 0.12) & (features.value > 0.5) & (features.saturation < 0.3)
+    candidate = (smooth | cloudy) & (features.vegetation < 0.2) & (features.value > 0.15)
+    return candidate & (features.edge < 0.06)  # crisp edges (skylines, ridges) break the connection
+
+
+def _lab_unit(features: _Features) -> np.ndarray:
+    """Lab with all three channels on a comparable ~[0,1] scale (ΔE 100 ≈ 1)."""
+    return cv2.GaussianBlur(features.lab, (0, 0), 1.0) / 100.0
+
+
+def _connected_to_top(candidate: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Components of ``candidate`` (4-connected) that reach the top rows and are not tiny."""
+    height, width = candidate.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=4)
+    top_rows = max(2, height // 40)  # a thin frame or scanner border must not hide the sky
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[:top_rows][candidate[:top_rows]])] = True
+    keep &= stats[:, cv2.CC_STAT_AREA] >= min_fraction * height * width
+    keep[0] = False
+    return keep[labels]
+
+
+def _sea_horizon(features: _Features, seeds: np.ndarray) -> HorizontalLine | None:
+    """The straight horizon that sky seeds leak across (sea or haze below it), if there is one.
+
+    A line qualifies when seeds lie on both sides and less of the seed area is below it than above it (a
+    straight edge near the top of the sky, like a contrail, does not cut the sky in two).
+    """
+    height, width = seeds.shape
+    best: HorizontalLine | None = None
+    # Only columns where the seeds are: the horizon may show only between two mountains.
+    support = cv2.dilate(seeds.astype(np.uint8), np.ones((5, 5), np.uint8))
+    for line in find_horizontal_lines(_lab_unit(features), min_strength=0.08, weight=support):
+        below = line.below((height, width), margin=1.0)
+        seeds_below = float((seeds & below).sum())
+        seeds_above = float((seeds & ~below).sum())
+        if 0.005 * seeds.size < seeds_below < 0.5 * seeds_above:
+            if best is None or line.strength > best.strength:
+                best = line
+    return best
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Water
+
+
+def water_mask(features: _Features, sky: np.ndarray, min_fraction: float = 0.02) -> np.ndarray:
+    """Water [h,w] bool at the feature size (see module docstring)."""
+    from skimage.segmentation import felzenszwalb
+
+    height, width = features.gray.shape
+    area = height * width
+    horizon = _sky_line(sky)
+    rows = np.arange(height)[:, None]
+    below = rows > horizon[None, :]  # strictly below the lowest sky pixel of each column
+    if not below.any():
+        return np.zeros((height, width), bool)
+
+    segments = felzenszwalb(features.rgb, scale=80, sigma=0.6, min_size=max(10, area // 2000))
+    count = int(segments.max()) + 1
+    flat = segments.ravel()
+    size = np.bincount(flat, minlength=count).astype(np.float64)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=count) / np.maximum(size, 1)
+
+    red, green, blue = (mean(features.rgb[..., c]) for c in range(3))
+    value = np.maximum(np.maximum(red, green), blue)
+    saturation = (value - np.minimum(np.minimum(red, green), blue)) / np.maximum(value, 1e-3)
+    texture = mean(features.texture)
+    horizontal = mean(features.gyy) / np.maximum(mean(features.gxx) + mean(features.gyy), 1e-8)
+    below_fraction = mean(below.astype(np.float32))
+    vegetation = mean(features.vegetation)
+
+    # Colour cues: blue/cyan/teal water, dark-to-mid grey water, the sky's own colour (reflections). Bright
+    # greys count only through the sky colour or as textured foam: smooth bright grey is concrete or metal.
+    bluish = (
+        np.clip(((blue - red) / np.maximum(value, 1e-3) + 0.02) / 0.15, 0, 1)
+        * np.clip((blue / np.maximum(green, 1e-3) - 0.7) / 0.2, 0, 1)
+        * np.clip((saturation - 0.08) / 0.1, 0, 1)  # a faint blue cast on white (clouds, snow) is not water
+    )
+    greyish = np.clip((0.22 - saturation) / 0.12, 0, 1) * np.clip((0.7 - value) / 0.1, 0, 1)
+    colour = np.maximum(bluish, greyish)
+    if sky.any():
+        # A reflection has the sky's hue but is darker than the sky (water reflects well below 100 %); clouds
+        # and snow that only look like the sky are as bright as it.
+        sky_lab = features.lab[sky].mean(axis=0)
+        seg_lab = np.stack([mean(features.lab[..., c]) for c in range(3)], axis=1)
+        chroma_delta = np.linalg.norm(seg_lab[:, 1:] - sky_lab[1:], axis=1)
+        darker = np.clip((sky_lab[0] + 3.0 - seg_lab[:, 0]) / 10.0, 0, 1)
+        colour = np.maximum(colour, np.clip((15.0 - chroma_delta) / 8.0, 0, 1) * darker)
+    earthy = np.clip(((red - blue) / np.maximum(value, 1e-3) - 0.15) / 0.15, 0, 1) * (saturation > 0.2)
+    colour *= (1.0 - np.clip(vegetation / 0.4, 0, 1)) * (1.0 - earthy)
+
+    # Long high-contrast straight lines inside a segment mean railings, walls or quays, not water: natural
+    # shorelines are as straight but lie on a segment's border, and haze softens distant horizons.
+    man_made = np.zeros((height, width), bool)
+    for line in find_horizontal_lines(features.gray, min_strength=0.2, max_lines=8):
+        rows_at = line.rows(width)[None, :]
+        man_made |= np.abs(rows - rows_at) <= 1.5
+    lined = mean(man_made.astype(np.float32)) > 0.35
+
+    ripples = np.clip((horizontal - 0.55) / 0.2, 0, 1)
+    smooth = np.clip((0.25 - texture) / 0.15, 0, 1)
+    score = colour * (0.6 * ripples + 0.4 * smooth)
+    water_seg = (score > 0.45) & (below_fraction > 0.8) & ~lined
+
+    foam_seg = (value > 0.7) & (saturation < 0.15) & (texture > 0.04) & (below_fraction > 0.8) & ~lined
+    water = water_seg[segments]
+    foam = foam_seg[segments]
+    water = _drop_small(water, 0.5 * min_fraction)
+    water = _cut_above_far_shore(features, water)
+    # Foam joins when it touches water, or when it is large and in the lower half (a waterfall with no pool).
+    foam_count, foam_labels, foam_stats, foam_centroids = cv2.connectedComponentsWithStats(
+        foam.astype(np.uint8), connectivity=8
+    )
+    grown_water = cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    keep = np.zeros(foam_count, bool)
+    keep[np.unique(foam_labels[grown_water & foam])] = True
+    keep |= (foam_stats[:, cv2.CC_STAT_AREA] > 2 * min_fraction * area) & (foam_centroids[:, 1] > 0.5 * height)
+    # White that touches the sky is cloud, mist or snow, not surf.
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    keep[np.unique(foam_labels[sky_rim & foam])] = False
+    keep[0] = False
+    water |= keep[foam_labels]
+    water = _fill_small_holes(water, 0.003)
+    return _plausible_water_bodies(water, sky, min_fraction)
+
+
+def _cut_above_far_shore(features: _Features, water: np.ndarray) -> np.ndarray:
+    """Remove water above a lake's far shore.
+
+    A lake or sea ends at a straight far shore; hazy blue hills and mist above it look like water but are
+    narrower than the water just below the line, and smaller than the lake. Waterfalls (foam) are added after
+    this cut.
+    """
+    height, width = water.shape
+    support = cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8))
+    band = max(2, height // 60)
+    lines = find_horizontal_lines(_lab_unit(features), min_strength=0.05, max_lines=3, weight=support, min_support=0.3)
+    for line in lines:
+        row = int(round(line.row_at_centre))
+        if row - band < 0 or row + band + 1 > height:
+            continue
+        # Compare the water's extent just above and just below the (level-corrected) line.
+        offsets = np.round(line.rows(width) - line.row_at_centre).astype(int)
+        columns = np.arange(width)
+
+        def coverage(start: int, stop: int) -> float:
+            hits = np.zeros(width, bool)
+            for delta in range(start, stop):
+                rows = np.clip(row + offsets + delta, 0, height - 1)
+                hits |= water[rows, columns]
+            return float(hits.mean())
+
+        above, below = coverage(-band - 1, -1), coverage(2, band + 2)
+        kept = water & line.below((height, width), margin=0.0)
+        if below > 0.5 and above < 0.6 * below and (water & ~kept).sum() < kept.sum():
+            return kept
+    return water
+
+
+def _plausible_water_bodies(water: np.ndarray, sky: np.ndarray, min_fraction: float) -> np.ndarray:
+    """Keep water components that are large, reach the lower half, and meet the sky only along a level line.
+
+    Water is a horizontal surface: it lies low in the frame, and where it meets the sky the boundary is a sea
+    horizon, not a ridge or a cloud edge. Thin level strips (under 4 % of the height) are dropped too: at the
+    horizon they are far haze more often than water, and distant water barely moves anyway.
+    """
+    height, width = water.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(water.astype(np.uint8), connectivity=8)
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~sky
+    keep = np.zeros(count, bool)
+    for label in range(1, count):
+        top, box_height = stats[label, cv2.CC_STAT_TOP], stats[label, cv2.CC_STAT_HEIGHT]
+        if stats[label, cv2.CC_STAT_AREA] < min_fraction * water.size or top + box_height < 0.5 * height:
+            continue
+        if box_height < 0.04 * height:
+            continue
+        contact_rows = np.nonzero(sky_rim & (labels == label))[0]
+        if contact_rows.size > 0.05 * width and np.std(contact_rows) > 0.02 * height:
+            continue
+        keep[label] = True
+    return keep[labels]
+
+
+def _sky_line(sky: np.ndarray) -> np.ndarray:
+    """Per column, the row of the lowest sky pixel (−1 where a column has none; smoothed across columns)."""
+    height, width = sky.shape
+    has_sky = sky.any(axis=0)
+    if not has_sky.any():
+        return np.full(width, -1, np.int64)
+    lowest = np.where(has_sky, height - 1 - np.argmax(sky[::-1], axis=0), -1)
+    # Columns without sky (a tree reaching the top) take the global sky line so water still needs to be below it.
+    fallback = int(np.percentile(lowest[has_sky], 90))
+    return np.where(has_sky, lowest, fallback)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mask utilities
+
+
+def _keep_touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[mask & seeds])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _fill_small_holes(mask: np.ndarray, max_fraction: float) -> np.ndarray:
+    """Fill holes (background not connected to the border) smaller than ``max_fraction`` of the image."""
+    holes = ~mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    fill = stats[:, cv2.CC_STAT_AREA] <= max_fraction * mask.size
+    fill[border] = False
+    fill[0] = False
+    return mask | (fill[labels] & holes)
+
+
+def _drop_small(mask: np.ndarray, min_fraction: float) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_fraction * mask.size
+    keep[0] = False
+    return keep[labels] & mask
+
+
+def _refine_to(soft: np.ndarray, image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Upsample a soft mask and snap its boundary to the full-resolution image edges (guided filter)."""
+    from ..depth.classic import guided_filter
+
+    height, width = shape
+    if not soft.any():
+        return np.zeros(shape, bool)
+    up = cv2.resize(soft.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    radius = max(2, round(max(height, width) / 128))
+    refined = guided_filter(image, up, radius=radius, eps=1e-3)
+    return refined > 0.5
