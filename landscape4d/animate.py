@@ -16,6 +16,27 @@ import torch
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
+BACKDROP_EVERY = 3  # one backdrop Gaussian per this many moving ones
+BACKDROP_GROW = 1.8  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
+BACKDROP_BEHIND = 1.01  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
+
+
+def with_backdrop(gaussians: GaussianSet, velocity: torch.Tensor) -> tuple[GaussianSet, torch.Tensor]:
+    """Add a static, opaque, softer copy of the moving content just behind it.
+
+    Mid-loop, the two cross-fading populations are each partly transparent and stretched apart, which would
+    let holes open in water and sky; the backdrop keeps every pixel covered while the moving layers on top carry
+    the motion. It is static, so the loop's endpoints still match exactly.
+    """
+    moving = velocity.abs().sum(dim=-1) > 0
+    source = gaussians.select(torch.nonzero(moving).squeeze(1)[::BACKDROP_EVERY])
+    backdrop = source.replace(
+        means=source.means * BACKDROP_BEHIND,  # the world origin is the photo's camera
+        scales=source.scales * BACKDROP_GROW * BACKDROP_BEHIND,
+        opacities=torch.full_like(source.opacities, 0.99),
+    )
+    return GaussianSet.concat([gaussians, backdrop]), torch.cat([velocity, torch.zeros_like(backdrop.means)])
+
 
 @dataclass
 class LoopState:

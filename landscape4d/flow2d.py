@@ -58,6 +58,7 @@ class Flow2D:
     flow_px_per_frame: np.ndarray  # [H,W,2] (du, dv) in working-image pixels per loop frame
     moving: np.ndarray  # [H,W] bool: pixels whose content moves
     region_id: np.ndarray  # [H,W] int: 0 static, 1 sky, 2 water, 3 user region
+    loop_frames: int = 90  # the loop this field was tapered for
 
 
 def _rbf_field(arrows: list[Arrow], height: int, width: int) -> np.ndarray:
@@ -165,4 +166,4 @@ def motion_field(
             smoothed = cv2.blur(np.where(region[..., None], flow, 0), (15, 15)) / np.maximum(weight, 1e-6)[..., None]
             flow[region] = _taper(smoothed, region, loop_frames)[region]
     flow[~moving] = 0.0
-    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id)
+    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, loop_frames)

@@ -42,12 +42,33 @@ def near_side(depth_m: np.ndarray, hole: np.ndarray, radius_px: int | None = Non
     return around_hole & (valid_depth < NEAR_RATIO * far_around)
 
 
-class ClassicInpainter:
-    """Weight-free default: each hole pixel takes the nearest far-side pixel's colour and depth, then a
-    normalised blur over hole and far-side pixels softens the streaks (the occluder never contributes)."""
+def push_pull_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill unknown pixels of ``values`` [H,W,C] from ``known`` [H,W] ones by push-pull (pyramid) interpolation.
 
-    def __init__(self, smooth_sigma_px: float = 1.5) -> None:
-        self.smooth_sigma_px = smooth_sigma_px
+    Each level averages the known values of the finer one; unknown pixels then take the upsampled coarser
+    estimate. Fills are smooth at every scale — no streaks at frame borders, no halos in thin slivers.
+    """
+    weight = known.astype(np.float32)
+    levels = [(values.astype(np.float32) * weight[..., None], weight)]
+    while min(levels[-1][1].shape) > 1:
+        v, w = levels[-1]
+        h2, w2 = max(1, (w.shape[0] + 1) // 2), max(1, (w.shape[1] + 1) // 2)
+        v_down = cv2.resize(v, (w2, h2), interpolation=cv2.INTER_AREA).reshape(h2, w2, -1)
+        w_down = cv2.resize(w, (w2, h2), interpolation=cv2.INTER_AREA)
+        levels.append((v_down, w_down))
+    v, w = levels[-1]
+    estimate = v / np.maximum(w, 1e-8)[..., None]
+    for v, w in reversed(levels[:-1]):
+        up = cv2.resize(estimate, (w.shape[1], w.shape[0]), interpolation=cv2.INTER_LINEAR).reshape(*w.shape, -1)
+        own = v / np.maximum(w, 1e-8)[..., None]
+        alpha = np.clip(w, 0.0, 1.0)[..., None]  # fully known pixels keep their own value
+        estimate = alpha * own + (1 - alpha) * up
+    return estimate
+
+
+class ClassicInpainter:
+    """Weight-free default: push-pull interpolation of colour and log-depth from the far side only (the
+    occluder's band is hidden from the fill), so revealed background never takes the foreground's colour."""
 
     def __call__(self, image: np.ndarray, depth_m: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not hole.any():
@@ -55,21 +76,8 @@ class ClassicInpainter:
         exclude = hole | near_side(depth_m, hole)
         if exclude.all():
             raise ValueError("nothing to inpaint from: the whole view is a hole")
-        # Labels of the nearest non-excluded pixel for every pixel (distance transform on the excluded set).
-        _, labels = cv2.distanceTransformWithLabels(exclude.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-        source = ~exclude
-        index_of_label = np.zeros(labels.max() + 1, np.int64)
-        flat_sources = np.flatnonzero(source)
-        index_of_label[labels.ravel()[flat_sources]] = flat_sources
-        nearest = index_of_label[labels.ravel()].reshape(depth_m.shape)
-        filled_image = image.reshape(-1, 3)[nearest]
-        filled_depth = np.log(np.maximum(depth_m.ravel()[nearest], 1e-6))
-        # Normalised blur over pixels that may contribute (far side + holes), so no occluder colour mixes in.
-        weight = (source | hole).astype(np.float32)
-        sigma = self.smooth_sigma_px
-        norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
-        smooth_image = cv2.GaussianBlur(filled_image * weight[..., None], (0, 0), sigma) / norm[..., None]
-        smooth_depth = cv2.GaussianBlur((filled_depth * weight).astype(np.float32), (0, 0), sigma) / norm
-        image_out = np.where(hole[..., None], smooth_image, image)
-        depth_out = np.where(hole, np.exp(smooth_depth), depth_m)
+        log_depth = np.log(np.maximum(depth_m, 1e-6))[..., None]
+        filled = push_pull_fill(np.concatenate([image, log_depth], axis=-1), ~exclude)
+        image_out = np.where(hole[..., None], filled[..., :3], image)
+        depth_out = np.where(hole, np.exp(filled[..., 3]), depth_m)
         return image_out.astype(np.float32), depth_out.astype(np.float32)

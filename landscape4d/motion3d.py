@@ -3,7 +3,10 @@
 Single-view lift (the default): a Gaussian that projects to pixel p of the source view with 2D flow f moves to
 the surface point under p + f, i.e. it slides along the depth surface (water on a lake comes toward the camera,
 a waterfall falls down the cliff), and its projection in the source view moves by exactly f. Where p and p + f lie
-on different sides of a depth edge the lift keeps the Gaussian's own depth instead. The multi-view consistent
+on different sides of a depth edge the lift keeps the Gaussian's own depth instead. Near a horizon one pixel spans
+a long way in depth, so the speed is capped where a particle would change its depth by more than
+``MAX_LOOP_DEPTH_CHANGE`` within a loop: far water moves few pixels, as it does in real footage, and nothing
+flies at the camera. The multi-view consistent
 3D-MOM optimiser plugs in behind the same ``MotionLifter`` signature.
 """
 
@@ -18,6 +21,7 @@ from .camera import Camera, project_points
 from .flow2d import Flow2D
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
+MAX_LOOP_DEPTH_CHANGE = 0.25  # a particle's depth may change by at most this fraction over one loop
 
 
 class MotionLifter(Protocol):
@@ -65,6 +69,9 @@ def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarra
     def unproject(uv_: np.ndarray, z_: np.ndarray) -> np.ndarray:
         return np.stack([(uv_[:, 0] - K[0, 2]) / K[0, 0] * z_, (uv_[:, 1] - K[1, 2]) / K[1, 1] * z_, z_], axis=-1)
     delta_camera = unproject(target_uv, target_z) - unproject(uv_m, z_m)
+    depth_travel = np.abs(delta_camera[:, 2]) * flow.loop_frames
+    slow_down = np.minimum(1.0, MAX_LOOP_DEPTH_CHANGE * z_m / np.maximum(depth_travel, 1e-12))
+    delta_camera *= slow_down[:, None]
     rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
     velocity[moving] = delta_camera @ rotation_camera_to_world.T
     return torch.from_numpy(velocity.astype(np.float32))

@@ -1,7 +1,7 @@
 """The one library entry point the CLI and the app share: photo → Scene4D (→ video via ``render.render_video``).
 
-Stages run strictly one way: photo → depth, regions, 2D motion → views → Gaussians (fitted) → 3D motion →
-Scene4D. Backends for depth, regions and inpainting are swappable (see ``Backends``).
+Stages run strictly one way: photo → depth, regions, 2D motion → views → Gaussians → 3D motion (+ backdrop)
+→ colour fit → Scene4D. The fit only changes colours, so it runs last and sees exactly what t = 0 renders. Backends for depth, regions and inpainting are swappable (see ``Backends``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .animate import with_backdrop
 from .camera import identity_camera
 from .depth import DepthEstimator, estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
@@ -33,8 +34,8 @@ STAGES = (
     "Loading photo",
     "Estimating depth and motion regions",
     "Generating views",
-    "Fitting Gaussians",
     "Lifting motion to 3D",
+    "Fitting Gaussians",
 )
 
 
@@ -142,12 +143,14 @@ def build(
 
     t = stage(4)
     gaussians, _origin = gaussians_from_views(views)
-    gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
-    timings["fit"] = time.perf_counter() - t
+    # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
+    velocity = lift_motion(gaussians.means, flow, depth_m, camera, backends.motion)
+    gaussians, velocity = with_backdrop(gaussians, velocity)
+    timings["motion"] = time.perf_counter() - t
 
     t = stage(5)
-    velocity = lift_motion(gaussians.means, flow, depth_m, camera, backends.motion)
-    timings["motion"] = time.perf_counter() - t
+    gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
+    timings["fit"] = time.perf_counter() - t
 
     scene = Scene4D(
         gaussians=gaussians,

@@ -1,0 +1,442 @@
+"""Measure one built scene (``pipeline.SceneBuild``) with the metrics of :mod:`.metrics`.
+
+Everything here renders with the library's own renderer (``animate.gaussians_at`` + ``raster``) and hands plain
+arrays to the metric functions. ``evaluate_photo`` builds and measures one photo; ``real_video_check`` compares the
+static-camera animation of a clip's first frame with the clip itself.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from . import metrics as M
+
+CONTACT_TRAJECTORIES = ("circle", "zoom-in")  # the two paths shown on a contact sheet
+SEAM_EXTRA_TRAJECTORY = "swing"  # the seam is also checked from this path's most lateral camera
+FLICKER_TRAJECTORY = "circle"  # the CLI's default path
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How much to render per photo (the report header quotes these numbers)."""
+
+    trajectory_frames: int = 16  # frames sampled along each preset path (for holes and PIQE)
+    video_seconds: float = 4.0  # the path lasts this long (the CLI default) ...
+    video_fps: float = 24.0  # ... at this frame rate (flicker uses consecutive frames at this rate)
+    static_samples: int = 12  # loop phases k = j·N/12 rendered from the input camera (static stability)
+    flicker_frames: int = 8  # consecutive frames per flicker run; two runs (start and middle of the path)
+    margin_px: int = 4  # motion regions are dilated (static stability) or eroded (motion metrics) by this
+    adherence_target_px: float = 3.0  # frame gap for motion adherence: median requested motion ≈ this many px
+    depth_tolerance: float = 0.03  # visibility test of the multi-view EPE (relative depth)
+
+
+@dataclass
+class PhotoResult:
+    name: str
+    width: int = 0
+    height: int = 0
+    gaussians: int = 0
+    moving_gaussians: int = 0
+    moving_share: float = float("nan")  # share of source pixels in the motion regions
+    values: dict[str, float] = field(default_factory=dict)  # metric name → value (see report.COLUMNS)
+    holes: dict[str, tuple[float, float]] = field(default_factory=dict)  # trajectory → (mean, worst) fraction
+    timings_s: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: float = float("nan")
+    error: str | None = None
+    sheet_frames: dict[str, Any] = field(default_factory=dict)  # images for the contact sheet (not reported)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rendering helpers
+
+
+class LoopStates:
+    """``animate.gaussians_at`` with the per-scene work done once (same maths, same Gaussian order).
+
+    ``gaussians_at`` re-selects the static and moving Gaussians by boolean mask and concatenates all five
+    attributes on every call, which costs more than rasterizing on a CPU. Here the static part and the fixed
+    attributes are laid out once and each call only rewrites the moving means and opacities in place, so the
+    returned set is valid until the next call. ``tests/test_eval_metrics.py`` checks both give identical sets.
+    """
+
+    def __init__(self, scene: Any) -> None:
+        from ..gaussians import GaussianSet
+
+        moving = scene.moving
+        static, base = scene.gaussians.select(~moving), scene.gaussians.select(moving)
+        self.n_frames = float(scene.loop_frames)
+        self.base, self.velocity = base, scene.velocity[moving].to(base.means.dtype)
+        self.n_static, self.n_moving = len(static), len(base)
+        self._step = torch.empty_like(self.velocity)
+        parts = (static, base, base)
+        self.gaussians = GaussianSet(**{name: torch.cat([getattr(p, name) for p in parts]) for name in ("means", "quats", "scales", "opacities", "colors")})
+
+    def __call__(self, phase_frames: float) -> Any:
+        k = min(max(float(phase_frames), 0.0), self.n_frames)
+        weight_forward = 1.0 - k / self.n_frames
+        a, b = self.n_static, self.n_static + self.n_moving
+        means, opacities = self.gaussians.means, self.gaussians.opacities
+        torch.mul(self.velocity, k, out=self._step)
+        torch.add(self.base.means, self._step, out=means[a:b])
+        torch.mul(self.velocity, self.n_frames - k, out=self._step)
+        torch.sub(self.base.means, self._step, out=means[b:])
+        torch.mul(self.base.opacities, weight_forward, out=opacities[a:b])
+        torch.mul(self.base.opacities, 1.0 - weight_forward, out=opacities[b:])
+        return self.gaussians
+
+
+class Renderer:
+    """Renders (scene, camera, loop phase) → (uint8 RGB, alpha) and keeps the total render time."""
+
+    def __init__(self, scene: Any) -> None:
+        self.scene = scene
+        self.states = LoopStates(scene)
+        self.seconds = 0.0
+        self.count = 0
+
+    def __call__(self, camera: Any, phase: float) -> tuple[np.ndarray, np.ndarray]:
+        from ..raster import rasterize_gaussians
+        from ..render import to_uint8
+
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = rasterize_gaussians(self.states(phase), camera)
+        self.seconds += time.perf_counter() - start
+        self.count += 1
+        return to_uint8(out), out.alpha.cpu().numpy().astype(np.float64)
+
+    def at_time(self, camera: Any, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        from ..animate import phase_at
+
+        return self(camera, phase_at(self.scene, time_s))
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.dilate(mask.astype(np.uint8), _disk(radius)).astype(bool) if radius > 0 else mask.copy()
+
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.erode(mask.astype(np.uint8), _disk(radius), borderType=cv2.BORDER_REPLICATE).astype(bool) if radius > 0 else mask.copy()
+
+
+def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scene's 2D motion as seen by ``camera``: (flow [H,W,2] px per loop frame, z-depth [H,W], alpha [H,W]).
+
+    Each Gaussian carries m = proj(p + v) − proj(p) as its "colour"; the rasterizer blends it like colour and the
+    result is divided by the accumulated opacity. Static Gaussians carry zero.
+    """
+    from ..raster import rasterize_gaussians
+
+    g = scene.gaussians
+    K, w2c = camera.K.numpy(), camera.world_to_camera.numpy()
+    motion = M.project_motion(g.means.numpy(), scene.velocity.numpy().astype(np.float64), K, w2c)
+    motion[~scene.moving.numpy()] = 0.0
+    colors = torch.from_numpy(np.concatenate([motion, np.zeros((len(motion), 1))], axis=1).astype(np.float32))
+    with torch.no_grad():
+        out = rasterize_gaussians(g.replace(colors=colors), camera)
+    alpha = out.alpha.numpy().astype(np.float64)
+    safe = np.maximum(alpha, 1e-6)
+    flow = out.rgb.numpy()[..., :2].astype(np.float64) / safe[..., None]
+    depth = out.depth.numpy().astype(np.float64) / safe
+    return flow, depth, alpha
+
+
+def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) -> np.ndarray:
+    """"Without 3D-MOM": the view's own 2D field, estimated independently like the paper's per-view estimator.
+
+    The source's region map is carried into the view through the view's depth (nearest source pixel of each view
+    pixel), and ``flow2d.motion_field`` runs on the view's own region masks with the same settings.
+    """
+    from ..flow2d import motion_field
+
+    scene, flow = result.scene, result.flow
+    height, width = depth_view.shape
+    grid = np.stack(np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5), -1).reshape(-1, 2)
+    world = M.unproject(grid, depth_view.reshape(-1), camera.K.numpy(), camera.world_to_camera.numpy())
+    uv, z = M.project(world, scene.source_camera.K.numpy(), scene.source_camera.world_to_camera.numpy())
+    cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
+    inside = (z > 0) & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+    region = np.zeros(len(grid), np.int32)
+    region[inside] = flow.region_id[rows[inside], cols[inside]]
+    region = region.reshape(height, width)
+    speed = float(scene.meta.get("settings", {}).get("speed", 1.0))
+    moves = region == 3
+    field = motion_field((height, width), region == 1, region == 2, scene.loop_frames, moves if moves.any() else None, speed=speed)
+    return field.flow_px_per_frame.astype(np.float64)
+
+
+def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
+    """EPE (px per loop frame) between the generated views' 2D motion carried to the input view and the input
+    view's own 2D motion, for ours (one 3D velocity per Gaussian) and for the per-view 2D baseline."""
+    scene = result.scene
+    source = scene.source_camera
+    mask = erode(result.flow.moving, config.margin_px)
+    if not mask.any() or len(result.views) < 2:
+        return {"epe_ours_px": float("nan"), "epe_per_view_px": float("nan"), "epe_points": 0.0}
+    rows, cols = np.nonzero(mask)
+    pixels = np.stack([cols + 0.5, rows + 0.5], -1)
+    points = M.unproject(pixels, result.depth_m[rows, cols].astype(np.float64), source.K.numpy(), source.world_to_camera.numpy())
+    ours_source, _, _ = render_motion_field(scene, source)
+    ours_source = ours_source[rows, cols]
+    baseline_source = result.flow.flow_px_per_frame.astype(np.float64)[rows, cols]
+    errors_ours, errors_base = [], []
+    for view in result.views[1:]:
+        camera = view.camera
+        flow_view, depth_view, alpha_view = render_motion_field(scene, camera)
+        depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
+        args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
+        carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args)
+        errors_ours.append(M.endpoint_error(carried[visible], ours_source[visible]))
+        baseline_view = per_view_baseline_field(result, camera, depth_view)
+        carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args)
+        errors_base.append(M.endpoint_error(carried_b[visible_b], baseline_source[visible_b]))
+    ours, base = np.concatenate(errors_ours), np.concatenate(errors_base)
+    return {
+        "epe_ours_px": float(ours.mean()) if ours.size else float("nan"),
+        "epe_per_view_px": float(base.mean()) if base.size else float("nan"),
+        "epe_points": float(ours.size),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One scene
+
+
+def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_frames: bool = False) -> PhotoResult:
+    """Every metric of one ``SceneBuild`` (timings of the build are copied from it)."""
+    from ..render import trajectory_for
+    from ..trajectories import PRESETS
+
+    scene, photo, flow = result.scene, result.photo, result.flow
+    render = Renderer(scene)
+    n_loop = scene.loop_frames
+    out = PhotoResult(photo.name, photo.width, photo.height, len(scene.gaussians), int(scene.moving.sum()))
+    out.moving_share = float(flow.moving.mean())
+    values = out.values
+    source = scene.source_camera
+
+    # Source-view fidelity.
+    frame0, alpha0 = render(source, 0.0)
+    values["source_psnr_db"] = M.psnr(frame0, photo.image)
+    values["source_ssim"] = M.ssim(frame0, photo.image)
+    values["photo_piqe"] = M.piqe(photo.image)
+
+    # Loop seam: the state at the end of the loop (k = N) against the start (k = 0), from two cameras.
+    lateral = trajectory_for(scene, SEAM_EXTRA_TRAJECTORY, 4)[1]
+    seams = [M.seam_psnr(frame0, render(source, float(n_loop))[0])]
+    seams.append(M.seam_psnr(render(lateral, 0.0)[0], render(lateral, float(n_loop))[0]))
+    values["seam_psnr_db"] = min(seams)
+
+    # Static stability under the input camera.
+    phases = [j * n_loop / config.static_samples for j in range(config.static_samples)]
+    static_frames = [frame0] + [render(source, k)[0] for k in phases[1:]]
+    change = M.static_change(static_frames, ~dilate(flow.moving, config.margin_px))
+    values["static_p99"], values["static_max"] = change.p99, change.max
+    change_raw = M.static_change(static_frames, ~flow.moving)
+    values["static_max_nomargin"] = change_raw.max
+
+    # Motion adherence: DIS flow between loop phases 0 and s, divided by s, against the requested field.
+    requested = flow.flow_px_per_frame.astype(np.float64)
+    speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
+    if speeds.size and np.median(speeds) > 0:
+        gap = int(np.clip(round(config.adherence_target_px / float(np.median(speeds))), 1, max(1, n_loop // 4)))
+        later = render(source, float(gap))[0]
+        measured = M.optical_flow(frame0, later) / gap
+        evaluated = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
+        adherence = M.angle_error_deg(measured, requested, evaluated, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        values["motion_angle_deg"], values["motion_speed_ratio"] = adherence.angle_deg, adherence.speed_ratio
+        values["motion_still_share"], values["motion_gap_frames"] = adherence.still_share, float(gap)
+        values["motion_pixels"] = float(adherence.pixels)
+    else:
+        for key in ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_gap_frames", "motion_pixels"):
+            values[key] = float("nan")
+
+    # Multi-view motion consistency.
+    start = time.perf_counter()
+    values.update(multiview_motion_epe(result, config))
+    render.seconds += time.perf_counter() - start
+
+    # Holes (and PIQE, and contact-sheet frames) along every preset path.
+    step_s = config.video_seconds / config.trajectory_frames
+    piqes = []
+    for preset in PRESETS:
+        cameras = trajectory_for(scene, preset, config.trajectory_frames)
+        fractions = []
+        for i, camera in enumerate(cameras):
+            rgb, alpha = render.at_time(camera, i * step_s)
+            fractions.append(M.hole_fraction(alpha))
+            piqes.append(M.piqe(rgb))
+            if keep_sheet_frames and preset in CONTACT_TRAJECTORIES and i in _sheet_indices(len(cameras)):
+                out.sheet_frames.setdefault(preset, []).append(rgb)
+        out.holes[preset] = (float(np.mean(fractions)), float(np.max(fractions)))
+    values["holes_mean"] = float(np.mean([m for m, _ in out.holes.values()]))
+    values["holes_worst"] = float(np.max([w for _, w in out.holes.values()]))
+    values["render_piqe"] = float(np.mean(piqes))
+
+    # Temporal flicker: consecutive frames of the default path at the video frame rate, at its start and middle.
+    total = max(2, round(config.video_seconds * config.video_fps))
+    cameras = trajectory_for(scene, FLICKER_TRAJECTORY, total)
+    errors = []
+    for first in (0, total // 2):
+        run = [render.at_time(cameras[i], i / config.video_fps) for i in range(first, min(total, first + config.flicker_frames))]
+        for (a, alpha_a), (b, alpha_b) in zip(run[:-1], run[1:]):
+            errors.append(M.warping_error(a, b, valid=(alpha_a >= M.HOLE_ALPHA) & (alpha_b >= M.HOLE_ALPHA)))
+    values["flicker_warp_rmse"] = float(np.nanmean(errors)) if errors else float("nan")
+
+    out.timings_s = dict(result.timings_s)
+    out.timings_s["eval_render"] = render.seconds
+    out.timings_s["eval_renders"] = float(render.count)
+    if keep_sheet_frames:
+        out.sheet_frames["maps"] = {"image": photo.image, "depth": result.depth_m, "sky": result.regions.sky,
+                                    "water": result.regions.water, "moving": flow.moving, "flow": requested}
+    return out
+
+
+def _sheet_indices(count: int) -> tuple[int, ...]:
+    return (0, count // 2, count - 1)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB; Linux reports kB, macOS bytes)."""
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def evaluate_photo(path: str | Path, settings: Any, config: EvalConfig = EvalConfig(), keep_sheet_frames: bool = False) -> PhotoResult:
+    """Build a photo with ``settings`` and measure it; an exception becomes ``PhotoResult.error``."""
+    from ..pipeline import build
+
+    path = Path(path)
+    try:
+        start = time.perf_counter()
+        result = build(path, settings)
+        build_s = time.perf_counter() - start
+        out = evaluate_build(result, config, keep_sheet_frames)
+        out.timings_s["build_total"] = build_s
+        out.timings_s["eval_total"] = time.perf_counter() - start - build_s
+    except Exception as error:  # noqa: BLE001 - the report records every failure and the run goes on
+        out = PhotoResult(path.stem, error=f"{type(error).__name__}: {error}")
+    out.peak_rss_mb = peak_rss_mb()
+    return out
+
+
+def summary_lines(result: Any) -> list[str]:
+    from .report import fmt
+
+    v = result.values
+    return [
+        f"{result.name}  {result.width}x{result.height}",
+        f"source PSNR {fmt(v.get('source_psnr_db'))} dB  SSIM {fmt(v.get('source_ssim'), 'f3')}",
+        f"holes mean {fmt(v.get('holes_mean'), 'pct')} %  worst {fmt(v.get('holes_worst'), 'pct')} %",
+        f"seam PSNR {fmt(v.get('seam_psnr_db'))} dB",
+        f"static p99/max {fmt(v.get('static_p99'))}/{fmt(v.get('static_max'))} levels",
+        f"motion angle {fmt(v.get('motion_angle_deg'))} deg  speed x{fmt(v.get('motion_speed_ratio'))}",
+        f"MV EPE {fmt(v.get('epe_ours_px'), 'f4')} px (per-view 2D {fmt(v.get('epe_per_view_px'), 'f4')})",
+        f"flicker {fmt(v.get('flicker_warp_rmse'))}  PIQE {fmt(v.get('render_piqe'))} (photo {fmt(v.get('photo_piqe'))})",
+    ]
+
+
+def evaluate_one(photo: str, settings: Any, config: Any, sheet_path: str | None) -> Any:
+    """Build, measure and (if asked) draw the contact sheet of one photo; runs in a worker process."""
+    from .sheet import write_contact_sheet
+
+    result = evaluate_photo(photo, settings, config, keep_sheet_frames=sheet_path is not None)
+    if sheet_path is not None and result.error is None:
+        try:
+            write_contact_sheet(result, summary_lines(result), sheet_path)
+        except Exception as error:  # noqa: BLE001 - a failed sheet must not lose the numbers
+            result.error = f"contact sheet: {type(error).__name__}: {error}"
+    result.sheet_frames = {}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real-video check
+
+
+@dataclass
+class RealVideoResult:
+    clip: str
+    frames: int
+    fps: float
+    width: int
+    height: int
+    values: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def real_video_check(clip: str | Path, frame0: str | Path, settings: Any, max_frames: int | None = None) -> RealVideoResult:
+    """Static-camera animation of a clip's first frame against the clip (the paper's protocol).
+
+    The scene is built from ``frame0`` at the clip's own resolution; frame i is rendered from the input camera at
+    t = i / fps and compared with real frame i (PSNR, SSIM; also PSNR inside the motion regions). The "still
+    image" baseline repeats frame 0. Means run over frames 1 … T−1.
+    """
+    from ..pipeline import build
+    from ..video import probe_mp4, read_mp4
+
+    clip, frame0 = Path(clip), Path(frame0)
+    try:
+        real = read_mp4(clip)
+        fps = _fps_of(probe_mp4(clip)) or 25.0
+        if max_frames:
+            real = real[:max_frames]
+        height, width = real.shape[1:3]
+        result = build(frame0, settings.replace(long_side=max(width, height)))
+        if (result.photo.width, result.photo.height) != (width, height):
+            raise ValueError(f"frame 0 was built at {result.photo.width}×{result.photo.height}, the clip is {width}×{height}")
+        render = Renderer(result.scene)
+        still = real[0]
+        moving = result.flow.moving
+        rows: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "psnr_mask", "still_psnr", "still_ssim", "still_psnr_mask")}
+        for i in range(1, len(real)):
+            frame = render.at_time(result.scene.source_camera, i / fps)[0]
+            rows["psnr"].append(M.psnr(frame, real[i]))
+            rows["ssim"].append(M.ssim(frame, real[i]))
+            rows["psnr_mask"].append(M.psnr(frame, real[i], moving))
+            rows["still_psnr"].append(M.psnr(still, real[i]))
+            rows["still_ssim"].append(M.ssim(still, real[i]))
+            rows["still_psnr_mask"].append(M.psnr(still, real[i], moving))
+        out = RealVideoResult(clip.name, len(real), fps, width, height)
+        out.values = {k: _finite_mean(v) for k, v in rows.items()}
+        out.values["moving_share"] = float(moving.mean())
+        out.values["build_s"] = float(sum(result.timings_s.values()))
+        out.values["render_s"] = render.seconds
+        return out
+    except Exception as error:  # noqa: BLE001
+        return RealVideoResult(clip.name, 0, 0.0, 0, 0, error=f"{type(error).__name__}: {error}")
+
+
+def _finite_mean(values: list[float]) -> float:
+    """Mean; infinite PSNRs (identical frames) are capped at 100 dB so one does not swamp the mean."""
+    array = np.array([min(v, 100.0) for v in values if not math.isnan(v)])
+    return float(array.mean()) if array.size else float("nan")
+
+
+def _fps_of(info: dict[str, Any]) -> float | None:
+    raw = str(info.get("raw", ""))
+    for line in raw.splitlines():
+        if "Video:" in line and " fps" in line:
+            for part in line.split(","):
+                part = part.strip()
+                if part.endswith(" fps"):
+                    try:
+                        return float(part[:-4])
+                    except ValueError:
+                        return None
+    return None

@@ -1,0 +1,395 @@
+"""Quality metrics on plain NumPy arrays (no scenes, no rendering, no downloaded weights).
+
+Images are [H,W,3] (or [H,W]) arrays, either uint8 (0..255) or float in [0,1]; every function converts with
+:func:`to_float01` first, so both kinds give the same numbers. Flows are [H,W,2] arrays of (du, dv) in pixels,
+with the convention ``a(x) ≈ b(x + flow(x))`` for the flow from image ``a`` to image ``b``. Pixel centres sit at
+(u + 0.5, v + 0.5) as everywhere in landscape4d (:mod:`landscape4d.camera`).
+
+The exact definitions (the report header repeats them) are in each docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+HOLE_ALPHA = 0.9  # accumulated opacity below this is a hole (same threshold as render.HOLE_ALPHA)
+LEVELS = 255.0  # 8-bit levels: the unit of the change and warping-error metrics
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Conversions
+
+
+def to_float01(image: np.ndarray) -> np.ndarray:
+    """float64 copy in [0,1] of a uint8 (÷255) or float image (kept as is)."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image.astype(np.float64) / 255.0
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(f"images must be uint8 or float, got dtype {image.dtype}")
+    return image.astype(np.float64)
+
+
+def to_gray_u8(image: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma (0.299 R + 0.587 G + 0.114 B) as uint8 [H,W]."""
+    image = to_float01(image)
+    gray = image if image.ndim == 2 else image[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return np.clip(np.round(gray * 255.0), 0, 255).astype(np.uint8)
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a, b = to_float01(a), to_float01(b)
+    if a.shape != b.shape:
+        raise ValueError(f"images must have the same shape, got {a.shape} and {b.shape}")
+    return a, b
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Full-reference fidelity
+
+
+def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR in dB = 10·log10(1 / MSE), MSE over all pixels and channels in [0,1] units (inf when identical).
+
+    With ``mask`` [H,W] bool the MSE runs over the selected pixels only (NaN when none is selected).
+    """
+    a, b = _check_pair(a, b)
+    diff2 = (a - b) ** 2
+    if mask is not None:
+        mask = np.asarray(mask, bool)
+        if not mask.any():
+            return float("nan")
+        diff2 = diff2[mask]
+    mse = float(diff2.mean())
+    return float("inf") if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM (Wang et al. 2004): Gaussian window σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1, population
+    covariances, computed per RGB channel and averaged (scikit-image ``structural_similarity``)."""
+    from skimage.metrics import structural_similarity
+
+    a, b = _check_pair(a, b)
+    return float(
+        structural_similarity(
+            a, b, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+            channel_axis=-1 if a.ndim == 3 else None,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Coverage, loop seam, static stability
+
+
+def hole_fraction(alpha: np.ndarray, threshold: float = HOLE_ALPHA) -> float:
+    """Share of pixels whose accumulated opacity is below ``threshold`` (0.9)."""
+    alpha = np.asarray(alpha, dtype=np.float64)
+    return float((alpha < threshold).mean())
+
+
+def seam_psnr(frame_start: np.ndarray, frame_end: np.ndarray) -> float:
+    """PSNR between the frame at the start of the loop (t = 0) and at its end (t = period⁻), same camera."""
+    return psnr(frame_start, frame_end)
+
+
+@dataclass
+class StaticChange:
+    p99: float  # 99th percentile over static pixels of the per-pixel maximum change, 8-bit levels
+    max: float  # maximum over static pixels, 8-bit levels
+    pixels: int  # number of static pixels evaluated
+
+
+def static_change(frames: list[np.ndarray] | np.ndarray, static_mask: np.ndarray) -> StaticChange:
+    """Change of static pixels under a static camera, in 8-bit levels.
+
+    D(x) = max over frames t and channels c of |I_t(x, c) − I_0(x, c)| · 255, for x in ``static_mask``;
+    returns the 99th percentile and the maximum of D over the static pixels.
+    """
+    frames = [to_float01(f) for f in frames]
+    static_mask = np.asarray(static_mask, bool)
+    if not static_mask.any() or len(frames) < 2:
+        return StaticChange(float("nan"), float("nan"), int(static_mask.sum()))
+    reference = frames[0]
+    change = np.zeros(static_mask.shape, np.float64)
+    for frame in frames[1:]:
+        diff = np.abs(frame - reference)
+        change = np.maximum(change, diff.max(axis=-1) if diff.ndim == 3 else diff)
+    values = change[static_mask] * LEVELS
+    return StaticChange(float(np.percentile(values, 99)), float(values.max()), int(static_mask.sum()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Optical flow and motion adherence
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense flow [H,W,2] from ``a`` to ``b`` (a(x) ≈ b(x + flow)), OpenCV DIS (medium preset) on 8-bit luma."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(to_gray_u8(a), to_gray_u8(b), None).astype(np.float64)
+
+
+def textured_mask(image: np.ndarray, min_eigenvalue: float = 1e-4, block: int = 7) -> np.ndarray:
+    """Pixels where flow is measurable (Shi–Tomasi): the smaller eigenvalue of the structure tensor
+    mean(∇I ∇Iᵀ) over a ``block``×``block`` window exceeds ``min_eigenvalue``; I = luma in [0,1], ∇ = Sobel 3×3 ÷ 8
+    (so a gradient of 0.01 per pixel in every direction gives 1e-4)."""
+    gray = to_gray_u8(image).astype(np.float64) / 255.0
+    gx = cv2.Sobel(gray, cv2.CV_64F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(gray, cv2.CV_64F, 0, 1, ksize=3) / 8.0
+    mean = lambda x: cv2.blur(x, (block, block), borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    xx, yy, xy = mean(gx * gx), mean(gy * gy), mean(gx * gy)
+    smaller = 0.5 * (xx + yy) - np.sqrt(0.25 * (xx - yy) ** 2 + xy**2)
+    return smaller > min_eigenvalue
+
+
+def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel unsigned angle in degrees between 2D vectors a and b [...,2] (NaN where either is zero)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+    cosine = np.sum(a * b, axis=-1) / np.where(norms > 0, norms, 1.0)
+    angle = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    return np.where(norms > 0, angle, np.nan)
+
+
+@dataclass
+class MotionAdherence:
+    angle_deg: float  # mean angle between measured and requested motion over the evaluated pixels
+    speed_ratio: float  # median of (measured · requested direction) / |requested|
+    still_share: float  # share of evaluated pixels whose measured displacement is below min_measured_px
+    pixels: int
+
+
+def angle_error_deg(
+    measured: np.ndarray,
+    requested: np.ndarray,
+    mask: np.ndarray | None = None,
+    min_requested_px: float = 0.5,
+    min_measured_px: float = 0.1,
+) -> MotionAdherence:
+    """How well a measured flow follows the requested one (both [H,W,2], same time step).
+
+    Evaluated pixels: ``mask`` (all if None) where |requested| ≥ ``min_requested_px``. The angle is averaged
+    over evaluated pixels whose |measured| ≥ ``min_measured_px`` (a still pixel has no direction); those that
+    do not reach it are counted in ``still_share``. ``speed_ratio`` is the median over evaluated pixels of the
+    measured motion along the requested direction divided by the requested length (1 = exact speed).
+    """
+    measured, requested = np.asarray(measured, np.float64), np.asarray(requested, np.float64)
+    requested_len = np.linalg.norm(requested, axis=-1)
+    evaluated = requested_len >= min_requested_px
+    if mask is not None:
+        evaluated &= np.asarray(mask, bool)
+    count = int(evaluated.sum())
+    if count == 0:
+        return MotionAdherence(float("nan"), float("nan"), float("nan"), 0)
+    m, r, r_len = measured[evaluated], requested[evaluated], requested_len[evaluated]
+    moving = np.linalg.norm(m, axis=-1) >= min_measured_px
+    angle = float(np.mean(angle_between_deg(m[moving], r[moving]))) if moving.any() else float("nan")
+    along = np.sum(m * r, axis=-1) / r_len
+    return MotionAdherence(angle, float(np.median(along / r_len)), float(1.0 - moving.mean()), count)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Temporal flicker
+
+
+def warp_backward(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """out(x) = image(x + flow(x)), bilinear, border replicated (float64 in [0,1])."""
+    image = to_float01(image)
+    height, width = flow.shape[:2]
+    grid_u, grid_v = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    map_u = grid_u + flow[..., 0].astype(np.float32)
+    map_v = grid_v + flow[..., 1].astype(np.float32)
+    return cv2.remap(image.astype(np.float32), map_u, map_v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
+
+
+def consistent_flow_mask(flow_backward: np.ndarray, flow_forward: np.ndarray) -> np.ndarray:
+    """Non-occluded pixels of frame t+1 (Sundaram et al. 2010 forward–backward check, as in Lai et al. 2018).
+
+    ``flow_backward``: t+1 → t; ``flow_forward``: t → t+1. Pixel x of t+1 is valid when x + b(x) lies inside
+    the image and |b(x) + f(x + b(x))|² < 0.01·(|b(x)|² + |f(x + b(x))|²) + 0.5.
+    """
+    height, width = flow_backward.shape[:2]
+    forward_at = warp_backward(flow_forward, flow_backward)
+    total = flow_backward + forward_at
+    bound = 0.01 * (np.sum(flow_backward**2, -1) + np.sum(forward_at**2, -1)) + 0.5
+    grid_u, grid_v = np.meshgrid(np.arange(width), np.arange(height))
+    target_u, target_v = grid_u + flow_backward[..., 0], grid_v + flow_backward[..., 1]
+    inside = (target_u >= 0) & (target_u <= width - 1) & (target_v >= 0) & (target_v <= height - 1)
+    return inside & (np.sum(total**2, -1) < bound)
+
+
+def warping_error(frame_t: np.ndarray, frame_next: np.ndarray, valid: np.ndarray | None = None) -> float:
+    """Flicker between consecutive frames, RMSE in 8-bit levels over non-occluded pixels.
+
+    b = flow(frame_next → frame_t), f = flow(frame_t → frame_next) (DIS); Ŵ(x) = frame_t(x + b(x));
+    M = forward–backward consistent pixels (∧ ``valid`` if given, e.g. non-hole pixels);
+    E = 255 · sqrt(Σ_x M(x) Σ_c (frame_next − Ŵ)² / (3 Σ_x M(x))).
+    """
+    a, b = _check_pair(frame_t, frame_next)
+    flow_back = optical_flow(b, a)
+    flow_fwd = optical_flow(a, b)
+    mask = consistent_flow_mask(flow_back, flow_fwd)
+    if valid is not None:
+        mask &= np.asarray(valid, bool)
+    if not mask.any():
+        return float("nan")
+    diff2 = (b - warp_backward(a, flow_back)) ** 2
+    diff2 = diff2.mean(axis=-1) if diff2.ndim == 3 else diff2
+    return float(LEVELS * math.sqrt(diff2[mask].mean()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# No-reference quality: PIQE
+
+
+def _mscn(gray_255: np.ndarray) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients: (I − μ) / (σ + 1), 7×7 Gaussian σ = 7/6, replicate."""
+    kernel = cv2.getGaussianKernel(7, 7.0 / 6.0)
+    blur = lambda x: cv2.sepFilter2D(x, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_REPLICATE)  # noqa: E731
+    mu = blur(gray_255)
+    sigma = np.sqrt(np.abs(blur(gray_255 * gray_255) - mu * mu))
+    return (gray_255 - mu) / (sigma + 1.0)
+
+
+def piqe(
+    image: np.ndarray,
+    block: int = 16,
+    activity_threshold: float = 0.1,
+    impaired_threshold: float = 0.1,
+    segment: int = 6,
+) -> float:
+    """PIQE score (Venkatanath et al., NCC 2015; lower is better, 0..100), weight-free, MATLAB ``piqe`` semantics.
+
+    Luma (Rec. 601, 8-bit) is rescaled to round(255·I / max I), padded symmetrically (bottom/right) to whole
+    16×16 blocks and turned into MSCN coefficients. A block is *active* when the (n − 1) variance v of its
+    coefficients exceeds 0.1. An active block is distorted by
+    - noticeable artifacts (blockiness/blur) when any of the 11 runs of 6 consecutive coefficients along one of
+      its four edges has standard deviation < 0.1, contributing 1 − v;
+    - noise when σ > 2β, where σ = √v and β = |σ − r| / max(σ, r), r = std(columns 8 and 9) / std(the block
+      without columns 8 and 10) (1-based; the MATLAB reference deletes column 8 and then the new column 9),
+      contributing v.
+    PIQE = 100 · (Σ contributions + 1) / (number of active blocks + 1); a flat image scores 100.
+    Standard deviations are sample (n − 1) ones, as in the reference.
+    """
+    gray = to_gray_u8(image).astype(np.float64)
+    if min(gray.shape) < block:
+        raise ValueError(f"PIQE needs an image of at least {block}×{block} pixels, got {gray.shape[1]}×{gray.shape[0]}")
+    pad_rows, pad_cols = -gray.shape[0] % block, -gray.shape[1] % block
+    gray = np.pad(gray, ((0, pad_rows), (0, pad_cols)), mode="symmetric")
+    gray = np.round(255.0 * gray / max(float(gray.max()), 1e-12))
+    rows, cols = gray.shape
+    coefficients = _mscn(gray)
+    blocks = coefficients.reshape(rows // block, block, cols // block, block).transpose(0, 2, 1, 3).reshape(-1, block, block)
+    count = len(blocks)
+    variance = blocks.reshape(count, -1).var(axis=1, ddof=1)
+    active = variance > activity_threshold
+
+    # Noticeable-distortion criterion: a flat segment on any block edge.
+    edges = np.stack([blocks[:, 0, :], blocks[:, :, -1], blocks[:, -1, :], blocks[:, :, 0]], axis=1)  # [B,4,block]
+    segments = np.lib.stride_tricks.sliding_window_view(edges, segment, axis=2)  # [B,4,block-segment+1,segment]
+    impaired = (segments.std(axis=-1, ddof=1) < impaired_threshold).any(axis=(1, 2))
+
+    # Noise criterion: centre–surround deviation ratio against the block's own deviation.
+    sigma = np.sqrt(variance)
+    centre = (block - 1 + 1) // 2  # 1-based centre column of the reference (8 for 16×16 blocks)
+    centre_cols = blocks[:, :, [centre - 1, centre]].reshape(count, -1)
+    keep = np.delete(np.delete(np.arange(block), centre - 1), centre)  # the reference's two deletions
+    surround_std = blocks[:, :, keep].reshape(count, -1).std(axis=1, ddof=1)
+    centre_std = centre_cols.std(axis=1, ddof=1)
+    ratio = np.divide(centre_std, surround_std, out=np.zeros(count), where=surround_std > 0)
+    beta = np.abs(sigma - ratio) / np.maximum(np.maximum(sigma, ratio), 1e-12)
+    noisy = sigma > 2.0 * beta
+
+    scores = active * (impaired * (1.0 - variance) + noisy * variance)
+    return float(100.0 * (scores.sum() + 1.0) / (active.sum() + 1.0))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Multi-view motion consistency (geometry on arrays)
+
+
+def project(points_world: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates [N,2] (centres at +0.5) and camera z [N] of world points [N,3]."""
+    K, w2c = np.asarray(K, np.float64), np.asarray(world_to_camera, np.float64)
+    camera = np.asarray(points_world, np.float64) @ w2c[:3, :3].T + w2c[:3, 3]
+    z = camera[:, 2]
+    safe = np.where(np.abs(z) < 1e-9, 1e-9, z)
+    uv = np.stack([K[0, 0] * camera[:, 0] / safe + K[0, 2], K[1, 1] * camera[:, 1] / safe + K[1, 2]], axis=-1)
+    return uv, z
+
+
+def unproject(uv: np.ndarray, z: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
+    """World points [N,3] of pixels uv [N,2] at camera depth z [N]."""
+    K, w2c = np.asarray(K, np.float64), np.asarray(world_to_camera, np.float64)
+    camera = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], axis=-1)
+    c2w = np.linalg.inv(w2c)
+    return camera @ c2w[:3, :3].T + c2w[:3, 3]
+
+
+def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Sample [H,W] or [H,W,C] at continuous pixel coordinates uv [N,2] (centres at +0.5), clamped to the edge."""
+    image = np.asarray(image, np.float64)
+    height, width = image.shape[:2]
+    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
+    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    wx, wy = x - x0, y - y0
+    if image.ndim == 3:
+        wx, wy = wx[:, None], wy[:, None]
+    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
+    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def project_motion(points_world: np.ndarray, velocity_world: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
+    """2D motion [N,2] of moving points in a view: proj(p + v) − proj(p)."""
+    start, _ = project(points_world, K, world_to_camera)
+    end, _ = project(np.asarray(points_world, np.float64) + velocity_world, K, world_to_camera)
+    return end - start
+
+
+def carry_flow_to_source(
+    points_world: np.ndarray,
+    flow_view: np.ndarray,
+    depth_view: np.ndarray,
+    K_view: np.ndarray,
+    world_to_camera_view: np.ndarray,
+    K_source: np.ndarray,
+    world_to_camera_source: np.ndarray,
+    depth_tolerance: float = 0.03,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A view's 2D motion carried to the source view through depth, for source-view surface points [N,3].
+
+    For each point P: q = proj_view(P); it is *visible* when z_view(P) > 0, q lies inside the view and
+    |depth_view(q) − z_view(P)| ≤ ``depth_tolerance`` · z_view(P). The moved point is the view's surface under the
+    moved pixel, P' = unproject_view(q + flow_view(q), depth_view(q + flow_view(q))), and the carried motion is
+    proj_source(P') − proj_source(P). Returns (carried [N,2], visible [N] bool).
+    """
+    height, width = depth_view.shape
+    q, z = project(points_world, K_view, world_to_camera_view)
+    inside = (z > 0) & (q[:, 0] >= 0) & (q[:, 0] < width) & (q[:, 1] >= 0) & (q[:, 1] < height)
+    surface = sample_bilinear(depth_view, q)
+    visible = inside & (np.abs(surface - z) <= depth_tolerance * np.maximum(z, 1e-9))
+    target = q + sample_bilinear(flow_view, q)
+    moved = unproject(target, sample_bilinear(depth_view, target), K_view, world_to_camera_view)
+    start, _ = project(points_world, K_source, world_to_camera_source)
+    end, _ = project(moved, K_source, world_to_camera_source)
+    return end - start, visible
+
+
+def endpoint_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-vector Euclidean distance |a − b| of [...,2] arrays."""
+    return np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64), axis=-1)
+
+
+__all__ = [
+    "HOLE_ALPHA", "MotionAdherence", "StaticChange", "angle_between_deg", "angle_error_deg", "carry_flow_to_source",
+    "consistent_flow_mask", "endpoint_error", "hole_fraction", "optical_flow", "piqe", "project", "project_motion",
+    "psnr", "sample_bilinear", "seam_psnr", "ssim", "static_change", "textured_mask", "to_float01", "to_gray_u8",
+    "unproject", "warp_backward", "warping_error",
+]

@@ -1,0 +1,453 @@
+"""Presentation helpers for the app: region overlays, the arrow pad, camera-path sketches and time estimates.
+
+Pure functions of arrays, numbers and strings: nothing here imports Gradio or runs a pipeline stage, so every
+helper is unit-tested without a server. Coordinates of arrows are always pixels of the ORIGINAL photo (what
+``pipeline.UserEdits.arrows`` expects); the pad draws them in an SVG whose viewBox is the original size.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .flow2d import Arrow
+
+# Region colours (RGB): the same in the overlay, the legend and the brush palette.
+SKY_RGB = (125, 211, 252)
+WATER_RGB = (37, 99, 235)
+FREEZE_RGB = (239, 68, 68)
+ARROW_RGB = (250, 204, 21)
+TINT = 0.42  # overlay opacity inside a region
+
+# Layer names of the brush editor, in order; the app maps them to region edits by position.
+LAYERS = ("water", "sky / clouds", "freeze")
+MIN_ARROW_PX = 3.0  # arrows shorter than this (original px) are taken as clicks, not drags
+
+
+def hex_colour(rgb: Sequence[int]) -> str:
+    return "#" + "".join(f"{int(c):02x}" for c in rgb)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Images
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """float [0,1] or uint8 [H,W,3] → uint8 [H,W,3]."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image[..., :3]
+    return np.clip(image[..., :3] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def fit_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """``image`` scaled (area) so its long side is at most ``long_side``; never enlarged."""
+    height, width = image.shape[:2]
+    scale = long_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape == (height, width):
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def region_overlay(
+    image: np.ndarray,
+    sky: np.ndarray | None = None,
+    water: np.ndarray | None = None,
+    freeze: np.ndarray | None = None,
+) -> np.ndarray:
+    """uint8 [H,W,3]: ``image`` with sky, water and frozen pixels tinted and outlined in their colours.
+
+    Masks may have any size with the image's aspect ratio (resized nearest). Later layers win: freeze over water
+    over sky, as in ``flow2d.motion_field``.
+    """
+    out = to_uint8(image).astype(np.float32)
+    height, width = out.shape[:2]
+    thickness = max(1, round(max(height, width) / 400))
+    kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
+    for mask, rgb in ((sky, SKY_RGB), (water, WATER_RGB), (freeze, FREEZE_RGB)):
+        if mask is None:
+            continue
+        mask = _resize_mask(mask, height, width)
+        if not mask.any():
+            continue
+        colour = np.asarray(rgb, np.float32)
+        out[mask] = (1.0 - TINT) * out[mask] + TINT * colour
+        edge = mask & ~(cv2.erode(mask.astype(np.uint8), kernel) > 0)
+        out[edge] = colour
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def jpeg_data_url(image: np.ndarray, quality: int = 88) -> str:
+    """An RGB uint8 image as a ``data:image/jpeg;base64,…`` URL (for the arrow pad)."""
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode the preview image")
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Brush layers
+
+
+@dataclass
+class PaintedLayers:
+    """Boolean masks painted in the brush editor (editor resolution; ``None`` where nothing was painted)."""
+
+    water: np.ndarray | None = None
+    sky: np.ndarray | None = None
+    freeze: np.ndarray | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.water is None and self.sky is None and self.freeze is None
+
+    def fingerprint(self) -> bytes:
+        """Bytes that change whenever a painted pixel changes (for deciding whether a scene is still valid)."""
+        parts = []
+        for mask in (self.water, self.sky, self.freeze):
+            parts.append(b"-" if mask is None else np.packbits(mask).tobytes() + str(mask.shape).encode())
+        return b"|".join(parts)
+
+
+def _layer_mask(layer: object) -> np.ndarray | None:
+    if layer is None:
+        return None
+    array = np.asarray(layer)
+    if array.ndim == 3 and array.shape[-1] == 4:
+        mask = array[..., 3] > 0
+    elif array.ndim == 3:
+        mask = array.max(axis=-1) > 0
+    elif array.ndim == 2:
+        mask = array > 0
+    else:
+        return None
+    return mask if mask.any() else None
+
+
+def painted_layers(editor_value: Mapping | None) -> PaintedLayers:
+    """The brush editor's value (``{"background", "layers", "composite"}`` with numpy layers) → masks.
+
+    Layers are read by position in ``LAYERS`` order (water, sky / clouds, freeze); strokes are the pixels with
+    alpha > 0. Extra layers are ignored.
+    """
+    if not editor_value:
+        return PaintedLayers()
+    layers = list(editor_value.get("layers") or [])[: len(LAYERS)]
+    masks = [_layer_mask(layer) for layer in layers] + [None] * (len(LAYERS) - len(layers))
+    return PaintedLayers(water=masks[0], sky=masks[1], freeze=masks[2])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Arrows: text form "x0,y0,x1,y1; …" in original photo pixels, and the drawing pad
+
+
+def parse_arrows(text: str | None) -> list[Arrow]:
+    """``"x0,y0,x1,y1; x0,y0,x1,y1"`` → arrows (ValueError names the bad item). Blank → []."""
+    arrows = []
+    for item in (text or "").replace("\n", ";").split(";"):
+        if item.strip():
+            arrows.append(Arrow.parse(item))
+    return arrows
+
+
+def format_arrows(arrows: Sequence[Arrow]) -> str:
+    return "; ".join(f"{a.x0:.0f},{a.y0:.0f},{a.x1:.0f},{a.y1:.0f}" for a in arrows)
+
+
+def check_arrows(arrows: Sequence[Arrow], original_size: tuple[int, int]) -> None:
+    """ValueError when an arrow starts outside the photo (a message the user can act on)."""
+    width, height = original_size
+    for i, a in enumerate(arrows, start=1):
+        if not (0 <= a.x0 < width and 0 <= a.y0 < height):
+            raise ValueError(
+                f"Arrow {i} starts at ({a.x0:.0f}, {a.y0:.0f}), outside the {width}×{height} photo. "
+                "Draw it again on the photo or fix its numbers."
+            )
+
+
+def _arrow_svg(arrow: Arrow, number: int, unit: float) -> str:
+    x0, y0, x1, y1 = arrow.x0, arrow.y0, arrow.x1, arrow.y1
+    angle = math.atan2(y1 - y0, x1 - x0)
+    head = min(4.5 * unit, 0.6 * max(arrow.length, 1e-6))
+    left = (x1 - head * math.cos(angle - 0.45), y1 - head * math.sin(angle - 0.45))
+    right = (x1 - head * math.cos(angle + 0.45), y1 - head * math.sin(angle + 0.45))
+    shaft_end = (x1 - 0.8 * head * math.cos(angle), y1 - 0.8 * head * math.sin(angle))
+    colour = hex_colour(ARROW_RGB)
+    return (
+        f'<g class="l4d-arrow"><line x1="{x0:.1f}" y1="{y0:.1f}" x2="{shaft_end[0]:.1f}" y2="{shaft_end[1]:.1f}" '
+        f'stroke="#000" stroke-opacity="0.55" stroke-width="{2.4 * unit:.2f}" stroke-linecap="round"/>'
+        f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{shaft_end[0]:.1f}" y2="{shaft_end[1]:.1f}" stroke="{colour}" '
+        f'stroke-width="{1.3 * unit:.2f}" stroke-linecap="round"/>'
+        f'<polygon points="{x1:.1f},{y1:.1f} {left[0]:.1f},{left[1]:.1f} {right[0]:.1f},{right[1]:.1f}" '
+        f'fill="{colour}" stroke="#000" stroke-opacity="0.55" stroke-width="{0.5 * unit:.2f}"/>'
+        f'<circle cx="{x0:.1f}" cy="{y0:.1f}" r="{2.6 * unit:.2f}" fill="#000" fill-opacity="0.65"/>'
+        f'<text x="{x0:.1f}" y="{y0:.1f}" dy="0.35em" text-anchor="middle" font-size="{3.4 * unit:.2f}" '
+        f'fill="{colour}" font-family="sans-serif" font-weight="700">{number}</text></g>'
+    )
+
+
+def legend_html(show_painted: bool = True) -> str:
+    items = [("sky / clouds", SKY_RGB), ("water", WATER_RGB)]
+    if show_painted:
+        items.append(("frozen", FREEZE_RGB))
+    items.append(("arrow", ARROW_RGB))
+    chips = "".join(
+        f'<span class="l4d-chip"><i style="background:{hex_colour(rgb)}"></i>{html.escape(name)}</span>'
+        for name, rgb in items
+    )
+    return f'<div class="l4d-legend">{chips}</div>'
+
+
+def arrow_pad_html(overlay: np.ndarray | None, original_size: tuple[int, int] | None, arrows: Sequence[Arrow] = ()) -> str:
+    """The arrow pad: the overlay image with the arrows drawn over it in original-photo pixels.
+
+    ``ARROW_PAD_JS`` turns drags (or two clicks: start, then end) on it into arrows. Without a photo it shows a
+    placeholder.
+    """
+    if overlay is None or original_size is None:
+        return (
+            '<div class="l4d-pad l4d-empty"><p>Upload a photo (or pick the example): it appears here with the '
+            "automatic sky and water regions. Then drag on it to draw motion arrows.</p></div>"
+        )
+    width, height = original_size
+    unit = max(width, height) / 250.0  # stroke widths scale with the photo, so arrows look the same at any size
+    svg_arrows = "".join(_arrow_svg(a, i, unit) for i, a in enumerate(arrows, start=1))
+    count = len(arrows)
+    hint = (
+        f"{count} arrow{'s' if count != 1 else ''}. " if count else "No arrows: default motion (clouds drift, water flows toward you). "
+    ) + "Drag on the photo (or click start, then end) to add one."
+    return (
+        f'<div class="l4d-pad" data-w="{width}" data-h="{height}" data-unit="{unit:.3f}">'
+        f'<div class="l4d-stage"><img src="{jpeg_data_url(overlay)}" alt="photo with motion regions" draggable="false"/>'
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{svg_arrows}<g class="l4d-live"></g></svg>'
+        f"</div>{legend_html()}<p class=\"l4d-hint\">{html.escape(hint)}</p></div>"
+    )
+
+
+# Drag (or click, click) on the pad → trigger('input', {arrow: [x0, y0, x1, y1]}) in original photo pixels.
+# Listeners sit on the component root, which survives re-renders of its inner HTML.
+ARROW_PAD_JS = """
+let drag = null, pending = null;
+const pad = () => element.querySelector('.l4d-pad[data-w]');
+const live = () => element.querySelector('.l4d-live');
+function toPhoto(ev) {
+  const p = pad(), r = p.querySelector('img').getBoundingClientRect();
+  const w = +p.dataset.w, h = +p.dataset.h;
+  const x = Math.min(w - 0.5, Math.max(0, (ev.clientX - r.left) / r.width * w));
+  const y = Math.min(h - 0.5, Math.max(0, (ev.clientY - r.top) / r.height * h));
+  return [Math.round(x), Math.round(y)];
+}
+function drawLive(a, b) {
+  const g = live(); if (!g) return;
+  const u = +pad().dataset.unit;
+  g.innerHTML = b
+    ? `<line x1="${a[0]}" y1="${a[1]}" x2="${b[0]}" y2="${b[1]}" stroke="#facc15" stroke-width="${1.3 * u}" stroke-dasharray="${3 * u}"/>`
+    : `<circle cx="${a[0]}" cy="${a[1]}" r="${2.6 * u}" fill="#facc15"/>`;
+}
+element.addEventListener('pointerdown', (ev) => {
+  if (!pad() || ev.button !== 0 || !ev.target.closest('.l4d-stage')) return;
+  ev.preventDefault();
+  drag = { from: pending || toPhoto(ev), x: ev.clientX, y: ev.clientY };
+});
+element.addEventListener('pointermove', (ev) => {
+  if (drag) drawLive(drag.from, toPhoto(ev));
+});
+window.addEventListener('pointerup', (ev) => {
+  if (!drag || !pad()) { drag = null; return; }
+  const end = toPhoto(ev), moved = Math.hypot(ev.clientX - drag.x, ev.clientY - drag.y) > 6;
+  const from = drag.from; drag = null;
+  if (moved || pending) {
+    pending = null;
+    if (Math.hypot(end[0] - from[0], end[1] - from[1]) >= %(min_px)s) {
+      drawLive(from, end);
+      trigger('input', { arrow: [from[0], from[1], end[0], end[1]] });
+    } else { drawLive(from, null); pending = from; }
+  } else { pending = from; drawLive(from, null); }
+});
+""".replace("%(min_px)s", str(MIN_ARROW_PX))
+
+PAD_CSS = """
+.l4d-pad { user-select: none; }
+.l4d-stage { position: relative; line-height: 0; cursor: crosshair; touch-action: none; }
+.l4d-stage img { width: 100%; height: auto; border-radius: 6px; }
+.l4d-stage svg { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.l4d-empty { display: flex; align-items: center; justify-content: center; min-height: 220px; padding: 1.5em;
+  border: 1px dashed var(--border-color-primary); border-radius: 6px; color: var(--body-text-color-subdued);
+  text-align: center; }
+.l4d-legend { display: flex; flex-wrap: wrap; gap: 0.9em; margin-top: 0.4em; font-size: 0.85em; }
+.l4d-chip i { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em; border-radius: 2px;
+  vertical-align: -0.1em; }
+.l4d-hint { margin: 0.3em 0 0; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.l4d-paths { display: grid; grid-template-columns: repeat(auto-fill, minmax(86px, 1fr)); gap: 6px; }
+.l4d-path { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px; text-align: center;
+  font-size: 0.78em; color: var(--body-text-color-subdued); }
+.l4d-path.l4d-on { border-color: var(--color-accent); color: var(--body-text-color);
+  box-shadow: 0 0 0 1px var(--color-accent); }
+.l4d-path svg { width: 100%; height: 48px; }
+.l4d-viewer iframe { width: 100%; height: 420px; border: 0; border-radius: 6px; background: #111; }
+"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Camera-path sketches
+
+
+PATH_NOTES = {
+    "static": "camera still; only water and clouds move",
+    "zoom-in": "push forward into the scene",
+    "dolly-out": "pull back, revealing more",
+    "swing": "left ↔ right, loops",
+    "up-down": "rise and sink, loops",
+    "circle": "small circle in the image plane, loops",
+    "orbit": "arc around the middle distance, loops",
+}
+
+
+def path_points(preset: str, samples: int = 48) -> np.ndarray:
+    """[samples, 3] camera centres (world, OpenCV axes) of ``preset`` for a scene with depth_near = 1, focus = 3."""
+    from .trajectories import PRESET_OFFSETS, orbit_pose
+
+    if preset not in PRESET_OFFSETS:
+        raise ValueError(f"unknown trajectory {preset!r}")
+    points = []
+    for i in range(samples):
+        u = i / (samples - 1)
+        if preset == "orbit":
+            world_to_camera = orbit_pose(u, 1.0, 3.0).double().numpy()
+            rotation, translation = world_to_camera[:3, :3], world_to_camera[:3, 3]
+            points.append(-rotation.T @ translation)
+        else:
+            points.append(np.asarray(PRESET_OFFSETS[preset](u), dtype=np.float64))  # camera positions (world)
+    return np.asarray(points)
+
+
+def path_sketch_svg(preset: str) -> str:
+    """A 90×48 oblique sketch of the camera path (x right, y down, depth drawn up and to the right)."""
+    points = path_points(preset)
+    screen = np.stack([points[:, 0] + 0.5 * points[:, 2], points[:, 1] - 0.35 * points[:, 2]], axis=1)
+    span = np.ptp(screen, axis=0).max()
+    box_w, box_h, margin = 90.0, 48.0, 9.0
+    frame = (
+        f'<rect x="30" y="12" width="30" height="20" rx="2" fill="none" stroke="currentColor" stroke-opacity="0.35"/>'
+    )
+    if span < 1e-9:
+        return (
+            f'<svg viewBox="0 0 {box_w:.0f} {box_h:.0f}">{frame}'
+            f'<circle cx="45" cy="22" r="3.5" fill="var(--color-accent)"/></svg>'
+        )
+    centre = (screen.max(axis=0) + screen.min(axis=0)) / 2
+    scale = min((box_w - 2 * margin) / max(np.ptp(screen[:, 0]), 1e-9), (box_h - 2 * margin) / max(np.ptp(screen[:, 1]), 1e-9))
+    xy = (screen - centre) * scale + np.array([box_w / 2, box_h / 2])
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    # Arrowhead at the point where the path has gone a quarter of the way (loops end where they start).
+    k = len(xy) // 4 if preset not in ("zoom-in", "dolly-out") else len(xy) - 1
+    direction = xy[k] - xy[k - 1]
+    angle = math.atan2(direction[1], direction[0])
+    tip = xy[k]
+    head = [tip + 5 * np.array([math.cos(angle + s), math.sin(angle + s)]) for s in (math.pi - 0.5, math.pi + 0.5)]
+    arrow = f"{tip[0]:.1f},{tip[1]:.1f} {head[0][0]:.1f},{head[0][1]:.1f} {head[1][0]:.1f},{head[1][1]:.1f}"
+    return (
+        f'<svg viewBox="0 0 {box_w:.0f} {box_h:.0f}">{frame}'
+        f'<polyline points="{line}" fill="none" stroke="var(--color-accent)" stroke-width="2" stroke-linejoin="round"/>'
+        f'<polygon points="{arrow}" fill="var(--color-accent)"/>'
+        f'<circle cx="{xy[0][0]:.1f}" cy="{xy[0][1]:.1f}" r="2.4" fill="currentColor"/></svg>'
+    )
+
+
+def paths_html(presets: Sequence[str], selected: str) -> str:
+    """A grid of path sketches, the selected one highlighted, with a one-line note for it."""
+    cards = "".join(
+        f'<div class="l4d-path{" l4d-on" if name == selected else ""}" title="{html.escape(PATH_NOTES.get(name, name))}">'
+        f"{path_sketch_svg(name)}<div>{html.escape(name)}</div></div>"
+        for name in presets
+    )
+    note = html.escape(PATH_NOTES.get(selected, ""))
+    return f'<div class="l4d-paths">{cards}</div><p class="l4d-hint"><b>{html.escape(selected)}</b>: {note}</p>'
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Time estimates
+
+
+# Seconds per unit of work on a 2-core CPU (numba rasterizer), rounded up from measurements; GPU ≈ 15× faster
+# for the scene and the video. Exports run on the CPU everywhere.
+CPU_S_FIXED = 5.0  # loading, depth, regions, motion, first-call compilation
+CPU_S_PER_VIEW_MPX = 10.0  # multi-view generation: per generated view per megapixel
+CPU_S_PER_FIT_STEP_MPX = 2.0  # fitting: per step per view (source included) per megapixel
+CPU_S_PER_FRAME_MPX = 3.0  # rendering + encoding: per video frame per megapixel
+EXPORT_S_PER_GAUSSIAN = 9e-5  # .splatv encoding (the static formats are ~100× cheaper)
+EXPORT_S_PER_GAUSSIAN_FRAME = 6e-6  # the frames zip, per Gaussian per written frame
+GPU_SPEEDUP = 15.0
+
+
+@dataclass
+class Estimate:
+    scene_s: float
+    video_s: float
+    files_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.scene_s + self.video_s + self.files_s
+
+
+def estimate_seconds(
+    working_size: tuple[int, int], num_views: int, fit_iters: int, frames: int, loop_frames: int, gpu: bool,
+    written_frames: int | None = None,
+) -> Estimate:
+    """Rough wall time of a run (scene build, video, files) for a working image of ``working_size`` (w, h)."""
+    mpx = working_size[0] * working_size[1] / 1e6
+    gaussians = mpx * 1e6 * (1.0 + 0.07 * num_views)  # one a pixel plus what the views reveal
+    scene = CPU_S_FIXED + CPU_S_PER_VIEW_MPX * num_views * mpx + CPU_S_PER_FIT_STEP_MPX * fit_iters * (num_views + 1) * mpx
+    video = CPU_S_PER_FRAME_MPX * frames * mpx
+    written = loop_frames // 3 if written_frames is None else written_frames
+    files = 1.0 + gaussians * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written)
+    if gpu:
+        return Estimate(2.0 + (scene - CPU_S_FIXED) / GPU_SPEEDUP, 1.0 + video / GPU_SPEEDUP, files)
+    return Estimate(scene, video, files)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"~{max(5, int(math.ceil(seconds / 5.0)) * 5)} s"
+    return f"~{seconds / 60:.0f} min" if seconds >= 600 else f"~{seconds / 60:.1f} min"
+
+
+def estimate_markdown(device_note: str, working_size: tuple[int, int], estimate: Estimate, frames: int, reuse: bool) -> str:
+    """The 'what runs where and how long' note under the Generate button."""
+    w, h = working_size
+    scene = "reused (only the video is rendered)" if reuse else format_duration(estimate.scene_s)
+    total = estimate.video_s if reuse else estimate.total_s
+    return (
+        f"{device_note}  \n"
+        f"Working size **{w}×{h}**, {frames} frames. Scene: **{scene}** · video: **{format_duration(estimate.video_s)}**"
+        + ("" if reuse else f" · files: **{format_duration(estimate.files_s)}**")
+        + f" → about **{format_duration(total)}** in all."
+    )
+
+
+def viewer_html(url: str | None, note: str = "") -> str:
+    """The live 4D viewer embedded as an iframe (``url`` serves the exporters' viewer.html)."""
+    if not url:
+        return (
+            '<div class="l4d-pad l4d-empty"><p>The live 3D scene appears here after a run: water and clouds move, '
+            "drag to orbit, scroll to zoom.</p></div>"
+        )
+    return (
+        f'<div class="l4d-viewer"><iframe src="{html.escape(url, quote=True)}" title="live 4D scene" '
+        f'allow="fullscreen" loading="lazy"></iframe><p class="l4d-hint">{html.escape(note)}</p></div>'
+    )
