@@ -1,0 +1,183 @@
+"""``export_scene``: one call from a ``Scene4D`` to files on disk, for the CLI and the app."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from landscape4d.scene import Scene4D
+
+from .loop import prepare_scene, rest_splats, scene_trajectory, viewer_camera
+from .ply import encode_compressed_ply, encode_ply
+from .sequence import check_frame_formats, frame_phases, write_sequence_zip
+from .splat import encode_splat
+from .splatv import DEFAULT_LOBES, FADE_LOBES, SampledTrajectory, encode_splatv, fade_error, position_error_px
+from .spz import SPZ_VERSIONS, encode_spz
+from .viewer_html import build_viewer_html, orbit_distance, viewer_config, viewer_zip
+
+FORMATS = ("ply", "compressed_ply", "splat", "spz", "sequence", "splatv")
+SUFFIXES = {"ply": ".ply", "compressed_ply": ".ply", "splat": ".splat", "spz": ".spz", "sequence": ".zip", "splatv": ".splatv"}
+OPTIONS = {  # format → accepted keyword options and their defaults
+    "ply": {"max_gaussians": None, "sh_degree": None},
+    "compressed_ply": {"max_gaussians": None},
+    "splat": {"max_gaussians": None},
+    "spz": {"max_gaussians": None, "spz_version": 3},
+    "sequence": {"max_gaussians": None, "frame_formats": ("ply",), "stride": 1, "min_weight": 1.0 / 255.0},
+    "splatv": {"max_gaussians": None, "lobes": DEFAULT_LOBES, "viewer": True, "embed": True, "error_samples": 25},
+}
+
+
+@dataclass
+class ExportResult:
+    """What ``export_scene`` wrote: ``paths`` (main file first), ``sizes`` (bytes by file name), ``stats``."""
+
+    paths: list[Path]
+    sizes: dict[str, int]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Human-readable lines: one per file with its size, then the key statistics."""
+        lines = [f"wrote {p}  ({format_bytes(self.sizes[p.name])})" for p in self.paths]
+        s = self.stats
+        lines.append(
+            f"{s['format']}: {s['gaussians']:,} Gaussians ({s['moving']:,} moving) in {s['seconds']:.2f} s"
+            + (f"; dropped {s['dropped_invalid']:,} with NaN/inf" if s["dropped_invalid"] else "")
+            + (f"; {s['dropped_budget']:,} over the budget" if s["dropped_budget"] else "")
+        )
+        if "fit_error_px" in s:
+            fit, fade = s["fit_error_px"], s["fade_error"]
+            lines.append(
+                f"splatv: {s['splats']:,} splats, {s['lobes']} fade lobe(s) per population; motion fit error "
+                f"{fit['mean']:.4f} px mean / {fit['max']:.4f} px max; cross-fade error {fade['mean']:.3f} mean / "
+                f"{fade['max']:.3f} max of the opacity"
+            )
+        if "frames" in s:
+            lines.append(
+                f"sequence: {s['frames']} frames at {s['frame_fps']:g} fps (stride {s['stride']}), up to "
+                f"{s['max_frame_splats']:,} splats a frame"
+            )
+        return "\n".join(lines)
+
+
+def format_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} GB"
+
+
+def resolve_output(out: str | Path, fmt: str, name: str = "scene") -> Path:
+    """``out`` as a file path for ``fmt``: a folder gets ``name`` + suffix, a missing suffix is added."""
+    out = Path(out)
+    suffix = SUFFIXES[fmt]
+    if out.is_dir():
+        return out / f"{name}{suffix}"
+    if out.suffix == "":
+        return out.with_name(out.name + suffix)
+    if out.suffix.lower() != suffix:
+        raise ValueError(f"--out {out} has suffix {out.suffix!r} but format {fmt!r} writes {suffix!r} files")
+    return out
+
+
+def _options(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+    accepted = OPTIONS[fmt]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"format {fmt!r} does not take option(s) {unknown}; it accepts {sorted(accepted)}")
+    merged = {**accepted, **{k: v for k, v in options.items() if v is not None}}
+    if merged["max_gaussians"] is not None and (not isinstance(merged["max_gaussians"], int) or merged["max_gaussians"] < 1):
+        raise ValueError(f"max_gaussians must be a positive integer, got {merged['max_gaussians']!r}")
+    return merged
+
+
+def _write(path: Path, data: bytes) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # a failed export never leaves half a file under the final name
+    return len(data)
+
+
+def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> ExportResult:
+    """Export ``scene`` as ``fmt`` (one of ``FORMATS``) to ``out`` (a file path or a folder).
+
+    Options (all optional; see ``OPTIONS``): ``max_gaussians`` — the most splats any file or frame may hold (most
+    important Gaussians kept); ``sh_degree`` (ply); ``spz_version`` 2 or 3; ``frame_formats`` (subset of ply /
+    compressed_ply / splat), ``stride``, ``min_weight`` (sequence); ``lobes`` 1–3, ``viewer`` (also write
+    ``<stem>_viewer.zip`` with viewer.html and the .splatv), ``embed`` (scene inside viewer.html),
+    ``error_samples`` (viewer times, at least 9, at which the true motion is sampled once: the fit uses every other
+    one, the reported pixel error all of them) (splatv).
+    """
+    fmt = fmt.replace("-", "_")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    opts = _options(fmt, options)
+    path = resolve_output(out, fmt)
+    started = time.perf_counter()
+    moving_cost = 1
+    if fmt == "sequence":
+        opts["frame_formats"] = check_frame_formats(opts["frame_formats"])
+        frame_phases(scene.loop_frames, opts["stride"])  # validate before any heavy work
+        moving_cost = 2
+    elif fmt == "splatv":
+        if opts["lobes"] not in FADE_LOBES:
+            raise ValueError(f"lobes must be one of {sorted(FADE_LOBES)}, got {opts['lobes']!r}")
+        moving_cost = 2 * opts["lobes"]
+    elif fmt == "spz" and opts["spz_version"] not in SPZ_VERSIONS:
+        raise ValueError(f"spz_version must be one of {SPZ_VERSIONS}, got {opts['spz_version']!r}")
+    prepared = prepare_scene(scene, opts["max_gaussians"], moving_cost)
+    scene = prepared.scene
+    stats: dict[str, Any] = {
+        "format": fmt,
+        "gaussians": len(scene.gaussians),
+        "moving": int(scene.moving.sum()),
+        "dropped_invalid": prepared.dropped_invalid,
+        "dropped_budget": prepared.dropped_budget,
+    }
+    paths = [path]
+    sizes: dict[str, int] = {}
+    if fmt in ("ply", "compressed_ply", "splat", "spz"):
+        splats = rest_splats(scene)
+        if fmt == "ply":
+            data = encode_ply(splats, opts["sh_degree"])
+        elif fmt == "compressed_ply":
+            data = encode_compressed_ply(splats)
+        elif fmt == "splat":
+            data = encode_splat(splats)
+        else:
+            data = encode_spz(splats, version=opts["spz_version"])
+        sizes[path.name] = _write(path, data)
+        stats["splats"] = len(splats)
+    elif fmt == "sequence":
+        sequence = write_sequence_zip(scene, path, opts["frame_formats"], opts["stride"], opts["min_weight"])
+        sizes[path.name] = path.stat().st_size
+        stats.update({k: v for k, v in sequence.items() if k != "seconds"})
+    else:
+        camera = viewer_camera(scene)
+        splats = rest_splats(scene)
+        velocity = scene.velocity.detach().cpu().numpy()
+        # The true motion, sampled once: the fit uses every other sample, the error report all of them.
+        samples = 2 * (max(opts["error_samples"], 9) // 2) + 1
+        trajectory = SampledTrajectory(scene_trajectory(scene), np.linspace(0.0, 1.0, samples))
+        encoding = encode_splatv(
+            splats, velocity, scene.loop_frames, camera, lobes=opts["lobes"], trajectory=trajectory, fit_samples=samples // 2 + 1
+        )
+        sizes[path.name] = _write(path, encoding.data)
+        stats.update(encoding.stats)
+        stats["fade_error"] = fade_error(opts["lobes"])
+        stats["fit_error_px"] = position_error_px(encoding, trajectory, camera, samples=samples)
+        if opts["viewer"]:
+            config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name)
+            html = build_viewer_html(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
+            zip_path = path.with_name(f"{path.stem}_viewer.zip")
+            sizes[zip_path.name] = _write(zip_path, viewer_zip(html, encoding.data, path.name))
+            stats["viewer_html_bytes"] = len(html.encode("utf-8"))
+            paths.append(zip_path)
+    stats["seconds"] = time.perf_counter() - started
+    return ExportResult(paths, sizes, stats)
+

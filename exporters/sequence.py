@@ -1,0 +1,92 @@
+"""Per-frame sequences: a zip of ``frame0000.ply, frame0001.ply, …`` that SuperSplat plays as a sequence.
+
+One file per loop frame (``stride`` 1) or every ``stride``-th frame, numbered consecutively. The loop frame N equals
+frame 0, so frames cover phases 0, stride, … < N. Gaussians whose cross-fade weight is below ``min_weight`` in a
+frame (population B at the start of the loop, A at its end) are left out of that frame.
+
+Frame formats: ``ply`` (INRIA float, 248 bytes a splat with SH 0), ``compressed_ply`` (PlayCanvas, 16 bytes a
+splat plus 72 bytes per 256; read by SuperSplat, not by gsplat.js), ``splat`` (32 bytes). ``ply`` and
+``compressed_ply`` share the ``.ply`` extension, so a sequence holds at most one of them; ``splat`` frames can be
+added alongside.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+from landscape4d.scene import Scene4D
+
+from .loop import frame_splats
+from .ply import encode_compressed_ply, encode_ply
+from .splat import encode_splat
+
+FRAME_FORMATS = {  # frame format → (file suffix, encoder)
+    "ply": (".ply", encode_ply),
+    "compressed_ply": (".ply", encode_compressed_ply),
+    "splat": (".splat", encode_splat),
+}
+
+
+def frame_phases(loop_frames: int, stride: int = 1) -> list[int]:
+    """Loop phases of the written frames: 0, stride, 2·stride, … < loop_frames."""
+    if not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"frame stride must be a positive integer, got {stride!r}")
+    if stride >= loop_frames:
+        raise ValueError(f"frame stride {stride} leaves a single frame of a {loop_frames}-frame loop; use a static format")
+    return list(range(0, loop_frames, stride))
+
+
+def check_frame_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in FRAME_FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"frame formats must be a non-empty subset of {sorted(FRAME_FORMATS)}, got {list(formats)}")
+    if "ply" in formats and "compressed_ply" in formats:
+        raise ValueError("'ply' and 'compressed_ply' frames would share file names; choose one")
+    if len(set(formats)) != len(formats):
+        raise ValueError(f"frame formats repeat: {list(formats)}")
+    return formats
+
+
+def write_sequence_zip(
+    scene: Scene4D,
+    path: str | Path,
+    formats: tuple[str, ...] = ("ply",),
+    stride: int = 1,
+    min_weight: float = 1.0 / 255.0,
+    prefix: str = "frame",
+) -> dict:
+    """Write the sequence zip (frames are encoded and written one at a time). Returns per-frame statistics."""
+    formats = check_frame_formats(formats)
+    phases = frame_phases(scene.loop_frames, stride)
+    if not prefix or not prefix.replace("_", "").replace("-", "").isalnum() or prefix[-1].isdigit():
+        raise ValueError(f"frame prefix must be letters/digits/_/- and not end in a digit, got {prefix!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = []
+    started = time.perf_counter()
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for index, phase in enumerate(phases):
+            splats, counts = frame_splats(scene, phase, min_weight)
+            entry = {"index": index, "phase": phase, "splats": len(splats), **counts, "bytes": {}}
+            for fmt in formats:
+                suffix, encode = FRAME_FORMATS[fmt]
+                data = encode(splats)
+                archive.writestr(f"{prefix}{index:04d}{suffix}", data)
+                entry["bytes"][fmt] = len(data)
+            frames.append(entry)
+    tmp.replace(path)
+    return {
+        "frames": len(frames),
+        "stride": stride,
+        "formats": list(formats),
+        "loop_fps": scene.loop_fps,
+        "frame_fps": scene.loop_fps / stride,
+        "max_frame_splats": max(f["splats"] for f in frames),
+        "frame_bytes": {fmt: sum(f["bytes"][fmt] for f in frames) for fmt in formats},
+        "seconds": time.perf_counter() - started,
+        "per_frame": frames,
+    }

@@ -1,0 +1,37 @@
+"""antimatter15 ``.splat``: no header, 32 bytes a splat (REFERENCE.md §3).
+
+``x y z`` float32, ``scale`` 3 × float32 (linear), RGBA uint8 (A = opacity · 255), quaternion uint8 × 4 in
+w x y z order, each ``q/|q| · 128 + 128`` rounded and clamped to 0..255. Read by gsplat.js, SuperSplat, Spark and
+gr.Model3D. Quantisation: colour and opacity 1/255 (±0.5/255 after rounding), quaternion components 1/128.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arrays import SplatArrays, drop_invalid, round_half_away, to_uint8, unit_quats
+
+SPLAT_DTYPE = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)])
+assert SPLAT_DTYPE.itemsize == 32
+
+
+def quats_to_uint8(quats: np.ndarray) -> np.ndarray:
+    """Quaternions [N,4] → the .splat byte encoding ``q/|q| · 128 + 128`` (rounded, clamped)."""
+    return np.clip(round_half_away(unit_quats(quats).astype(np.float64) * 128.0 + 128.0), 0, 255).astype(np.uint8)
+
+
+def splat_rows(splats: SplatArrays) -> np.ndarray:
+    """Structured ``.splat`` records [N] (``SPLAT_DTYPE``)."""
+    rows = np.empty(len(splats), dtype=SPLAT_DTYPE)
+    rows["position"] = splats.means
+    rows["scale"] = np.maximum(splats.scales, 0.0)
+    rows["rgba"][:, :3] = to_uint8(splats.colors)
+    rows["rgba"][:, 3] = to_uint8(splats.opacities)
+    rows["rotation"] = quats_to_uint8(splats.quats)
+    return rows
+
+
+def encode_splat(splats: SplatArrays) -> bytes:
+    """``.splat`` bytes (32 × N)."""
+    splats = drop_invalid(splats, context="splat")[0]
+    return splat_rows(splats).tobytes()

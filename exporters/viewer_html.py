@@ -1,0 +1,125 @@
+"""``viewer.html``: one self-contained page that plays a ``.splatv`` with the bundled gsplat.js.
+
+The page needs no network: gsplat.js (MIT, licence kept in its header comment) is inlined from
+``exporters/viewer/gsplat.es.js`` and imported from a blob URL; the scene is embedded as base64 (default) or
+fetched from a ``.splatv`` next to the page (served over http; opened from disk it offers a file picker). The clock
+runs forwards and wraps (sawtooth), so water never flows backwards; mouse orbit/pan/zoom come from gsplat.js's
+OrbitControls, starting at the photo's viewpoint; play/pause and a speed slider sit in a bar at the bottom.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .splatv import ViewerCamera
+
+VIEWER_DIR = Path(__file__).resolve().parent / "viewer"
+GSPLAT_BUNDLE = VIEWER_DIR / "gsplat.es.js"
+TEMPLATE = VIEWER_DIR / "viewer.html"
+SCRIPT = VIEWER_DIR / "viewer.js"
+
+
+@dataclass(frozen=True)
+class OrbitStart:
+    """gsplat.js OrbitControls arguments that reproduce a camera (without roll) looking at ``target``."""
+
+    alpha: float
+    beta: float
+    radius: float
+    target: tuple[float, float, float]
+
+    @staticmethod
+    def from_camera(camera: ViewerCamera, distance: float) -> "OrbitStart":
+        """Orbit about the point ``distance`` in front of ``camera``.
+
+        gsplat.js places the camera at target + radius · (sin α cos β, −sin β, −cos α cos β), so it looks along
+        (−sin α cos β, sin β, cos α cos β).
+        """
+        if not distance > 0:
+            raise ValueError(f"orbit distance must be positive, got {distance}")
+        c2w = camera.camera_to_world
+        forward = c2w[:3, 2] / np.linalg.norm(c2w[:3, 2])
+        target = c2w[:3, 3] + forward * distance
+        beta = math.asin(float(np.clip(forward[1], -1.0, 1.0)))
+        alpha = math.atan2(-float(forward[0]), float(forward[2]))
+        return OrbitStart(alpha, beta, float(distance), tuple(float(v) for v in target))
+
+
+def orbit_distance(camera: ViewerCamera, means: np.ndarray) -> float:
+    """Median depth of the splat centres in front of the camera (1.0 if none are)."""
+    w2c = np.asarray(camera.world_to_camera, dtype=np.float64)
+    z = np.asarray(means, dtype=np.float64) @ w2c[2, :3] + w2c[2, 3]
+    z = z[np.isfinite(z) & (z > 0)]
+    return float(np.median(z)) if z.size else 1.0
+
+
+def viewer_config(
+    camera: ViewerCamera,
+    distance: float,
+    loop_seconds: float,
+    file_name: str,
+    background: tuple[int, int, int] = (0, 0, 0),
+) -> dict:
+    """The JSON the page reads: source intrinsics, orbit start, loop period, file name, background."""
+    if not loop_seconds > 0:
+        raise ValueError(f"loop_seconds must be positive, got {loop_seconds}")
+    orbit = OrbitStart.from_camera(camera, distance)
+    K = np.asarray(camera.K, dtype=np.float64)
+    return {
+        "file": file_name,
+        "loopSeconds": float(loop_seconds),
+        "camera": {"fx": float(K[0, 0]), "fy": float(K[1, 1]), "width": int(camera.width), "height": int(camera.height)},
+        "orbit": {
+            "alpha": orbit.alpha,
+            "beta": orbit.beta,
+            "radius": orbit.radius,
+            "target": list(orbit.target),
+            "minZoom": 0.05 * distance,
+            "maxZoom": 4.0 * distance,
+            "zoomSpeed": 0.15 * distance,
+            "panSpeed": 0.3 * distance,
+        },
+        "near": 1e-3 * distance,
+        "far": 1e4 * distance,
+        "background": [int(c) for c in background] + [255],
+    }
+
+
+def _script_text(text: str) -> str:
+    """Text that is safe inside a <script> element (no closing tag, no comment opener)."""
+    if re.search(r"</script|<!--", text, flags=re.IGNORECASE):
+        raise ValueError("text for a <script> element contains '</script' or '<!--'")
+    return text
+
+
+def build_viewer_html(config: dict, splatv: bytes | None = None, title: str = "landscape4d") -> str:
+    """The page as a string. ``splatv`` bytes are embedded (base64); None → the page fetches ``config['file']``."""
+    config_json = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
+    values = {
+        "TITLE": re.sub(r"[<>&\"]", "", title),
+        "CONFIG": config_json,
+        "SPLATV_BASE64": "" if splatv is None else base64.b64encode(splatv).decode("ascii"),
+        "GSPLAT": _script_text(GSPLAT_BUNDLE.read_text(encoding="utf-8")),
+        "VIEWER_JS": _script_text(SCRIPT.read_text(encoding="utf-8")),
+    }
+    # One pass, so text inserted for one marker is never scanned for another.
+    template = TEMPLATE.read_text(encoding="utf-8")
+    return re.sub(r"@(TITLE|CONFIG|SPLATV_BASE64|GSPLAT|VIEWER_JS)@", lambda m: values[m.group(1)], template)
+
+
+def viewer_zip(html: str, splatv: bytes, splatv_name: str) -> bytes:
+    """A zip with ``viewer.html`` and the ``.splatv`` beside it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.writestr("viewer.html", html)
+        archive.writestr(splatv_name, splatv)
+    return buffer.getvalue()
