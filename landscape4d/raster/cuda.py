@@ -1,0 +1,81 @@
+"""gsplat backend: the same render through ``gsplat.rasterization`` on CUDA tensors.
+
+gsplat is imported lazily, so this module imports (and the test-suite skips) cleanly on machines without CUDA or
+gsplat. The call pins every option the other backends hard-code (eps2d 0.3, near 0.01, far 1e10, radius_clip 0,
+classic mode, 16-px tiles) so a gsplat upgrade that changes a default cannot silently change our renders.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import torch
+
+from .projection import EPS2D, FAR_PLANE, NEAR_PLANE
+
+GSPLAT_PIP = "pip install gsplat==1.5.3"  # the version requirements.txt pins
+
+
+def gsplat_available() -> bool:
+    """True when gsplat can be imported (without importing it: that compiles/loads CUDA code)."""
+    return importlib.util.find_spec("gsplat") is not None
+
+
+def _import_gsplat():  # noqa: ANN202 - module type
+    try:
+        return importlib.import_module("gsplat")
+    except ImportError as exc:
+        raise ImportError(
+            f"the 'gsplat' raster backend needs gsplat with CUDA support; install it with: {GSPLAT_PIP}"
+        ) from exc
+
+
+def rasterize_gsplat(
+    means: torch.Tensor,
+    quats: torch.Tensor,
+    scales: torch.Tensor,
+    opacities: torch.Tensor,
+    colors: torch.Tensor,
+    world_to_camera: torch.Tensor,
+    K: torch.Tensor,
+    width: int,
+    height: int,
+    background: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """rgb [H,W,3] (background composited), alpha [H,W], depth [H,W] (Σ wᵢ zᵢ, gsplat's "D") via gsplat.
+
+    Inputs are CUDA tensors with the shapes of :func:`landscape4d.raster.rasterize`. gsplat works in float32;
+    other float dtypes are converted on the way in and the outputs converted back.
+    """
+    gsplat = _import_gsplat()
+    if not means.is_cuda:
+        raise ValueError(f"the 'gsplat' raster backend needs CUDA tensors, got means on {means.device}")
+    dtype = means.dtype
+    f32 = [t.to(torch.float32) for t in (means, quats, scales, opacities, colors)]
+    viewmat = world_to_camera.to(device=means.device, dtype=torch.float32)[None]
+    intrinsics = K.to(device=means.device, dtype=torch.float32)[None]
+    backgrounds = None if background is None else background.to(device=means.device, dtype=torch.float32)[None]
+    render, alphas, _meta = gsplat.rasterization(
+        *f32,
+        viewmat,
+        intrinsics,
+        width,
+        height,
+        near_plane=NEAR_PLANE,
+        far_plane=FAR_PLANE,
+        radius_clip=0.0,
+        eps2d=EPS2D,
+        packed=False,
+        tile_size=16,
+        backgrounds=backgrounds,
+        render_mode="RGB+D",  # accumulated (unnormalised) depth in channel 3; gsplat composites no bg into it
+        rasterize_mode="classic",
+    )
+    rgb = render[0, :, :, :3].to(dtype)
+    depth = render[0, :, :, 3].to(dtype)
+    alpha = alphas[0, :, :, 0].to(dtype)
+    return rgb, alpha, depth
+
+
+__all__ = ["GSPLAT_PIP", "gsplat_available", "rasterize_gsplat"]
