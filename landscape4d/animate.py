@@ -52,19 +52,41 @@ def phase_at(scene: Scene4D, time_s: float) -> float:
     return float(k)
 
 
+class LoopStates:
+    """The animation state at any loop phase, with the per-scene work done once.
+
+    The static part and the fixed attributes are laid out once (static, forward copies, backward copies); each
+    call only rewrites the moving means and opacities in place, so the returned set is valid until the next
+    call. Selecting and concatenating per frame would cost more than rasterizing on a CPU.
+    """
+
+    def __init__(self, scene: Scene4D) -> None:
+        moving = scene.moving
+        static, base = scene.gaussians.select(~moving), scene.gaussians.select(moving)
+        self.n_frames = float(scene.loop_frames)
+        self.base, self.velocity = base, scene.velocity[moving].to(base.means.dtype)
+        self.n_static, self.n_moving = len(static), len(base)
+        self._step = torch.empty_like(self.velocity)
+        self.gaussians = GaussianSet.concat([static, base, base])
+        self.population = torch.cat(
+            [torch.full((n,), i, dtype=torch.int8) for i, n in enumerate((self.n_static, self.n_moving, self.n_moving))]
+        )
+
+    def __call__(self, phase_frames: float) -> GaussianSet:
+        k = min(max(float(phase_frames), 0.0), self.n_frames)
+        weight_forward = 1.0 - k / self.n_frames
+        a, b = self.n_static, self.n_static + self.n_moving
+        means, opacities = self.gaussians.means, self.gaussians.opacities
+        torch.mul(self.velocity, k, out=self._step)
+        torch.add(self.base.means, self._step, out=means[a:b])
+        torch.mul(self.velocity, self.n_frames - k, out=self._step)
+        torch.sub(self.base.means, self._step, out=means[b:])
+        torch.mul(self.base.opacities, weight_forward, out=opacities[a:b])
+        torch.mul(self.base.opacities, 1.0 - weight_forward, out=opacities[b:])
+        return self.gaussians
+
+
 def gaussians_at(scene: Scene4D, phase_frames: float) -> LoopState:
-    """The Gaussian set at loop phase ``phase_frames`` (0 ≤ k ≤ loop_frames)."""
-    n_frames = float(scene.loop_frames)
-    k = min(max(float(phase_frames), 0.0), n_frames)
-    moving = scene.moving
-    static = scene.gaussians.select(~moving)
-    base = scene.gaussians.select(moving)
-    velocity = scene.velocity[moving]
-    weight_forward = 1.0 - k / n_frames
-    forward = base.replace(means=base.means + velocity * k, opacities=base.opacities * weight_forward)
-    backward = base.replace(means=base.means - velocity * (n_frames - k), opacities=base.opacities * (1.0 - weight_forward))
-    parts = [static, forward, backward]
-    population = torch.cat(
-        [torch.full((len(p),), i, dtype=torch.int8) for i, p in enumerate(parts)]
-    )
-    return LoopState(GaussianSet.concat(parts), population)
+    """The Gaussian set at loop phase ``phase_frames`` (0 ≤ k ≤ loop_frames), as a fresh set."""
+    states = LoopStates(scene)
+    return LoopState(states(phase_frames), states.population)

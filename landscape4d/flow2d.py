@@ -74,15 +74,20 @@ def _rbf_field(arrows: list[Arrow], height: int, width: int) -> np.ndarray:
     return np.einsum("nhw,nc->hwc", w, np.stack(vectors)) / w.sum(0)[..., None]
 
 
-def _taper(flow: np.ndarray, region: np.ndarray, loop_frames: int) -> np.ndarray:
-    """Scale speed so travel over a full loop stays inside the region.
+def distance_inside(region: np.ndarray) -> np.ndarray:
+    """[H,W] distance (px) from each region pixel to the nearest pixel outside it; image borders count as outside.
 
-    Image borders count as region borders too: nothing flows in from outside the photo, so without the taper the
-    population advected away from an upstream border would leave a gap covered only by the fading other one.
+    Nothing flows in from outside the photo, so without this the population advected away from an upstream
+    border would leave a gap covered only by the fading other one.
     """
     pad = 1
     padded = cv2.copyMakeBorder(region.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    distance_px = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
+
+
+def _taper(flow: np.ndarray, region: np.ndarray, loop_frames: int) -> np.ndarray:
+    """Scale speed so travel over a full loop stays inside the region (see ``distance_inside``)."""
+    distance_px = distance_inside(region)
     speed = np.linalg.norm(flow, axis=-1)
     allowed = np.clip(distance_px - TAPER_MARGIN_PX, 0.0, None) / loop_frames
     factor = np.where(speed > 1e-9, np.minimum(1.0, allowed / np.maximum(speed, 1e-9)), 0.0)

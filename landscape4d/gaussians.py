@@ -77,7 +77,7 @@ def random_gaussians(n: int, seed: int = 0, depth_range: tuple[float, float] = (
     )
 
 
-PIXEL_FOOTPRINT = 0.45  # Gaussian σ in pixels of the view it comes from: neighbours overlap, edges stay crisp
+PIXEL_FOOTPRINT = 0.35  # Gaussian σ in pixels of the view it comes from: neighbours overlap, edges stay crisp
 
 
 def gaussians_from_pixels(
@@ -86,7 +86,7 @@ def gaussians_from_pixels(
     K: torch.Tensor,
     camera_to_world: torch.Tensor,
     mask: np.ndarray | None = None,
-    footprint: float = PIXEL_FOOTPRINT,
+    footprint: float | None = None,
     opacity: float = 0.99,
 ) -> GaussianSet:
     """One Gaussian per (masked) pixel of an RGB-D view: at its depth, one pixel wide, with its colour.
@@ -95,6 +95,7 @@ def gaussians_from_pixels(
     """
     from .camera import transform_points, unproject_depth
 
+    footprint = PIXEL_FOOTPRINT if footprint is None else footprint
     if mask is None:
         mask = np.ones(depth_m.shape, bool)
     points_camera = torch.from_numpy(unproject_depth(depth_m, K.numpy())[mask])

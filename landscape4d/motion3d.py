@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .camera import Camera, project_points
-from .flow2d import Flow2D
+from .flow2d import TAPER_MARGIN_PX, Flow2D, distance_inside
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
 MAX_LOOP_DEPTH_CHANGE = 0.25  # a particle's depth may change by at most this fraction over one loop
@@ -74,7 +74,40 @@ def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarra
     delta_camera *= slow_down[:, None]
     rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
     velocity[moving] = delta_camera @ rotation_camera_to_world.T
-    return torch.from_numpy(velocity.astype(np.float32))
+    return confine_to_regions(means_world, torch.from_numpy(velocity.astype(np.float32)), flow, camera)
+
+
+def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: Flow2D, camera: Camera) -> torch.Tensor:
+    """Shorten velocities whose loop path, seen from the source camera, would leave its motion region.
+
+    A straight 3D path projects to a straight 2D segment, and the disc of radius ``distance_inside`` around a
+    pixel lies inside its region; so keeping both loop ends (p ± v·N) within that radius keeps the whole path
+    inside, and pixels outside the motion regions never change. Needed because the lift follows the surface in
+    3D, which can project longer than the tapered 2D field near depth changes.
+    """
+    moving = velocity.abs().sum(dim=-1) > 0
+    if not moving.any():
+        return velocity
+    points, v = means_world[moving].double(), velocity[moving].double()
+    uv, z = project_points(points, camera)
+    height, width = flow.moving.shape
+    cols = uv[:, 0].clamp(0, width - 1).long().numpy()
+    rows = uv[:, 1].clamp(0, height - 1).long().numpy()
+    radius = torch.from_numpy(np.clip(distance_inside(flow.region_id > 0)[rows, cols] - TAPER_MARGIN_PX, 0, None)).double()
+    n = float(flow.loop_frames)
+    for _ in range(4):  # perspective makes the length nonlinear in the scale: a few fixed-point steps
+        reach = torch.zeros_like(radius)
+        for sign in (1.0, -1.0):
+            end_uv, end_z = project_points(points + sign * n * v, camera)
+            length = (end_uv - uv).norm(dim=-1)
+            reach = torch.maximum(reach, torch.where(end_z > 0.01 * z, length, torch.full_like(length, float("inf"))))
+        scale = torch.where(reach > radius, 0.98 * radius / reach.clamp_min(1e-12), torch.ones_like(reach))
+        if bool((scale >= 1).all()):
+            break
+        v = v * scale[:, None]
+    out = velocity.clone()
+    out[moving] = v.float()
+    return out
 
 
 def lift_motion(

@@ -1,4 +1,5 @@
-"""Presentation helpers for the app: region overlays, the arrow pad, camera-path sketches and time estimates.
+"""Presentation helpers for the app: region overlays, the arrow pad, camera-path sketches, time estimates and the
+gr.Model3D copy of a ``.splat``.
 
 Pure functions of arrays, numbers and strings: nothing here imports Gradio or runs a pipeline stage, so every
 helper is unit-tested without a server. Coordinates of arrows are always pixels of the ORIGINAL photo (what
@@ -19,10 +20,11 @@ import numpy as np
 from .flow2d import Arrow
 
 # Region colours (RGB): the same in the overlay, the legend and the brush palette.
-SKY_RGB = (125, 211, 252)
-WATER_RGB = (37, 99, 235)
+SKY_RGB = (192, 132, 252)  # violet: stands out on a blue sky
+WATER_RGB = (45, 212, 191)  # teal: stands out on blue or grey water
 FREEZE_RGB = (239, 68, 68)
 ARROW_RGB = (250, 204, 21)
+STILL_ARROW_RGB = (203, 213, 225)  # an arrow that starts where nothing moves (it has no effect)
 TINT = 0.42  # overlay opacity inside a region
 
 # Layer names of the brush editor, in order; the app maps them to region edits by position.
@@ -46,16 +48,6 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(image[..., :3] * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def fit_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
-    """``image`` scaled (area) so its long side is at most ``long_side``; never enlarged."""
-    height, width = image.shape[:2]
-    scale = long_side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     mask = np.asarray(mask, dtype=bool)
     if mask.shape == (height, width):
@@ -71,17 +63,19 @@ def region_overlay(
 ) -> np.ndarray:
     """uint8 [H,W,3]: ``image`` with sky, water and frozen pixels tinted and outlined in their colours.
 
-    Masks may have any size with the image's aspect ratio (resized nearest). Later layers win: freeze over water
-    over sky, as in ``flow2d.motion_field``.
+    Masks may have any size with the image's aspect ratio (resized nearest). A pixel shows one label: freeze over
+    water over sky, as in ``flow2d.motion_field``.
     """
     out = to_uint8(image).astype(np.float32)
     height, width = out.shape[:2]
+    label = np.zeros((height, width), np.uint8)
+    for value, mask in ((1, sky), (2, water), (3, freeze)):
+        if mask is not None:
+            label[_resize_mask(mask, height, width)] = value
     thickness = max(1, round(max(height, width) / 400))
     kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
-    for mask, rgb in ((sky, SKY_RGB), (water, WATER_RGB), (freeze, FREEZE_RGB)):
-        if mask is None:
-            continue
-        mask = _resize_mask(mask, height, width)
+    for value, rgb in ((1, SKY_RGB), (2, WATER_RGB), (3, FREEZE_RGB)):
+        mask = label == value
         if not mask.any():
             continue
         colour = np.asarray(rgb, np.float32)
@@ -91,9 +85,29 @@ def region_overlay(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def paint_over(
+    sky: np.ndarray, water: np.ndarray, painted_sky: np.ndarray | None, painted_water: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Automatic (sky, water) with painted layers on top; painted labels win. All masks [H,W] bool, same size."""
+    sky, water = sky.copy(), water.copy()
+    if painted_water is not None:
+        water |= painted_water
+        sky &= ~painted_water
+    if painted_sky is not None:
+        sky |= painted_sky
+        water &= ~painted_sky
+    return sky, water
+
+
+def resize_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """A bool mask resized (nearest) to ``shape`` (H, W); None stays None."""
+    return None if mask is None else _resize_mask(mask, int(shape[0]), int(shape[1]))
+
+
 def jpeg_data_url(image: np.ndarray, quality: int = 88) -> str:
     """An RGB uint8 image as a ``data:image/jpeg;base64,…`` URL (for the arrow pad)."""
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    bgr = cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("could not encode the preview image")
     return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
@@ -179,14 +193,29 @@ def check_arrows(arrows: Sequence[Arrow], original_size: tuple[int, int]) -> Non
             )
 
 
-def _arrow_svg(arrow: Arrow, number: int, unit: float) -> str:
+def still_arrows(arrows: Sequence[Arrow], moving: np.ndarray, original_size: tuple[int, int]) -> list[int]:
+    """1-based numbers of the arrows whose start lies outside the moving regions (``moving`` [H,W] bool, any size).
+
+    ``flow2d.motion_field`` lets an arrow steer only the region it starts in, so these arrows have no effect.
+    """
+    height, width = moving.shape
+    sx, sy = width / original_size[0], height / original_size[1]
+    still = []
+    for number, a in enumerate(arrows, start=1):
+        col, row = min(width - 1, max(0, int(a.x0 * sx))), min(height - 1, max(0, int(a.y0 * sy)))
+        if not moving[row, col]:
+            still.append(number)
+    return still
+
+
+def _arrow_svg(arrow: Arrow, number: int, unit: float, active: bool = True) -> str:
     x0, y0, x1, y1 = arrow.x0, arrow.y0, arrow.x1, arrow.y1
     angle = math.atan2(y1 - y0, x1 - x0)
     head = min(4.5 * unit, 0.6 * max(arrow.length, 1e-6))
     left = (x1 - head * math.cos(angle - 0.45), y1 - head * math.sin(angle - 0.45))
     right = (x1 - head * math.cos(angle + 0.45), y1 - head * math.sin(angle + 0.45))
     shaft_end = (x1 - 0.8 * head * math.cos(angle), y1 - 0.8 * head * math.sin(angle))
-    colour = hex_colour(ARROW_RGB)
+    colour = hex_colour(ARROW_RGB if active else STILL_ARROW_RGB)
     return (
         f'<g class="l4d-arrow"><line x1="{x0:.1f}" y1="{y0:.1f}" x2="{shaft_end[0]:.1f}" y2="{shaft_end[1]:.1f}" '
         f'stroke="#000" stroke-opacity="0.55" stroke-width="{2.4 * unit:.2f}" stroke-linecap="round"/>'
@@ -212,11 +241,18 @@ def legend_html(show_painted: bool = True) -> str:
     return f'<div class="l4d-legend">{chips}</div>'
 
 
-def arrow_pad_html(overlay: np.ndarray | None, original_size: tuple[int, int] | None, arrows: Sequence[Arrow] = ()) -> str:
+def arrow_pad_html(
+    overlay: np.ndarray | None,
+    original_size: tuple[int, int] | None,
+    arrows: Sequence[Arrow] = (),
+    still: Sequence[int] = (),
+    error: str = "",
+) -> str:
     """The arrow pad: the overlay image with the arrows drawn over it in original-photo pixels.
 
-    ``ARROW_PAD_JS`` turns drags (or two clicks: start, then end) on it into arrows. Without a photo it shows a
-    placeholder.
+    ``still`` numbers arrows that start where nothing moves (drawn grey, with a hint); ``error`` is shown instead
+    of the usual hint. ``ARROW_PAD_JS`` turns drags (or two clicks: start, then end) on it into arrows. Without a
+    photo it shows a placeholder.
     """
     if overlay is None or original_size is None:
         return (
@@ -225,11 +261,22 @@ def arrow_pad_html(overlay: np.ndarray | None, original_size: tuple[int, int] | 
         )
     width, height = original_size
     unit = max(width, height) / 250.0  # stroke widths scale with the photo, so arrows look the same at any size
-    svg_arrows = "".join(_arrow_svg(a, i, unit) for i, a in enumerate(arrows, start=1))
+    svg_arrows = "".join(_arrow_svg(a, i, unit, i not in still) for i, a in enumerate(arrows, start=1))
     count = len(arrows)
-    hint = (
-        f"{count} arrow{'s' if count != 1 else ''}. " if count else "No arrows: default motion (clouds drift, water flows toward you). "
-    ) + "Drag on the photo (or click start, then end) to add one."
+    if error:
+        hint = f"⚠ {error}"
+    elif not count:
+        hint = "No arrows: default motion (clouds drift sideways, water flows toward you). "
+    else:
+        hint = f"{count} arrow{'s' if count != 1 else ''}. "
+    if still and not error:
+        names = ", ".join(str(n) for n in still)
+        hint += (
+            f"⚠ Arrow {names} start{'s' if len(still) == 1 else ''} where nothing moves and has no effect: paint "
+            "that area as water or sky / clouds (step 2). "
+        )
+    if not error:
+        hint += "Drag on the photo (or click start, then end) to add an arrow."
     return (
         f'<div class="l4d-pad" data-w="{width}" data-h="{height}" data-unit="{unit:.3f}">'
         f'<div class="l4d-stage"><img src="{jpeg_data_url(overlay)}" alt="photo with motion regions" draggable="false"/>'
@@ -342,7 +389,7 @@ def path_sketch_svg(preset: str) -> str:
     span = np.ptp(screen, axis=0).max()
     box_w, box_h, margin = 90.0, 48.0, 9.0
     frame = (
-        f'<rect x="30" y="12" width="30" height="20" rx="2" fill="none" stroke="currentColor" stroke-opacity="0.35"/>'
+        '<rect x="30" y="12" width="30" height="20" rx="2" fill="none" stroke="currentColor" stroke-opacity="0.35"/>'
     )
     if span < 1e-9:
         return (
@@ -350,7 +397,8 @@ def path_sketch_svg(preset: str) -> str:
             f'<circle cx="45" cy="22" r="3.5" fill="var(--color-accent)"/></svg>'
         )
     centre = (screen.max(axis=0) + screen.min(axis=0)) / 2
-    scale = min((box_w - 2 * margin) / max(np.ptp(screen[:, 0]), 1e-9), (box_h - 2 * margin) / max(np.ptp(screen[:, 1]), 1e-9))
+    extent = np.maximum(np.ptp(screen, axis=0), 1e-9)
+    scale = min((box_w - 2 * margin) / extent[0], (box_h - 2 * margin) / extent[1])
     xy = (screen - centre) * scale + np.array([box_w / 2, box_h / 2])
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     # Arrowhead at the point where the path has gone a quarter of the way (loops end where they start).
@@ -371,8 +419,8 @@ def path_sketch_svg(preset: str) -> str:
 def paths_html(presets: Sequence[str], selected: str) -> str:
     """A grid of path sketches, the selected one highlighted, with a one-line note for it."""
     cards = "".join(
-        f'<div class="l4d-path{" l4d-on" if name == selected else ""}" title="{html.escape(PATH_NOTES.get(name, name))}">'
-        f"{path_sketch_svg(name)}<div>{html.escape(name)}</div></div>"
+        f'<div class="l4d-path{" l4d-on" if name == selected else ""}" '
+        f'title="{html.escape(PATH_NOTES.get(name, name))}">{path_sketch_svg(name)}<div>{html.escape(name)}</div></div>'
         for name in presets
     )
     note = html.escape(PATH_NOTES.get(selected, ""))
@@ -385,12 +433,12 @@ def paths_html(presets: Sequence[str], selected: str) -> str:
 
 # Seconds per unit of work on a 2-core CPU (numba rasterizer), rounded up from measurements; GPU ≈ 15× faster
 # for the scene and the video. Exports run on the CPU everywhere.
-CPU_S_FIXED = 5.0  # loading, depth, regions, motion, first-call compilation
+CPU_S_FIXED = 3.0  # loading, depth, regions, motion, first-call compilation
 CPU_S_PER_VIEW_MPX = 10.0  # multi-view generation: per generated view per megapixel
 CPU_S_PER_FIT_STEP_MPX = 2.0  # fitting: per step per view (source included) per megapixel
 CPU_S_PER_FRAME_MPX = 3.0  # rendering + encoding: per video frame per megapixel
-EXPORT_S_PER_GAUSSIAN = 9e-5  # .splatv encoding (the static formats are ~100× cheaper)
-EXPORT_S_PER_GAUSSIAN_FRAME = 6e-6  # the frames zip, per Gaussian per written frame
+EXPORT_S_PER_GAUSSIAN = 5e-5  # .splatv encoding (the static formats are ~100× cheaper)
+EXPORT_S_PER_GAUSSIAN_FRAME = 3e-6  # the frames zip, per Gaussian per written frame
 GPU_SPEEDUP = 15.0
 
 
@@ -406,16 +454,16 @@ class Estimate:
 
 
 def estimate_seconds(
-    working_size: tuple[int, int], num_views: int, fit_iters: int, frames: int, loop_frames: int, gpu: bool,
-    written_frames: int | None = None,
+    working_size: tuple[int, int], num_views: int, fit_iters: int, frames: int, written_frames: int, gpu: bool
 ) -> Estimate:
-    """Rough wall time of a run (scene build, video, files) for a working image of ``working_size`` (w, h)."""
+    """Rough wall time of a run for a working image of ``working_size`` (w, h): the scene build, a video of
+    ``frames`` frames, and the files (``written_frames`` frames in the frames zip)."""
     mpx = working_size[0] * working_size[1] / 1e6
     gaussians = mpx * 1e6 * (1.0 + 0.07 * num_views)  # one a pixel plus what the views reveal
-    scene = CPU_S_FIXED + CPU_S_PER_VIEW_MPX * num_views * mpx + CPU_S_PER_FIT_STEP_MPX * fit_iters * (num_views + 1) * mpx
+    views = CPU_S_PER_VIEW_MPX * num_views * mpx
+    scene = CPU_S_FIXED + views + CPU_S_PER_FIT_STEP_MPX * fit_iters * (num_views + 1) * mpx
     video = CPU_S_PER_FRAME_MPX * frames * mpx
-    written = loop_frames // 3 if written_frames is None else written_frames
-    files = 1.0 + gaussians * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written)
+    files = 1.0 + gaussians * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written_frames)
     if gpu:
         return Estimate(2.0 + (scene - CPU_S_FIXED) / GPU_SPEEDUP, 1.0 + video / GPU_SPEEDUP, files)
     return Estimate(scene, video, files)
@@ -427,17 +475,21 @@ def format_duration(seconds: float) -> str:
     return f"~{seconds / 60:.0f} min" if seconds >= 600 else f"~{seconds / 60:.1f} min"
 
 
-def estimate_markdown(device_note: str, working_size: tuple[int, int], estimate: Estimate, frames: int, reuse: bool) -> str:
+def estimate_markdown(
+    device_note: str, working_size: tuple[int, int], estimate: Estimate, frames: int, scene_kept: bool = False
+) -> str:
     """The 'what runs where and how long' note under the Generate button."""
     w, h = working_size
-    scene = "reused (only the video is rendered)" if reuse else format_duration(estimate.scene_s)
-    total = estimate.video_s if reuse else estimate.total_s
-    return (
+    text = (
         f"{device_note}  \n"
-        f"Working size **{w}×{h}**, {frames} frames. Scene: **{scene}** · video: **{format_duration(estimate.video_s)}**"
-        + ("" if reuse else f" · files: **{format_duration(estimate.files_s)}**")
-        + f" → about **{format_duration(total)}** in all."
+        f"Working size **{w}×{h}**, {frames} frames. Scene: **{format_duration(estimate.scene_s)}** · video: "
+        f"**{format_duration(estimate.video_s)}** · files: **{format_duration(estimate.files_s)}** → about "
+        f"**{format_duration(estimate.total_s)}** in all."
     )
+    if scene_kept:
+        again = format_duration(estimate.video_s + 1)
+        text += f"  \n**Re-render video** keeps this session's scene: about **{again}**."
+    return text
 
 
 def viewer_html(url: str | None, note: str = "") -> str:
@@ -451,3 +503,73 @@ def viewer_html(url: str | None, note: str = "") -> str:
         f'<div class="l4d-viewer"><iframe src="{html.escape(url, quote=True)}" title="live 4D scene" '
         f'allow="fullscreen" loading="lazy"></iframe><p class="l4d-hint">{html.escape(note)}</p></div>'
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# gr.Model3D preview of a .splat
+
+
+# gr.Model3D draws .splat files with gsplat.js OrbitControls at their defaults and ignores ``camera_position`` for
+# splats: target (0, 0, 0), alpha = beta = 0.5 rad, radius 5, camera at target + radius·(sin α cos β, −sin β,
+# −cos α cos β) looking at the target (OpenCV-like axes, y down).
+MODEL3D_ORBIT = (0.5, 0.5, 5.0)
+MODEL3D_FOV_DEG = 34.0  # gsplat.js camera: fx = 1132 px on a ~700 px wide canvas
+SPLAT_RECORD = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)])
+
+
+def _orbit_camera_to_world(alpha: float, beta: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rotation [3,3] with columns right, down, forward; position [3]) of the default Model3D camera."""
+    position = radius * np.array([math.sin(alpha) * math.cos(beta), -math.sin(beta), -math.cos(alpha) * math.cos(beta)])
+    forward = -position / np.linalg.norm(position)
+    right = np.cross(forward, np.array([0.0, -1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward], axis=1), position
+
+
+def _matrix_to_quat(rotation: np.ndarray) -> np.ndarray:
+    """3×3 rotation → unit quaternion w x y z."""
+    m = rotation
+    w = math.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
+    x = math.copysign(math.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2, m[2, 1] - m[1, 2])
+    y = math.copysign(math.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2, m[0, 2] - m[2, 0])
+    z = math.copysign(math.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2, m[1, 0] - m[0, 1])
+    q = np.array([w, x, y, z])
+    return q / np.linalg.norm(q)
+
+
+def _quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a ⊗ b of w x y z quaternions (a [4], b [N,4])."""
+    w1, v1 = a[0], a[1:]
+    w2, v2 = b[:, 0], b[:, 1:]
+    w = w1 * w2 - v2 @ v1
+    v = w1 * v2 + w2[:, None] * v1 + np.cross(np.broadcast_to(v1, v2.shape), v2)
+    return np.concatenate([w[:, None], v], axis=1)
+
+
+def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
+    """A copy of a ``.splat`` moved so that gr.Model3D's fixed start view is the photo's own viewpoint.
+
+    A similarity transform (rotation, translation, uniform scale) maps the photo camera onto Model3D's default
+    orbit camera and the median splat depth onto its orbit target, so the preview opens on the photo (its central
+    part: Model3D's lens is narrower, ``MODEL3D_FOV_DEG``; scroll to zoom out). Moving the camera back to show the
+    whole width would reveal the scene's unseen sides at once, so it stays at the photo's viewpoint. Only for the
+    in-page preview: the downloadable files keep the scene's world frame.
+    """
+    records = np.frombuffer(splat, dtype=SPLAT_RECORD).copy()
+    if len(records) == 0:
+        return splat
+    w2c = np.asarray(world_to_camera, dtype=np.float64)
+    points = records["position"].astype(np.float64) @ w2c[:3, :3].T + w2c[:3, 3]  # camera coordinates
+    depth = points[:, 2][np.isfinite(points[:, 2]) & (points[:, 2] > 0)]
+    focus = float(np.median(depth)) if depth.size else 1.0
+    rotation, position = _orbit_camera_to_world(*MODEL3D_ORBIT)
+    scale = MODEL3D_ORBIT[2] / focus
+    records["position"] = (position + scale * points @ rotation.T).astype(np.float32)
+    records["scale"] = (records["scale"].astype(np.float64) * scale).astype(np.float32)
+    total = _matrix_to_quat(rotation @ w2c[:3, :3])
+    quats = (records["rotation"].astype(np.float64) - 128.0) / 128.0
+    quats = _quat_multiply(total, quats)
+    quats /= np.maximum(np.linalg.norm(quats, axis=1, keepdims=True), 1e-12)
+    records["rotation"] = np.clip(np.rint(quats * 128.0 + 128.0), 0, 255).astype(np.uint8)
+    return records.tobytes()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .animate import gaussians_at, phase_at
+from .animate import LoopStates, phase_at
 from .camera import Camera
 from .raster import RenderOutput, rasterize_gaussians
 from .scene import Scene4D
@@ -29,11 +29,16 @@ class VideoResult:
     hole_fraction: list[float] = field(default_factory=list)  # per frame: share of pixels with alpha < 0.9
 
 
-def render_at(scene: Scene4D, camera: Camera, time_s: float, device: torch.device | str = "cpu") -> RenderOutput:
-    """The scene at time ``time_s`` (seconds; the loop wraps) seen from ``camera``."""
-    state = gaussians_at(scene, phase_at(scene, time_s))
+def render_at(
+    scene: Scene4D, camera: Camera, time_s: float, device: torch.device | str = "cpu", states: LoopStates | None = None
+) -> RenderOutput:
+    """The scene at time ``time_s`` (seconds; the loop wraps) seen from ``camera``.
+
+    Pass ``states`` (a ``LoopStates`` of this scene) when rendering many frames.
+    """
+    states = states or LoopStates(scene)
     with torch.no_grad():
-        return rasterize_gaussians(state.gaussians.to(device), camera)
+        return rasterize_gaussians(states(phase_at(scene, time_s)).to(device), camera)
 
 
 def to_uint8(out: RenderOutput) -> np.ndarray:
@@ -57,8 +62,9 @@ def render_frames(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """uint8 frames, frame i at time i / fps from ``cameras[i]``; hole fractions appended to ``stats``."""
+    states = LoopStates(scene)
     for i, camera in enumerate(cameras):
-        out = render_at(scene, camera, i / fps, device)
+        out = render_at(scene, camera, i / fps, device, states)
         if stats is not None:
             stats.append(float((out.alpha < HOLE_ALPHA).float().mean()))
         if progress is not None:

@@ -17,7 +17,7 @@ from landscape4d.render import render_at, to_uint8, trajectory_for
 from landscape4d.trajectories import PRESETS
 from landscape4d.video import probe_mp4
 
-from .conftest import EXAMPLE_PHOTO, REPO, shared_photos
+from conftest import EXAMPLE_PHOTO, REPO, shared_photos
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,18 @@ def test_motion_follows_arrow(example_build):
     mean = flow[water].mean(axis=0)
     angle = np.degrees(np.arctan2(mean[1], mean[0]))
     assert abs(abs(angle) - 180.0) <= 20.0, f"water moves at {angle:.0f}°, arrow points at 180°"
+
+
+def test_swing_gives_real_parallax(example_build):
+    # The example has trees in front of a lake and a far shore: at the swing's extreme, near content must move
+    # against the background by >= 2 % of the width (spread p90 - p10 of horizontal flow), as the issue asks.
+    scene = example_build.scene
+    cameras = trajectory_for(scene, "swing", 8)
+    a = _frame(scene, cameras[0], 0.0)
+    b = _frame(scene, cameras[2], 0.0)
+    flow = _flow(a, b)[..., 0]
+    spread = np.percentile(flow, 90) - np.percentile(flow, 10)
+    assert spread >= 0.02 * a.shape[1], f"parallax spread {spread:.1f} px"
 
 
 def test_cli_writes_playable_video_and_scene(tmp_path):

@@ -134,6 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     results, sheets = [], {}
     started = time.perf_counter()
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    env = environment(settings, args.preset)
+
+    def write(real: Any, done: bool) -> None:
+        """(Re)write report.md and metrics.csv; called after every photo, so an interrupted run keeps its rows."""
+        cpu_s = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                    for f in ("ru_utime", "ru_stime"))
+        load_now = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        state = "" if done else f" (in progress: {len(results)} of {len(photos)} so far)"
+        env["run time"] = (f"{time.perf_counter() - started:.0f} s wall, {cpu_s:.0f} s CPU, for {len(results)} photo{'s' if len(results) != 1 else ''}"
+                           + (" + the clip" if real is not None else "") + state
+                           + f"; 1-min load average {load_start:.1f} at start, {load_now:.1f} at the end")
+        (out_dir / "report.md").write_text(render_markdown(results, config, command, env, real, sheets))
+        write_csv(results, out_dir / "metrics.csv")
+
     for index, photo in enumerate(photos, 1):
         sheet = out_dir / f"contact_sheet_{photo.stem}.png" if sheet_allowed(photo, args.contact_sheets) else None
         print(f"[{index}/{len(photos)}] {photo.name} ...", flush=True)
@@ -147,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             sheets[photo.stem] = sheet.name
         status = "ok" if result.error is None else f"ERROR {result.error}"
         print(f"    {status} ({time.perf_counter() - t:.0f} s)", flush=True)
+        write(None, done=False)
 
     real = None
     if args.clip:
@@ -159,13 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             real = RealVideoResult(Path(args.clip).name, 0, 0.0, 0, 0, error=f"worker process died ({error})")
         write_real_csv(real, out_dir / "real_video.csv")
 
-    env = environment(settings, args.preset)
-    cpu_s = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
-    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    env["run time"] = (f"{time.perf_counter() - started:.0f} s wall, {cpu_s:.0f} s CPU, for {len(photos)} photos"
-                       + (" + the clip" if args.clip else "") + f" (1-min load average {load_start:.1f} at start, {load_end:.1f} at end)")
-    (out_dir / "report.md").write_text(render_markdown(results, config, command, env, real, sheets))
-    write_csv(results, out_dir / "metrics.csv")
+    write(real, done=True)
     print()
     print(markdown_table(results))
     if real is not None:

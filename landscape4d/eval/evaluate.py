@@ -1,7 +1,7 @@
 """Measure one built scene (``pipeline.SceneBuild``) with the metrics of :mod:`.metrics`.
 
-Everything here renders with the library's own renderer (``animate.gaussians_at`` + ``raster``) and hands plain
-arrays to the metric functions. ``evaluate_photo`` builds and measures one photo; ``real_video_check`` compares the
+Everything here renders with the library's own rasterizer (``raster.rasterize_gaussians``) at loop states equal to
+``animate.LoopStates`` and hands plain arrays to the metric functions. ``evaluate_photo`` builds and measures one photo; ``real_video_check`` compares the
 static-camera animation of a clip's first frame with the clip itself.
 """
 
@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..animate import LoopStates
 from . import metrics as M
 
 CONTACT_TRAJECTORIES = ("circle", "zoom-in")  # the two paths shown on a contact sheet
@@ -35,8 +36,10 @@ class EvalConfig:
     static_samples: int = 12  # loop phases k = j·N/12 rendered from the input camera (static stability)
     flicker_frames: int = 8  # consecutive frames per flicker run; two runs (start and middle of the path)
     margin_px: int = 4  # motion regions are dilated (static stability) or eroded (motion metrics) by this
-    adherence_target_px: float = 3.0  # frame gap for motion adherence: median requested motion ≈ this many px
+    adherence_target_px: float = 2.0  # frame gap for motion adherence: median requested motion ≈ this many px
+    adherence_max_gap: float = 1 / 6  # ... but at most this fraction of the loop (the cross-fade stays small)
     depth_tolerance: float = 0.03  # visibility test of the multi-view EPE (relative depth)
+    moved_depth: str = "keep"  # how the multi-view EPE lifts a moved pixel (see metrics.carry_flow_to_source)
 
 
 @dataclass
@@ -47,7 +50,7 @@ class PhotoResult:
     gaussians: int = 0
     moving_gaussians: int = 0
     moving_share: float = float("nan")  # share of source pixels in the motion regions
-    values: dict[str, float] = field(default_factory=dict)  # metric name → value (see report.COLUMNS)
+    values: dict[str, float] = field(default_factory=dict)  # metric name → value (see report.MAIN_COLUMNS / EXTRA_KEYS)
     holes: dict[str, tuple[float, float]] = field(default_factory=dict)  # trajectory → (mean, worst) fraction
     timings_s: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = float("nan")
@@ -57,41 +60,6 @@ class PhotoResult:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rendering helpers
-
-
-class LoopStates:
-    """``animate.gaussians_at`` with the per-scene work done once (same maths, same Gaussian order).
-
-    ``gaussians_at`` re-selects the static and moving Gaussians by boolean mask and concatenates all five
-    attributes on every call, which costs more than rasterizing on a CPU. Here the static part and the fixed
-    attributes are laid out once and each call only rewrites the moving means and opacities in place, so the
-    returned set is valid until the next call. ``tests/test_eval_metrics.py`` checks both give identical sets.
-    """
-
-    def __init__(self, scene: Any) -> None:
-        from ..gaussians import GaussianSet
-
-        moving = scene.moving
-        static, base = scene.gaussians.select(~moving), scene.gaussians.select(moving)
-        self.n_frames = float(scene.loop_frames)
-        self.base, self.velocity = base, scene.velocity[moving].to(base.means.dtype)
-        self.n_static, self.n_moving = len(static), len(base)
-        self._step = torch.empty_like(self.velocity)
-        parts = (static, base, base)
-        self.gaussians = GaussianSet(**{name: torch.cat([getattr(p, name) for p in parts]) for name in ("means", "quats", "scales", "opacities", "colors")})
-
-    def __call__(self, phase_frames: float) -> Any:
-        k = min(max(float(phase_frames), 0.0), self.n_frames)
-        weight_forward = 1.0 - k / self.n_frames
-        a, b = self.n_static, self.n_static + self.n_moving
-        means, opacities = self.gaussians.means, self.gaussians.opacities
-        torch.mul(self.velocity, k, out=self._step)
-        torch.add(self.base.means, self._step, out=means[a:b])
-        torch.mul(self.velocity, self.n_frames - k, out=self._step)
-        torch.sub(self.base.means, self._step, out=means[b:])
-        torch.mul(self.base.opacities, weight_forward, out=opacities[a:b])
-        torch.mul(self.base.opacities, 1.0 - weight_forward, out=opacities[b:])
-        return self.gaussians
 
 
 class Renderer:
@@ -168,7 +136,7 @@ def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) ->
     world = M.unproject(grid, depth_view.reshape(-1), camera.K.numpy(), camera.world_to_camera.numpy())
     uv, z = M.project(world, scene.source_camera.K.numpy(), scene.source_camera.world_to_camera.numpy())
     cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
-    inside = (z > 0) & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+    inside = (z > 0) & (depth_view.reshape(-1) > 0) & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
     region = np.zeros(len(grid), np.int32)
     region[inside] = flow.region_id[rows[inside], cols[inside]]
     region = region.reshape(height, width)
@@ -198,10 +166,10 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
         flow_view, depth_view, alpha_view = render_motion_field(scene, camera)
         depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
         args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
-        carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args)
+        carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args, moved_depth=config.moved_depth)
         errors_ours.append(M.endpoint_error(carried[visible], ours_source[visible]))
         baseline_view = per_view_baseline_field(result, camera, depth_view)
-        carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args)
+        carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
         errors_base.append(M.endpoint_error(carried_b[visible_b], baseline_source[visible_b]))
     ours, base = np.concatenate(errors_ours), np.concatenate(errors_base)
     return {
@@ -209,6 +177,25 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
         "epe_per_view_px": float(base.mean()) if base.size else float("nan"),
         "epe_points": float(ours.size),
     }
+
+
+def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:
+    """Angle and speed of the motion measured on input-camera frames against the requested 2D field."""
+    keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels")
+    requested = flow.flow_px_per_frame.astype(np.float64)
+    speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
+    if not speeds.size or np.median(speeds) <= 0:
+        return {k: float("nan") for k in keys}
+    n_loop = render.scene.loop_frames
+    gap = int(np.clip(round(config.adherence_target_px / float(np.median(speeds))), 1, max(1, int(n_loop * config.adherence_max_gap))))
+    later = render(render.scene.source_camera, float(gap))[0]
+    forward, backward = M.optical_flow(frame0, later), M.optical_flow(later, frame0)
+    candidates = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
+    candidates &= np.linalg.norm(requested, axis=-1) * gap >= 0.5
+    tracked = candidates & M.consistent_flow_mask(forward, backward)
+    result = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+    share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
+    return dict(zip(keys, (result.angle_deg, result.speed_ratio, result.still_share, share, float(gap), float(result.pixels))))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -249,20 +236,7 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     values["static_max_nomargin"] = change_raw.max
 
     # Motion adherence: DIS flow between loop phases 0 and s, divided by s, against the requested field.
-    requested = flow.flow_px_per_frame.astype(np.float64)
-    speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
-    if speeds.size and np.median(speeds) > 0:
-        gap = int(np.clip(round(config.adherence_target_px / float(np.median(speeds))), 1, max(1, n_loop // 4)))
-        later = render(source, float(gap))[0]
-        measured = M.optical_flow(frame0, later) / gap
-        evaluated = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
-        adherence = M.angle_error_deg(measured, requested, evaluated, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-        values["motion_angle_deg"], values["motion_speed_ratio"] = adherence.angle_deg, adherence.speed_ratio
-        values["motion_still_share"], values["motion_gap_frames"] = adherence.still_share, float(gap)
-        values["motion_pixels"] = float(adherence.pixels)
-    else:
-        for key in ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_gap_frames", "motion_pixels"):
-            values[key] = float("nan")
+    values.update(motion_adherence(render, flow, frame0, config))
 
     # Multi-view motion consistency.
     start = time.perf_counter()
@@ -301,7 +275,7 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     out.timings_s["eval_renders"] = float(render.count)
     if keep_sheet_frames:
         out.sheet_frames["maps"] = {"image": photo.image, "depth": result.depth_m, "sky": result.regions.sky,
-                                    "water": result.regions.water, "moving": flow.moving, "flow": requested}
+                                    "water": result.regions.water, "moving": flow.moving, "flow": flow.flow_px_per_frame}
     return out
 
 
@@ -332,6 +306,8 @@ def evaluate_photo(path: str | Path, settings: Any, config: EvalConfig = EvalCon
     except Exception as error:  # noqa: BLE001 - the report records every failure and the run goes on
         out = PhotoResult(path.stem, error=f"{type(error).__name__}: {error}")
     out.peak_rss_mb = peak_rss_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.timings_s["process_cpu"] = usage.ru_utime + usage.ru_stime
     return out
 
 

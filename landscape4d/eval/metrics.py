@@ -210,7 +210,8 @@ def consistent_flow_mask(flow_backward: np.ndarray, flow_forward: np.ndarray) ->
     """Non-occluded pixels of frame t+1 (Sundaram et al. 2010 forward–backward check, as in Lai et al. 2018).
 
     ``flow_backward``: t+1 → t; ``flow_forward``: t → t+1. Pixel x of t+1 is valid when x + b(x) lies inside
-    the image and |b(x) + f(x + b(x))|² < 0.01·(|b(x)|² + |f(x + b(x))|²) + 0.5.
+    the image and |b(x) + f(x + b(x))|² < 0.01·(|b(x)|² + |f(x + b(x))|²) + 0.5. (Swap the arguments to check
+    the pixels of frame t.)
     """
     height, width = flow_backward.shape[:2]
     forward_at = warp_backward(flow_forward, flow_backward)
@@ -362,21 +363,26 @@ def carry_flow_to_source(
     K_source: np.ndarray,
     world_to_camera_source: np.ndarray,
     depth_tolerance: float = 0.03,
+    moved_depth: str = "keep",
 ) -> tuple[np.ndarray, np.ndarray]:
     """A view's 2D motion carried to the source view through depth, for source-view surface points [N,3].
 
-    For each point P: q = proj_view(P); it is *visible* when z_view(P) > 0, q lies inside the view and
-    |depth_view(q) − z_view(P)| ≤ ``depth_tolerance`` · z_view(P). The moved point is the view's surface under the
-    moved pixel, P' = unproject_view(q + flow_view(q), depth_view(q + flow_view(q))), and the carried motion is
-    proj_source(P') − proj_source(P). Returns (carried [N,2], visible [N] bool).
+    For each point P: q = proj_view(P) at view depth z = z_view(P); it is *visible* when z > 0, q lies inside
+    the view and |depth_view(q) − z| ≤ ``depth_tolerance`` · z. The moved point is
+    P' = unproject_view(q + flow_view(q), z'), with z' = z (``moved_depth="keep"``: the motion is lifted at the
+    point's own depth) or z' = depth_view(q + flow_view(q)) (``"surface"``: it slides on the view's surface).
+    The carried motion is proj_source(P') − proj_source(P). Returns (carried [N,2], visible [N] bool).
     """
+    if moved_depth not in ("keep", "surface"):
+        raise ValueError(f"moved_depth must be 'keep' or 'surface', got {moved_depth!r}")
     height, width = depth_view.shape
     q, z = project(points_world, K_view, world_to_camera_view)
     inside = (z > 0) & (q[:, 0] >= 0) & (q[:, 0] < width) & (q[:, 1] >= 0) & (q[:, 1] < height)
     surface = sample_bilinear(depth_view, q)
     visible = inside & (np.abs(surface - z) <= depth_tolerance * np.maximum(z, 1e-9))
     target = q + sample_bilinear(flow_view, q)
-    moved = unproject(target, sample_bilinear(depth_view, target), K_view, world_to_camera_view)
+    target_z = z if moved_depth == "keep" else sample_bilinear(depth_view, target)
+    moved = unproject(target, target_z, K_view, world_to_camera_view)
     start, _ = project(points_world, K_source, world_to_camera_source)
     end, _ = project(moved, K_source, world_to_camera_source)
     return end - start, visible

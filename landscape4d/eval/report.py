@@ -36,8 +36,17 @@ MAIN_COLUMNS = (
     Column("render_piqe", "PIQE render", "f2", "↓"),
     Column("photo_piqe", "PIQE photo", "f2", ""),
 )
-TIMING_KEYS = ("photo", "depth_regions_flow", "views", "fit", "motion", "build_total", "eval_render", "eval_total")
-EXTRA_KEYS = ("static_max_nomargin", "motion_still_share", "motion_gap_frames", "motion_pixels", "epe_points")
+EVAL_TIMINGS = {"build_total": "build", "eval_render": "eval renders", "eval_total": "eval", "process_cpu": "CPU (process)"}
+STAGE_NAMES = {"photo": "load photo", "depth_regions_flow": "depth + regions + 2D flow", "motion": "3D motion"}
+
+
+def timing_keys(results: list[PhotoResult]) -> list[str]:
+    """The pipeline's stage keys (``SceneBuild.timings_s``, in their order) followed by the evaluation's."""
+    stages: list[str] = []
+    for r in results:
+        stages += [k for k in r.timings_s if k not in EVAL_TIMINGS and k != "eval_renders" and k not in stages]
+    return stages + list(EVAL_TIMINGS)
+EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels", "epe_points")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -77,6 +86,7 @@ def definitions(config: EvalConfig) -> list[str]:
         "All renders use the library's renderer (CPU rasterizer) on the built scene; 8-bit frames are what "
         "`render.to_uint8` writes into videos. N = loop frames (3 s × 30 fps = 90 by default); phase k ∈ [0, N]. "
         "Motion regions = `Flow2D.moving` of the input view.",
+        "",
         "- **src PSNR / SSIM** (source-view fidelity): the t = 0 frame rendered from the input camera against the "
         "working-resolution photo. PSNR = 10·log10(1/MSE) over all pixels and RGB channels in [0,1]; SSIM = mean "
         "SSIM of Wang et al. 2004 (Gaussian window σ = 1.5, K1 = 0.01, K2 = 0.03, per channel, averaged; "
@@ -95,21 +105,25 @@ def definitions(config: EvalConfig) -> list[str]:
         f"- **motion angle / speed ratio** (motion adherence): DIS optical flow (OpenCV, medium preset, on luma) "
         f"between the input-camera frames at phases 0 and s, divided by s, against the requested Eulerian field "
         f"(`Flow2D.flow_px_per_frame`); s = round({c.adherence_target_px:g} px / median requested speed), clamped "
-        f"to [1, N/4]. Pixels: motion regions eroded by {c.margin_px} px, textured (Shi–Tomasi smaller structure-tensor "
-        "eigenvalue > 1e-4, 7×7 window, luma in [0,1]) and requested motion ≥ 0.5 px over s frames. *angle* = mean "
-        "unsigned angle between measured and requested vectors over those pixels that moved ≥ 0.1 px; "
-        "*speed ratio* = median of (measured · requested direction)/|requested| (1 = exact).",
+        f"to [1, N·{c.adherence_max_gap:.3g}]. Candidate pixels: motion regions eroded by {c.margin_px} px, textured "
+        "(Shi–Tomasi: smaller structure-tensor eigenvalue > 1e-4, 7×7 window, luma in [0,1]) with requested motion "
+        "≥ 0.5 px over s frames; *tracked* = candidates passing the forward–backward flow check below (the Details "
+        "table gives their share: a low share means the texture does not move coherently). *angle* = mean unsigned "
+        "angle between measured and requested vectors over tracked pixels that moved ≥ 0.1 px; *speed ratio* = "
+        "median over tracked pixels of (measured · requested direction)/|requested| (1 = exact).",
         f"- **MV EPE** (multi-view motion consistency, px per loop frame; the paper's Table II measure): for every "
         "generated view, the view's 2D motion is rendered from the Gaussians (each carries proj(p + v) − proj(p) as "
         "its colour; blended, ÷ alpha). It is carried to the input view through depth: an input-view surface point P "
-        "(pixel of the motion regions eroded by "
-        f"{c.margin_px} px, unprojected with the depth map) projects to q in the view; if the view's rendered depth at q "
-        f"is within {100 * c.depth_tolerance:g} % of P's depth (visible), P' = the view's surface under q + flow(q), "
-        "and the carried motion is proj_in(P') − proj_in(P). EPE = mean |carried − input view's own 2D motion| over "
-        "all visible (view, point) pairs. *ours* uses one 3D velocity per Gaussian (the scene as built); *per-view 2D* "
-        "is the \"without 3D-MOM\" baseline: each view's field is estimated independently by `flow2d.motion_field` on "
-        "the view's own sky/water masks (carried from the input view through the view's depth), compared with the "
-        "input view's requested field. Paper: 0.152 px without 3D-MOM, 0.003 px with it.",
+        f"(each pixel of the motion regions eroded by {c.margin_px} px, unprojected with the depth map) projects to q "
+        f"at view depth z; it is visible if the view's rendered depth at q is within {100 * c.depth_tolerance:g} % of z; "
+        "the moved point P' is the pixel q + flow(q) lifted at "
+        + ("the same view depth z" if c.moved_depth == "keep" else "the view's rendered depth there")
+        + ", and the carried motion is proj_in(P') − proj_in(P). EPE = mean |carried − the input view's own 2D "
+        "motion| over all visible (view, point) pairs. *ours* = the scene as built (one 3D velocity per Gaussian; "
+        "non-zero only through blending of different motions in one pixel, visibility and motion along the view "
+        "axis); *per-view 2D* = the \"without 3D-MOM\" baseline: each view's field is estimated independently by "
+        "`flow2d.motion_field` on the view's own sky/water masks (carried from the input view through the view's "
+        "depth), against the input view's requested field. Paper: 0.152 px without 3D-MOM, 0.003 px with it.",
         f"- **flicker** (temporal warping error, 8-bit levels): two runs of {c.flicker_frames} consecutive frames of "
         f"the `{FLICKER_TRAJECTORY}` path at {c.video_fps:g} fps ({total}-frame video; runs start at frames 0 and "
         f"{total // 2}). For each pair (I_t, I_t+1): b = DIS flow I_t+1 → I_t, f = I_t → I_t+1; Ŵ(x) = I_t(x + b(x)); "
@@ -123,7 +137,7 @@ def definitions(config: EvalConfig) -> list[str]:
         "*render* = mean over every path frame of the holes metric; *photo* = the working-resolution input, for "
         "reference. Absolute values depend on resolution; compare render with photo.",
         "- **timings** (s): the pipeline's stages from `SceneBuild.timings_s`, the whole build, the evaluation's "
-        "rendering and the whole evaluation; **peak MB**: peak resident memory (`getrusage` ru_maxrss) of the process "
+        "rendering and the whole evaluation (wall clock), and the CPU time (user + system) of the process; **peak MB**: peak resident memory (`getrusage` ru_maxrss) of the process "
         "that built and evaluated the photo (one fresh process per photo unless `--isolate no`).",
         "- **real-video check**: the scene is built from the clip's first frame at the clip's resolution; frame i is "
         "rendered from the input camera at t = i/fps and compared with real frame i (PSNR, SSIM as above; *masked* = "
@@ -180,21 +194,23 @@ def render_markdown(
             lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
 
     lines += ["", "### Timings (s) and peak memory", ""]
-    lines += ["| photo | " + " | ".join(TIMING_KEYS) + " | renders | peak MB |", "|" + "---|" * (3 + len(TIMING_KEYS))]
+    keys = timing_keys(results)
+    headers = [STAGE_NAMES.get(k, EVAL_TIMINGS.get(k, k)) for k in keys]
+    lines += ["| photo | " + " | ".join(headers) + " | renders | peak MB |", "|" + "---|" * (3 + len(keys))]
     for r in results:
         if r.error is None:
-            cells = [fmt(r.timings_s.get(k), "f2") for k in TIMING_KEYS]
+            cells = [fmt(r.timings_s.get(k), "f2") for k in keys]
             lines.append(f"| {r.name} | " + " | ".join(cells) + f" | {fmt(r.timings_s.get('eval_renders'), 'int')} | {fmt(r.peak_rss_mb, 'int')} |")
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion px | still % | EPE points |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | still % | EPE points |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
             lines.append(
                 f"| {r.name} | {fmt(r.moving_share, 'pct')} | {fmt(r.moving_gaussians, 'int')} | {fmt(v.get('static_max_nomargin'))} | "
-                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_still_share'), 'pct')} | "
+                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_still_share'), 'pct')} | "
                 f"{fmt(v.get('epe_points'), 'int')} |"
             )
 
@@ -229,9 +245,10 @@ def write_csv(results: list[PhotoResult], path: str | Path) -> Path:
     path = Path(path)
     value_keys = [c.key for c in MAIN_COLUMNS] + list(EXTRA_KEYS)
     hole_keys = [f"holes_{t}_{s}" for t in TRAJECTORIES for s in ("mean", "worst")]
-    timing_keys = [f"time_{k}_s" for k in TIMING_KEYS] + ["eval_renders"]
+    stage_keys = timing_keys(results)
+    time_fields = [f"time_{k}_s" for k in stage_keys] + ["eval_renders"]
     fields = ["photo", "width", "height", "gaussians", "moving_gaussians", "moving_share", *value_keys, *hole_keys,
-              *timing_keys, "peak_rss_mb", "error"]
+              *time_fields, "peak_rss_mb", "error"]
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -244,7 +261,7 @@ def write_csv(results: list[PhotoResult], path: str | Path) -> Path:
                 for t in TRAJECTORIES:
                     if t in r.holes:
                         row[f"holes_{t}_mean"], row[f"holes_{t}_worst"] = r.holes[t]
-                row.update({f"time_{k}_s": r.timings_s.get(k, float("nan")) for k in TIMING_KEYS})
+                row.update({f"time_{k}_s": r.timings_s.get(k, float("nan")) for k in stage_keys})
                 row["eval_renders"] = r.timings_s.get("eval_renders", float("nan"))
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
     return path

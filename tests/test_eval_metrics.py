@@ -1,0 +1,280 @@
+"""Each evaluation metric on constructed cases with known answers (landscape4d.eval.metrics)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from landscape4d.eval import metrics as M
+
+EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "china.jpg"
+
+
+def texture(height: int = 160, width: int = 224, seed: int = 0) -> np.ndarray:
+    """A smooth random RGB texture in [0,1] (blurred noise at two scales): trackable everywhere."""
+    rng = np.random.default_rng(seed)
+    coarse = cv2.GaussianBlur(rng.random((height, width, 3)), (0, 0), 4.0)
+    fine = cv2.GaussianBlur(rng.random((height, width, 3)), (0, 0), 1.5)
+    image = 0.5 + 2.5 * (coarse - coarse.mean()) + 1.5 * (fine - fine.mean())
+    return np.clip(image, 0, 1)
+
+
+def shifted(image: np.ndarray, du: float, dv: float) -> np.ndarray:
+    """image moved by (du, dv) px: out(x) = image(x − d), so the flow image → out is +d."""
+    matrix = np.float32([[1, 0, du], [0, 1, dv]])
+    return cv2.warpAffine(image.astype(np.float32), matrix, image.shape[1::-1], flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT).astype(np.float64)
+
+
+# --- fidelity ---------------------------------------------------------------------------------------------------
+
+
+def test_psnr_identical_is_infinite_and_known_mse_gives_known_db():
+    image = texture()
+    assert M.psnr(image, image) == math.inf
+    assert M.psnr(np.zeros((8, 8, 3)), np.full((8, 8, 3), 0.1)) == pytest.approx(20.0)
+    as_u8 = (image * 255).round().astype(np.uint8)
+    assert M.psnr(as_u8, as_u8.astype(np.float64) / 255) == math.inf  # uint8 and float agree
+
+
+def test_psnr_mask_selects_pixels():
+    a, b = np.zeros((4, 4, 3)), np.zeros((4, 4, 3))
+    b[0, 0] = 1.0
+    mask = np.zeros((4, 4), bool)
+    mask[2:, 2:] = True
+    assert M.psnr(a, b, mask) == math.inf
+    assert math.isnan(M.psnr(a, b, np.zeros((4, 4), bool)))
+
+
+def test_ssim_is_one_for_identical_and_lower_for_noise():
+    image = texture()
+    assert M.ssim(image, image) == pytest.approx(1.0)
+    noisy = np.clip(image + np.random.default_rng(1).normal(0, 0.1, image.shape), 0, 1)
+    assert M.ssim(image, noisy) < 0.9
+
+
+# --- holes, seam, static ----------------------------------------------------------------------------------------
+
+
+def test_hole_fraction_of_constructed_alpha():
+    alpha = np.ones((10, 20))
+    alpha[:5, :10] = 0.5  # 50 of 200 pixels are holes
+    alpha[9, 19] = 0.9  # exactly at the threshold: covered
+    assert M.hole_fraction(alpha) == pytest.approx(0.25)
+    assert M.HOLE_ALPHA == 0.9
+
+
+def test_hole_threshold_matches_the_renderer():
+    render = pytest.importorskip("landscape4d.render")
+    assert M.HOLE_ALPHA == render.HOLE_ALPHA
+
+
+def test_seam_psnr_of_identical_frames_is_infinite():
+    frame = (texture() * 255).astype(np.uint8)
+    assert M.seam_psnr(frame, frame.copy()) == math.inf
+    assert M.seam_psnr(frame, 255 - frame) < 20
+
+
+def test_static_change_ignores_motion_regions_and_reports_levels():
+    base = np.full((20, 20, 3), 0.5)
+    frames = [base.copy() for _ in range(4)]
+    moving = np.zeros((20, 20), bool)
+    moving[:10] = True
+    frames[1][:10] = 1.0  # large change inside the motion region: ignored
+    frames[2][15, 15, 1] = 0.5 + 10 / 255  # one static pixel changes by 10 levels in one channel
+    frames[3][15, 15, 1] = 0.5 - 4 / 255
+    change = M.static_change(frames, ~moving)
+    assert change.max == pytest.approx(10.0)
+    assert change.pixels == 200
+    assert change.p99 == pytest.approx(np.percentile(np.r_[np.zeros(199), 10.0], 99))
+    assert M.static_change([base, base], ~moving).max == 0.0
+
+
+# --- optical flow and motion adherence --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("du, dv", [(3.0, 2.0), (1.3, -0.7), (-0.4, 0.25)])
+def test_optical_flow_of_a_shifted_image_is_the_shift(du, dv):
+    image = texture()
+    flow = M.optical_flow(image, shifted(image, du, dv))
+    inner = flow[12:-12, 12:-12].reshape(-1, 2)
+    assert np.abs(np.median(inner, axis=0) - [du, dv]).max() < 0.2
+    assert np.percentile(np.abs(inner - [du, dv]).max(axis=1), 90) < 0.2
+
+
+def test_textured_mask_finds_texture_not_flat_areas():
+    image = texture()
+    image[:, :60] = 0.4  # flat band
+    mask = M.textured_mask(image)
+    assert not mask[:, :50].any()
+    assert mask[:, 80:].mean() > 0.9
+
+
+def test_angle_error_of_a_rotated_field():
+    requested = np.zeros((10, 10, 2))
+    requested[..., 0] = 2.0
+    angle = math.radians(30)
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    measured = requested @ rotation.T
+    result = M.angle_error_deg(measured, requested)
+    assert result.angle_deg == pytest.approx(30.0, abs=1e-6)
+    assert result.speed_ratio == pytest.approx(math.cos(angle))
+    assert result.still_share == 0.0 and result.pixels == 100
+    assert M.angle_error_deg(requested, requested).angle_deg == pytest.approx(0.0, abs=1e-6)
+    measured[:5] = 0.0  # half the pixels do not move: no direction, counted as still
+    half = M.angle_error_deg(measured, requested)
+    assert half.still_share == pytest.approx(0.5)
+    assert half.angle_deg == pytest.approx(30.0, abs=1e-6)
+    opposite = M.angle_error_deg(-requested, requested)
+    assert opposite.angle_deg == pytest.approx(180.0) and opposite.speed_ratio == pytest.approx(-1.0)
+
+
+def test_angle_error_ignores_pixels_without_requested_motion():
+    requested = np.zeros((4, 4, 2))
+    requested[:2, :, 1] = 1.0
+    measured = np.ones((4, 4, 2))
+    result = M.angle_error_deg(measured, requested)
+    assert result.pixels == 8 and result.angle_deg == pytest.approx(45.0)
+
+
+# --- flicker ----------------------------------------------------------------------------------------------------
+
+
+def test_warping_error_is_near_zero_for_a_pure_translation():
+    canvas = texture(200, 260, seed=3)
+    frame_t, frame_next = canvas[20:180, 20:240], canvas[18:178, 17:237]  # content moves by (+3, +2) px
+    assert M.warping_error(frame_t, frame_next) < 1.0  # 8-bit levels
+
+
+def test_warping_error_measures_a_brightness_flicker():
+    frame = texture(seed=4) * 0.8
+    error = M.warping_error(frame, frame + 10 / 255)
+    assert error == pytest.approx(10.0, abs=1.0)
+
+
+def test_consistent_flow_mask_rejects_contradicting_flows():
+    flow_back = np.zeros((10, 10, 2))
+    flow_back[..., 0] = 2.0
+    flow_fwd = -flow_back
+    assert M.consistent_flow_mask(flow_back, flow_fwd)[:, :7].all()
+    assert not M.consistent_flow_mask(flow_back, flow_fwd)[:, 8:].any()  # lands outside the frame
+    assert not M.consistent_flow_mask(flow_back, flow_back)[:, :7].any()
+
+
+# --- PIQE -------------------------------------------------------------------------------------------------------
+
+
+def example_photo(width: int = 384) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(EXAMPLE_PHOTO) as image:
+        image = image.convert("RGB")
+        return np.asarray(image.resize((width, round(width * image.height / image.width)), Image.LANCZOS))
+
+
+def test_piqe_is_higher_for_noisy_and_blocky_images_than_for_the_clean_photo():
+    clean = example_photo()
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    blocky = cv2.resize(cv2.resize(clean, (48, 32), interpolation=cv2.INTER_AREA), clean.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    scores = {name: M.piqe(image) for name, image in (("clean", clean), ("noisy", noisy), ("blocky", blocky))}
+    assert all(0 <= s <= 100 for s in scores.values())
+    assert scores["noisy"] > scores["clean"] + 5
+    assert scores["blocky"] > scores["clean"] + 5
+    assert M.piqe(clean) == scores["clean"]  # deterministic
+
+
+def test_piqe_of_a_flat_image_has_no_active_blocks():
+    assert M.piqe(np.full((64, 64, 3), 0.5)) == pytest.approx(100.0)  # (0 + 1) / (0 + 1)
+    with pytest.raises(ValueError, match="16"):
+        M.piqe(np.zeros((8, 8, 3)))
+
+
+# --- multi-view motion consistency ------------------------------------------------------------------------------
+
+
+def plane_setup():
+    """Source camera = identity, a fronto-parallel plane at z = 5, a second camera moved right and down."""
+    width, height, focal = 96, 64, 80.0
+    K = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1.0]])
+    source_w2c = np.eye(4)
+    view_w2c = np.eye(4)
+    view_w2c[:3, 3] = [-0.3, -0.1, 0.0]  # camera at (0.3, 0.1, 0)
+    rows, cols = np.mgrid[8:56:4, 8:88:4]
+    pixels = np.stack([cols.ravel() + 0.5, rows.ravel() + 0.5], -1)
+    points = M.unproject(pixels, np.full(len(pixels), 5.0), K, source_w2c)
+    depth_view = np.full((height, width), 5.0)
+    velocity = np.array([0.05, 0.02, 0.0])
+    grid = np.stack(np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5), -1).reshape(-1, 2)
+    view_points = M.unproject(grid, depth_view.ravel(), K, view_w2c)
+    flow_view = M.project_motion(view_points, np.broadcast_to(velocity, view_points.shape), K, view_w2c).reshape(height, width, 2)
+    source_flow = M.project_motion(points, np.broadcast_to(velocity, points.shape), K, source_w2c)
+    return K, source_w2c, view_w2c, points, depth_view, flow_view, source_flow
+
+
+def test_multiview_epe_is_zero_for_a_consistent_3d_motion():
+    K, source_w2c, view_w2c, points, depth_view, flow_view, source_flow = plane_setup()
+    carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, K, view_w2c, K, source_w2c)
+    assert visible.all()
+    assert np.allclose(source_flow, [80 * 0.05 / 5, 80 * 0.02 / 5])
+    assert M.endpoint_error(carried, source_flow).max() < 1e-9
+
+
+def test_multiview_epe_of_a_constructed_inconsistency():
+    K, source_w2c, view_w2c, points, depth_view, flow_view, source_flow = plane_setup()
+    wrong = flow_view + np.array([1.0, 0.0])  # the view disagrees by one pixel per frame
+    carried, visible = M.carry_flow_to_source(points, wrong, depth_view, K, view_w2c, K, source_w2c)
+    assert M.endpoint_error(carried[visible], source_flow[visible]).mean() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_multiview_visibility_test_drops_occluded_points():
+    K, source_w2c, view_w2c, points, depth_view, flow_view, _ = plane_setup()
+    occluded = depth_view.copy()
+    occluded[:, :48] = 2.0  # something nearer covers the view's left half
+    _, visible = M.carry_flow_to_source(points, flow_view, occluded, K, view_w2c, K, source_w2c)
+    uv, _ = M.project(points, K, view_w2c)
+    assert not visible[uv[:, 0] < 47].any() and visible[uv[:, 0] > 49].all()
+
+
+def test_project_and_unproject_round_trip():
+    K, _, view_w2c, points, *_ = plane_setup()
+    uv, z = M.project(points, K, view_w2c)
+    assert np.allclose(M.unproject(uv, z, K, view_w2c), points)
+
+
+# --- the evaluation's loop-state shortcut -----------------------------------------------------------------------
+
+
+def test_loop_states_equal_animate_gaussians_at():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("landscape4d.raster")
+    from landscape4d.animate import gaussians_at
+    from landscape4d.camera import identity_camera
+    from landscape4d.eval.evaluate import LoopStates
+    from landscape4d.gaussians import random_gaussians
+    from landscape4d.scene import Scene4D
+
+    gaussians = random_gaussians(500, seed=1)
+    velocity = torch.randn(500, 3) * 0.01
+    velocity[::3] = 0.0
+    scene = Scene4D(gaussians, velocity, identity_camera(64, 48), 90, 30.0, 1.0, 5.0)
+    states = LoopStates(scene)
+    for phase in (0.0, 0.5, 13.25, 45.0, 89.9, 90.0):
+        expected, actual = gaussians_at(scene, phase).gaussians, states(phase)
+        for name in ("means", "quats", "scales", "opacities", "colors"):
+            assert torch.equal(getattr(expected, name), getattr(actual, name)), (phase, name)
+
+
+def test_multiview_moved_depth_modes_agree_on_a_plane_and_differ_at_a_depth_edge():
+    K, source_w2c, view_w2c, points, depth_view, flow_view, source_flow = plane_setup()
+    for mode in ("keep", "surface"):
+        carried, _ = M.carry_flow_to_source(points, flow_view, depth_view, K, view_w2c, K, source_w2c, moved_depth=mode)
+        assert M.endpoint_error(carried, source_flow).max() < 1e-9
+    edge = depth_view.copy()
+    edge[:, 60:] = 4.0  # a nearer surface where some moved pixels land: only "surface" follows it
+    keep, visible = M.carry_flow_to_source(points, flow_view, edge, K, view_w2c, K, source_w2c, moved_depth="keep")
+    assert M.endpoint_error(keep[visible], source_flow[visible]).max() < 1e-9
+    with pytest.raises(ValueError, match="moved_depth"):
+        M.carry_flow_to_source(points, flow_view, edge, K, view_w2c, K, source_w2c, moved_depth="nope")
