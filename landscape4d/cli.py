@@ -120,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "eval":
+            from .eval.__main__ import main as eval_main
+
+            return eval_main(argv[1:])
         if argv and argv[0] == "export":
             try:
                 from exporters.cli import add_export_arguments, run_export

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def example_build():
     # An arrow in the lake pointing left: the requested direction the rendered water must follow.
-    return build(EXAMPLE_PHOTO, Settings(), UserEdits(arrows=[Arrow(400, 380, 300, 380)]))
+    return build(EXAMPLE_PHOTO, Settings(), UserEdits(arrows=[Arrow(360, 230, 280, 230)]))
 
 
 def _frame(scene, camera: Camera, t: float) -> np.ndarray:
@@ -63,8 +63,8 @@ def test_loop_seam_and_static_stability(example_build):
     source = scene.source_camera
     frames = [_frame(scene, source, t) for t in np.linspace(0, scene.period_s, 7)]
     static = ~example_build.flow.moving
-    # Gaussians are a pixel wide: stay one pixel clear of the motion regions' borders.
-    static = cv2.erode(static.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # A Gaussian's footprint reaches 2 px (3σ of its 0.35 px + gsplat's 0.3 px² low-pass): stay that far clear.
+    static = cv2.erode(static.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     change = max(np.abs(f.astype(int) - frames[0].astype(int))[static].max() for f in frames)
     assert change <= 2
 
@@ -74,7 +74,11 @@ def test_motion_follows_arrow(example_build):
     a = _frame(scene, scene.source_camera, 0.3)
     b = _frame(scene, scene.source_camera, 0.3 + 4 / 30)
     flow = _flow(a, b)
-    water = (flow2d.region_id == 2) & (np.linalg.norm(flow2d.flow_px_per_frame, axis=-1) > 0.05)
+    sx = example_build.photo.image.shape[1] / example_build.photo.original_size[0]
+    sy = example_build.photo.image.shape[0] / example_build.photo.original_size[1]
+    arrow_region = flow2d.region_id == flow2d.region_id[int(230 * sy), int(360 * sx)]
+    water = arrow_region & (np.linalg.norm(flow2d.flow_px_per_frame, axis=-1) > 0.05)
+    water = cv2.erode(water.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     assert water.sum() > 500
     mean = flow[water].mean(axis=0)
     angle = np.degrees(np.arctan2(mean[1], mean[0]))

@@ -1,0 +1,201 @@
+"""The app's presentation helpers (landscape4d.preview) and its session housekeeping, without a server."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from landscape4d import preview
+from landscape4d.flow2d import Arrow
+from landscape4d.trajectories import PRESETS as TRAJECTORIES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_importing_app_builds_the_page_but_runs_nothing_heavy(tmp_path):
+    code = (
+        "import sys, app, gradio as gr\n"
+        "assert isinstance(app.demo, gr.Blocks)\n"
+        "heavy = ('landscape4d.pipeline', 'landscape4d.fit', 'landscape4d.render', 'exporters')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert not app.demo.is_running\n"
+        "print('ok')\n"
+    )
+    env = {"LANDSCAPE4D_SESSIONS": str(tmp_path / "sessions"), "GRADIO_ANALYTICS_ENABLED": "False",
+           "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+    assert not (tmp_path / "sessions").exists(), "no session folder before a session starts"
+
+
+def test_region_overlay_tints_only_inside_masks():
+    image = np.full((40, 60, 3), 0.5, np.float32)
+    sky = np.zeros((20, 30), bool)  # half size: resized to the image
+    sky[:5] = True
+    water = np.zeros((40, 60), bool)
+    water[30:] = True
+    out = preview.region_overlay(image, sky, water)
+    assert out.dtype == np.uint8 and out.shape == (40, 60, 3)
+    grey = np.uint8(128)
+    assert (out[15:25] == grey).all(), "pixels outside every region are untouched"
+    assert np.abs(out[2, 30].astype(int) - grey).sum() > 30 and np.abs(out[35, 30].astype(int) - grey).sum() > 30
+    assert not np.array_equal(out[2, 30], out[35, 30]), "sky and water have different colours"
+    frozen = preview.region_overlay(image, sky, water, freeze=water)
+    assert np.array_equal(frozen[35, 30], preview.region_overlay(image, freeze=water)[35, 30]), "freeze wins"
+
+
+def test_arrow_text_round_trip_and_messages():
+    arrows = preview.parse_arrows("10,20,30,40; 5.4, 6, 7, 8\n1,1,9,9")
+    assert arrows == [Arrow(10, 20, 30, 40), Arrow(5.4, 6, 7, 8), Arrow(1, 1, 9, 9)]
+    assert preview.parse_arrows(preview.format_arrows(arrows[:1])) == arrows[:1]
+    assert preview.parse_arrows("  ") == []
+    with pytest.raises(ValueError, match="four numbers"):
+        preview.parse_arrows("1,2,3")
+    with pytest.raises(ValueError, match="Arrow 2 starts at .* outside the 100×50 photo"):
+        preview.check_arrows([Arrow(1, 1, 5, 5), Arrow(120, 10, 5, 5)], (100, 50))
+
+
+def test_painted_layers_are_read_by_position_and_alpha():
+    water = np.zeros((30, 40, 4), np.uint8)
+    water[5:10, 5:10] = (0, 0, 255, 255)
+    freeze = np.zeros((30, 40, 4), np.uint8)
+    freeze[20:, :, 3] = 128
+    layers = preview.painted_layers({"background": None, "layers": [water, np.zeros((30, 40, 4), np.uint8), freeze]})
+    assert layers.water.sum() == 25 and layers.sky is None and layers.freeze.sum() == 10 * 40
+    assert preview.painted_layers(None).empty and preview.painted_layers({"layers": []}).empty
+    assert layers.fingerprint() != preview.painted_layers(None).fingerprint()
+
+
+def test_arrow_pad_draws_arrows_in_original_photo_pixels():
+    overlay = np.zeros((30, 45, 3), np.uint8)
+    page = preview.arrow_pad_html(overlay, (900, 600), [Arrow(100, 200, 300, 250), Arrow(10, 10, 50, 10)])
+    assert 'viewBox="0 0 900 600"' in page and 'data-w="900" data-h="600"' in page
+    assert page.count('class="l4d-arrow"') == 2 and 'x1="100.0" y1="200.0"' in page
+    assert page.count("data:image/jpeg;base64,") == 1
+    assert "2 arrows" in page
+    assert "Upload a photo" in preview.arrow_pad_html(None, None)
+    flagged = preview.arrow_pad_html(overlay, (900, 600), [Arrow(100, 200, 300, 250)], still=[1])
+    assert "has no effect" in flagged and preview.hex_colour(preview.STILL_ARROW_RGB) in flagged
+    assert "Check this" in preview.arrow_pad_html(overlay, (900, 600), error="Check this")
+
+
+def test_still_arrows_are_those_starting_outside_moving_regions():
+    moving = np.zeros((60, 90), bool)  # a working-size mask of a 900×600 photo
+    moving[40:] = True
+    arrows = [Arrow(450, 500, 300, 500), Arrow(450, 100, 300, 100), Arrow(899, 599, 800, 500)]
+    assert preview.still_arrows(arrows, moving, (900, 600)) == [2]
+    assert "trigger('input'" in preview.ARROW_PAD_JS
+
+
+def test_path_sketches_follow_the_presets():
+    circle = preview.path_points("circle")
+    assert np.allclose(circle[0], circle[-1], atol=1e-6), "a periodic path closes"
+    assert np.allclose(preview.path_points("static"), 0.0)
+    zoom = preview.path_points("zoom-in")
+    assert zoom[-1, 2] > zoom[0, 2] and np.allclose(zoom[:, :2], 0.0), "zoom-in moves forward (+z) only"
+    assert preview.path_points("dolly-out")[-1, 2] < 0
+    swing = preview.path_points("swing")
+    assert np.ptp(swing[:, 0]) > 0 and np.allclose(swing[:, 1:], 0.0)
+    page = preview.paths_html(TRAJECTORIES, "orbit")
+    assert page.count("<svg") == len(TRAJECTORIES) and page.count("l4d-on") == 1
+    assert re.search(r'l4d-path l4d-on"[^>]*>.*?<div>orbit</div>', page)
+
+
+def test_estimates_grow_with_work_and_shrink_on_gpu():
+    small = preview.estimate_seconds((384, 256), 4, 10, 24, 15, gpu=False)
+    large = preview.estimate_seconds((1024, 682), 12, 150, 96, 15, gpu=False)
+    assert small.total_s < large.total_s and small.video_s < large.video_s
+    assert preview.estimate_seconds((1024, 682), 12, 150, 96, 15, gpu=True).scene_s < large.scene_s / 5
+    assert preview.estimate_seconds((384, 256), 4, 10, 24, 30, gpu=False).files_s > small.files_s
+    text = preview.estimate_markdown("CPU only", (384, 256), small, 24)
+    assert "384×256" in text and "24 frames" in text and "in all" in text and "Re-render" not in text
+    assert "Re-render video" in preview.estimate_markdown("CPU only", (384, 256), small, 24, scene_kept=True)
+    assert preview.format_duration(3) == "~5 s" and preview.format_duration(90) == "~1.5 min"
+
+
+def _orbit_camera_project(points: np.ndarray) -> np.ndarray:
+    rotation, position = preview._orbit_camera_to_world(*preview.MODEL3D_ORBIT)
+    camera = (points - position) @ rotation  # world → camera (columns of rotation are the camera axes)
+    return camera[:, :2] / camera[:, 2:3]
+
+
+def test_model3d_copy_starts_at_the_photo_viewpoint():
+    rng = np.random.default_rng(0)
+    n = 200
+    records = np.zeros(n, preview.SPLAT_RECORD)
+    xyz = np.stack([rng.uniform(-1, 1, n), rng.uniform(-1, 1, n), rng.uniform(1, 5, n)], axis=1)
+    records["position"] = xyz
+    records["scale"] = 0.01
+    records["rgba"] = 200
+    records["rotation"] = (255, 128, 128, 128)  # identity quaternion
+    moved = np.frombuffer(preview.model3d_view_splat(records.tobytes(), np.eye(4)), dtype=preview.SPLAT_RECORD)
+    # Every splat is seen in the same direction from Model3D's default camera as from the photo camera.
+    assert np.allclose(_orbit_camera_project(moved["position"].astype(np.float64)), xyz[:, :2] / xyz[:, 2:3], atol=1e-4)
+    # The median depth lands on the orbit target (the origin), and shapes keep their proportions.
+    on_axis = np.zeros(1, preview.SPLAT_RECORD)
+    on_axis["position"] = (0, 0, np.median(xyz[:, 2]))
+    probe = np.concatenate([records, on_axis])
+    target = np.frombuffer(preview.model3d_view_splat(probe.tobytes(), np.eye(4)), dtype=preview.SPLAT_RECORD)
+    assert np.linalg.norm(target["position"][-1]) < 0.05
+    scale = moved["scale"][:, 0] / 0.01
+    assert np.allclose(scale, scale[0]) and scale[0] > 0
+    # The Gaussians turn with the scene: identity rotations become the camera's rotation.
+    rotation, _ = preview._orbit_camera_to_world(*preview.MODEL3D_ORBIT)
+    q = (moved["rotation"][0].astype(float) - 128) / 128
+    expected = preview._matrix_to_quat(rotation)
+    assert min(np.abs(q - expected).max(), np.abs(q + expected).max()) < 2 / 128
+
+
+def test_sessions_get_a_folder_on_load_and_lose_it_on_unload(tmp_path, monkeypatch):
+    import app
+
+    monkeypatch.setattr(app, "SESSIONS_ROOT", tmp_path)
+
+    class Request:
+        session_hash = "abc123"
+
+    stale = tmp_path / "old-session"
+    stale.mkdir()
+    old = 1_000_000.0
+    import os
+
+    os.utime(stale, (old, old))
+    state = app.start_session(Request())
+    folder = Path(state["dir"])
+    assert folder == tmp_path / "abc123" and folder.is_dir()
+    assert not stale.exists(), "folders of sessions that never unloaded are swept"
+    (folder / "scene.l4d.npz").write_bytes(b"x")
+    app.end_session(Request())
+    assert not folder.exists()
+
+
+def test_painted_regions_override_the_automatic_labels():
+    import app
+
+    image = np.zeros((20, 30, 3), np.float32)
+    image[:8] = (0.6, 0.75, 0.95)  # a sky-blue band on top
+    painted_water = np.zeros((40, 60), bool)  # editor resolution: twice the working size
+    painted_water[:4] = True
+    painted_sky = np.zeros((40, 60), bool)
+    painted_sky[30:] = True
+    masks = app.PaintedRegions(sky=painted_sky, water=painted_water)(image)
+    assert masks.water[:2].all() and not masks.sky[:2].any()
+    assert masks.sky[15:].all() and not masks.water[15:].any()
+    assert not (masks.sky & masks.water).any()
+
+
+def test_device_note_says_where_things_run():
+    import app
+
+    gpu, note = app.device_note()
+    assert ("GPU" in note) if gpu else ("CPU only" in note)
+    assert math.isfinite(len(note))
