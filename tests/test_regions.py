@@ -172,3 +172,38 @@ def test_shared_photos_regions() -> None:
     assert results["22"].water.mean() > 0.1  # the Thames
     assert results["01"].water.mean() > 0.05  # the waterfall and its pool
     assert results["16"].water.mean() > 0.2  # surf between the rocks
+
+
+def _resized_example(name: str, long_side: int = 512) -> np.ndarray:
+    rgb = cv2.cvtColor(cv2.imread(str(Path(__file__).resolve().parents[1] / "examples" / name)), cv2.COLOR_BGR2RGB)
+    height, width = rgb.shape[:2]
+    scale = long_side / max(height, width)
+    rgb = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    return rgb.astype(np.float32) / 255.0
+
+
+def test_hazy_lake_below_far_shore_is_water_not_sky() -> None:
+    """examples/china.jpg: a pale lake under a pale sky, separated by a hazy far shore with islands."""
+    image = _resized_example("china.jpg")
+    masks = estimate_regions(image)
+    height, width = masks.sky.shape
+    lake = (slice(int(0.52 * height), int(0.68 * height)), slice(int(0.55 * width), int(0.85 * width)))
+    assert masks.sky[lake].mean() < 0.1
+    assert masks.water[lake].mean() > 0.7
+    assert masks.sky[: int(0.2 * height)].mean() > 0.95
+
+
+def test_pale_water_below_dark_shore_band_is_not_sky() -> None:
+    """Pale sky, a thin dark textured band (distant shore), pale smooth water below, foreground at the bottom."""
+    height, width = 160, 240
+    image = _sky_gradient(height, width)
+    rng = np.random.default_rng(3)
+    shore = 0.3 + 0.15 * cv2.GaussianBlur(rng.random((6, width)).astype(np.float32), (0, 0), 1.0)[..., None]
+    image[70:76] = shore * np.array([0.9, 1.0, 1.0], np.float32)
+    water = np.array([0.62, 0.72, 0.88], np.float32) - 0.05 * np.linspace(0, 1, 54, dtype=np.float32)[:, None, None]
+    image[76:130] = water
+    image[130:] = _foliage(30, width)
+    masks = estimate_regions(image)
+    assert masks.sky[:60].mean() > 0.95
+    assert masks.sky[85:125].mean() < 0.05
+    assert masks.water[85:125].mean() > 0.8

@@ -5,7 +5,9 @@ the top border seed a colour model; GrabCut (GMM colour model + graph cut) grows
 edges; the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are
 filled, and the boundary is refined at full resolution with a guided filter. A photo whose top is foliage or rock
 has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky. When the seeds
-run across a strong straight horizon (a pale sea under a pale sky), the sky stops at that line.
+run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far shore (a thin
+darker or textured band between two pale areas, in a photo with ground at the bottom), the sky stops at that
+line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky).
 
 Water: superpixels below the sky line are scored by cues that hold for water in general — ripples and
 reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
@@ -65,9 +67,9 @@ class ClassicRegions:
         height, width = image.shape[:2]
         small = _resize_long_side(image, self.work_long_side)
         features = _features(small)
-        sky_soft = sky_probability(features, self.min_sky_fraction)
+        sky_soft, below_horizon = _sky_and_cut(features, self.min_sky_fraction)
         sky_small = sky_soft > 0.5
-        water_small = water_mask(features, sky_small, self.min_water_fraction)
+        water_small = water_mask(features, sky_small, self.min_water_fraction, sky_like=below_horizon)
         sky = _refine_to(sky_soft, image, (height, width))
         water = _refine_to(water_small.astype(np.float32), image, (height, width)) & ~sky
         water = _drop_small(water, self.min_water_fraction)
@@ -194,16 +196,31 @@ def find_horizontal_lines(
 
 def sky_probability(features: _Features, min_fraction: float = 0.01) -> np.ndarray:
     """Sky mask [h,w] (0/1 float) at the feature size."""
+    return _sky_and_cut(features, min_fraction)[0]
+
+
+def _sky_and_cut(features: _Features, min_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sky mask [h,w] (0/1 float) and the sky-like seeds cut off below a sea horizon or far shore [h,w] bool
+    (water candidates: a pale lake under a pale sky)."""
     height, width = features.gray.shape
     area = height * width
     candidate = _sky_candidates(features)
     seeds = _connected_to_top(candidate, 0.25 * min_fraction)
     cut = _sea_horizon(features, seeds)
+    cut_off = np.zeros((height, width), bool)
     if cut is not None:  # the sea below a straight horizon looks like sky: the sky stops at the line
+        cut_off = seeds & cut.below((height, width), margin=1.0)
         above = ~cut.below((height, width), margin=-1.0)
         seeds = _connected_to_top(candidate & above, 0.25 * min_fraction)
     if seeds.sum() < min_fraction * area:
-        return np.zeros((height, width), np.float32)
+        return np.zeros((height, width), np.float32), cut_off
+    sky = _grow_sky(features, seeds, cut, min_fraction)
+    return sky, cut_off & ~(sky > 0.5)
+
+
+def _grow_sky(features: _Features, seeds: np.ndarray, cut: HorizontalLine | None, min_fraction: float) -> np.ndarray:
+    height, width = features.gray.shape
+    area = height * width
     # Hard background: strongly textured or clearly green pixels never are sky.
     background = ((features.texture > 0.14) | (features.vegetation > 0.5)) & ~seeds
     if cut is not None:
@@ -268,22 +285,63 @@ def _sea_horizon(features: _Features, seeds: np.ndarray) -> HorizontalLine | Non
     best: HorizontalLine | None = None
     # Only columns where the seeds are: the horizon may show only between two mountains.
     support = cv2.dilate(seeds.astype(np.uint8), np.ones((5, 5), np.uint8))
-    for line in find_horizontal_lines(_lab_unit(features), min_strength=0.08, weight=support):
+    # A softer line qualifies too when it is a far shore: a thin band of darker or textured content (distant
+    # trees, city, islands, boats) between two pale areas, in a photo whose bottom is ground, not more sky.
+    has_ground = seeds[int(0.9 * height) :].mean() < 0.5
+    min_strength = WEAK_HORIZON_STRENGTH if has_ground else STRONG_HORIZON_STRENGTH
+    for line in find_horizontal_lines(_lab_unit(features), min_strength=min_strength, weight=support):
         below = line.below((height, width), margin=1.0)
         seeds_below = float((seeds & below).sum())
         seeds_above = float((seeds & ~below).sum())
-        if 0.005 * seeds.size < seeds_below < 0.5 * seeds_above:
-            if best is None or line.strength > best.strength:
-                best = line
+        if not 0.005 * seeds.size < seeds_below < 0.5 * seeds_above:
+            continue
+        if line.strength < STRONG_HORIZON_STRENGTH and _shore_band_fraction(features, seeds, line) < 0.4:
+            continue
+        if best is None or line.strength > best.strength:
+            best = line
     return best
+
+
+STRONG_HORIZON_STRENGTH = 0.08  # a straight Lab step this strong is a horizon on its own
+WEAK_HORIZON_STRENGTH = 0.045  # a softer one needs a far-shore band along it
+
+
+def _shore_band_fraction(features: _Features, seeds: np.ndarray, line: HorizontalLine) -> float:
+    """Of the columns with sky seeds both just above and just below ``line``, the fraction where the line is a
+    thin band darker than both sides or textured (a distant shore) rather than a soft step between two hazes."""
+    height, width = seeds.shape
+    near, far, half = max(3, height // 50), max(8, height // 16), max(2, height // 80)
+    centre = np.round(line.rows(width)).astype(int)
+    columns = np.arange(width)
+
+    def rows_of(start: int, stop: int) -> np.ndarray:
+        return np.clip(centre[None, :] + np.arange(start, stop)[:, None], 0, height - 1)
+
+    lightness = features.lab[..., 0]
+    above_rows, below_rows, band_rows = rows_of(-far, -near), rows_of(near + 1, far + 1), rows_of(-half, half + 1)
+    seeded = seeds[above_rows, columns].any(axis=0) & seeds[below_rows, columns].any(axis=0)
+    if seeded.sum() < 0.1 * width:
+        return 0.0
+    above = np.median(lightness[above_rows, columns], axis=0)
+    below = np.median(lightness[below_rows, columns], axis=0)
+    band = lightness[band_rows, columns].min(axis=0)
+    textured = features.texture[band_rows, columns].max(axis=0) > 0.04
+    shore = (np.minimum(above, below) - band > 3.0) | textured
+    return float(shore[seeded].mean())
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Water
 
 
-def water_mask(features: _Features, sky: np.ndarray, min_fraction: float = 0.02) -> np.ndarray:
-    """Water [h,w] bool at the feature size (see module docstring)."""
+def water_mask(
+    features: _Features, sky: np.ndarray, min_fraction: float = 0.02, sky_like: np.ndarray | None = None
+) -> np.ndarray:
+    """Water [h,w] bool at the feature size (see module docstring).
+
+    ``sky_like`` [h,w] bool marks pale, smooth pixels that looked like sky but lie below the horizon (cut off
+    by the sky detector): below the horizon the sky's look means a reflecting water surface.
+    """
     from skimage.segmentation import felzenszwalb
 
     height, width = features.gray.shape
@@ -341,6 +399,10 @@ def water_mask(features: _Features, sky: np.ndarray, min_fraction: float = 0.02)
     ripples = np.clip((horizontal - 0.55) / 0.2, 0, 1)
     smooth = np.clip((0.25 - texture) / 0.15, 0, 1)
     score = colour * (0.6 * ripples + 0.4 * smooth)
+    if sky_like is not None and sky_like.any():
+        # Sky-looking and smooth (or rippled) below the horizon: a reflection of that sky, i.e. water.
+        mirror = np.clip((mean(sky_like.astype(np.float32)) - 0.3) / 0.3, 0, 1) * (1.0 - np.clip(vegetation / 0.4, 0, 1))
+        score = np.maximum(score, mirror * np.maximum(ripples, smooth))
     water_seg = (score > 0.45) & (below_fraction > 0.8) & ~lined
 
     foam_seg = (value > 0.7) & (saturation < 0.15) & (texture > 0.04) & (below_fraction > 0.8) & ~lined
