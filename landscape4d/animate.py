@@ -16,8 +16,8 @@ import torch
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
-BACKDROP_EVERY = 3  # one backdrop Gaussian per this many moving ones
-BACKDROP_GROW = 1.8  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
+BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
+BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
 BACKDROP_BEHIND = 1.01  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
 
 

@@ -20,7 +20,7 @@ class Settings:
     seed: int = 0
     loop_seconds: float = 3.0  # period of the seamless loop
     speed: float = 1.0  # global multiplier on all motion
-    num_views: int = 10  # generated views around the input camera (besides the input view)
+    num_views: int = 12  # generated views around the input camera (besides the input view)
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # refinement steps of the Gaussians' colours against the views
     fit_lr: float = 0.1
@@ -52,7 +52,7 @@ class Settings:
 
 
 PRESETS: dict[str, Settings] = {
-    "fast": Settings(long_side=384, num_views=8, fit_iters=10),
+    "fast": Settings(long_side=384, num_views=10, fit_iters=10),
     "balanced": Settings(),
     "high": Settings(long_side=1024, num_views=14, fit_iters=60),
 }

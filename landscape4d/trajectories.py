@@ -123,7 +123,8 @@ def extreme_view_poses(depth_near: float, depth_focus: float, scale: float, coun
     ]
     poses = [pose_world_to_camera(torch.tensor(c), torch.eye(3)) for c in translations]
     poses += [orbit_pose(0.25, depth_near * scale, depth_focus), orbit_pose(0.75, depth_near * scale, depth_focus)]
-    diagonals = [(0.7 * a, -0.7 * a, 0.0), (-0.7 * a, -0.7 * a, 0.0), (0.7 * a, 0.56 * a, 0.0),
+    # Half-way into the zoom: magnification reveals different cracks and slivers on the way than at its end.
+    diagonals = [(0.0, 0.0, 0.6 * FORWARD * depth_near), (0.0, 0.0, 0.85 * FORWARD * depth_near), (0.7 * a, -0.7 * a, 0.0), (-0.7 * a, -0.7 * a, 0.0), (0.7 * a, 0.56 * a, 0.0),
                  (-0.7 * a, 0.56 * a, 0.0), (a, 0.0, back), (-a, 0.0, back)]
     poses += [pose_world_to_camera(torch.tensor(c), torch.eye(3)) for c in diagonals]
     return poses[: max(0, count)]
