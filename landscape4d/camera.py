@@ -72,6 +72,22 @@ def unproject_depth(depth_m: np.ndarray, K: np.ndarray | torch.Tensor) -> np.nda
     return np.stack([x, y, depth_m], axis=-1).astype(np.float32)
 
 
+def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Sample [H,W] or [H,W,C] at continuous pixel coordinates uv [N,2] (centres at +0.5), clamped to the edge."""
+    image = np.asarray(image, np.float64)
+    height, width = image.shape[:2]
+    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
+    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    wx, wy = x - x0, y - y0
+    if image.ndim == 3:
+        wx, wy = wx[:, None], wy[:, None]
+    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
+    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
 def transform_points(points: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     """Apply a 4×4 rigid transform to points [..., 3]."""
     return points @ matrix[:3, :3].T + matrix[:3, 3]

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from .camera import Camera, project_points
+from .camera import Camera, project_points, sample_bilinear
 from .flow2d import TAPER_MARGIN_PX, Flow2D, distance_inside
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
@@ -28,21 +28,6 @@ class MotionLifter(Protocol):
     def __call__(self, means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
         """Velocity [N,3] (world units per loop frame) for Gaussians at ``means_world`` [N,3]."""
         ...
-
-
-def _bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Sample [H,W,C] (or [H,W]) at continuous pixel coordinates uv [N,2] (pixel centres at +0.5), clamped."""
-    height, width = image.shape[:2]
-    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
-    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
-    wx, wy = x - x0, y - y0
-    if image.ndim == 3:
-        wx, wy = wx[:, None], wy[:, None]
-    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
-    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
 
 
 def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
@@ -57,10 +42,10 @@ def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarra
     if not moving.any():
         return torch.zeros_like(means_world, dtype=torch.float32)
     uv_m, z_m = uv_np[moving], z_np[moving]
-    f_px = _bilinear(flow.flow_px_per_frame.astype(np.float64), uv_m)
+    f_px = sample_bilinear(flow.flow_px_per_frame.astype(np.float64), uv_m)
     target_uv = uv_m + f_px
-    surface_here = _bilinear(depth_m.astype(np.float64), uv_m)
-    surface_there = _bilinear(depth_m.astype(np.float64), target_uv)
+    surface_here = sample_bilinear(depth_m.astype(np.float64), uv_m)
+    surface_there = sample_bilinear(depth_m.astype(np.float64), target_uv)
     # Slide along the surface: keep the Gaussian's offset from the surface, follow the surface's depth change.
     target_z = z_m * surface_there / np.maximum(surface_here, 1e-9)
     jump = np.abs(surface_there - surface_here) > DEPTH_EDGE_RATIO * surface_here

@@ -119,6 +119,24 @@ def _open_path(path: Path) -> Image.Image:
     return image
 
 
+def open_auxiliary_image(path: Path, label: str, hint: str) -> Image.Image:
+    """Decode a mask or depth image with the photo's size guard and EXIF orientation.
+
+    ``hint`` ends the error message (what to use instead). Raises ``ValueError`` a user can act on.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_MEGAPIXELS * 1e6:
+                    raise ValueError(_bomb_message(label, width * height, f"{width}×{height}"))
+                image.load()
+                return ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ValueError(f"Could not read {label} as an image ({error}). {hint}") from error
+
+
 def _oriented_size(image: Image.Image) -> tuple[int, int]:
     """(width, height) after EXIF orientation, read from the header only."""
     width, height = image.size

@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from landscape4d import Arrow, Settings, UserEdits, build
 from landscape4d.camera import Camera

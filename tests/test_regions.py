@@ -207,3 +207,16 @@ def test_pale_water_below_dark_shore_band_is_not_sky() -> None:
     assert masks.sky[:60].mean() > 0.95
     assert masks.sky[85:125].mean() < 0.05
     assert masks.water[85:125].mean() > 0.8
+
+
+def test_mask_file_over_the_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    from PIL import Image
+
+    import landscape4d.photo as photo
+    from landscape4d.regions import load_user_mask
+
+    path = tmp_path / "mask.png"
+    Image.new("L", (400, 300), 255).save(path)
+    monkeypatch.setattr(photo, "MAX_MEGAPIXELS", 0.1)  # 120,000 px > 100,000 px
+    with pytest.raises(ValueError, match="megapixels"):
+        load_user_mask(path, (300, 400))

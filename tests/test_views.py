@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 import torch
 
 from landscape4d.camera import identity_camera, pose_world_to_camera, project_points

@@ -20,7 +20,6 @@ User depth (:func:`load_user_depth`)
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -179,18 +178,9 @@ def _metric_array(array: np.ndarray, label: str) -> np.ndarray:
 
 
 def _disparity_image_to_depth(path: Path, label: str) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from ..photo import open_auxiliary_image
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValueError(
-            f"Could not read {label} as an image ({error}). Use a grey PNG (bright = near) or a .npy depth array."
-        ) from error
+    image = open_auxiliary_image(path, label, "Use a grey PNG (bright = near) or a .npy depth array.")
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F", "L"):
         values = np.asarray(image).astype(np.float64)
     else:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..camera import sample_bilinear
+
 HOLE_ALPHA = 0.9  # accumulated opacity below this is a hole (same threshold as render.HOLE_ALPHA)
 LEVELS = 255.0  # 8-bit levels: the unit of the change and warping-error metrics
 
@@ -329,22 +331,6 @@ def unproject(uv: np.ndarray, z: np.ndarray, K: np.ndarray, world_to_camera: np.
     camera = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], axis=-1)
     c2w = np.linalg.inv(w2c)
     return camera @ c2w[:3, :3].T + c2w[:3, 3]
-
-
-def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Sample [H,W] or [H,W,C] at continuous pixel coordinates uv [N,2] (centres at +0.5), clamped to the edge."""
-    image = np.asarray(image, np.float64)
-    height, width = image.shape[:2]
-    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
-    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
-    wx, wy = x - x0, y - y0
-    if image.ndim == 3:
-        wx, wy = wx[:, None], wy[:, None]
-    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
-    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
 
 
 def project_motion(points_world: np.ndarray, velocity_world: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:

@@ -11,7 +11,6 @@ not selected), above 0.5 for float masks in [0, 1]. Boolean arrays are used as t
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -81,7 +80,7 @@ def load_user_mask(source: str | Path | np.ndarray, shape: tuple[int, int]) -> n
 
 
 def _read_mask_file(path: Path, label: str) -> np.ndarray:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from ..photo import open_auxiliary_image
 
     if not path.is_file():
         raise ValueError(f"{label} not found or not a file: '{path}'.")
@@ -90,14 +89,7 @@ def _read_mask_file(path: Path, label: str) -> np.ndarray:
             return _array_selection(np.load(path, allow_pickle=False), alpha=None)
         except (OSError, ValueError) as error:
             raise ValueError(f"Could not read {label} as a NumPy array: {error}") from error
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"Could not read {label} as an image ({error}). Save the mask as a PNG.") from error
+    image = open_auxiliary_image(path, label, "Save the mask as a PNG.")
     if image.mode == "P":
         image = image.convert("RGBA")
     elif image.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
