@@ -24,7 +24,7 @@ SKY_RGB = (192, 132, 252)  # violet: stands out on a blue sky
 WATER_RGB = (45, 212, 191)  # teal: stands out on blue or grey water
 FREEZE_RGB = (239, 68, 68)
 ARROW_RGB = (250, 204, 21)
-STILL_ARROW_RGB = (203, 213, 225)  # an arrow that starts where nothing moves (it has no effect)
+STILL_ARROW_RGB = (203, 213, 225)  # an arrow that starts outside every region (it grows one by colour)
 TINT = 0.42  # overlay opacity inside a region
 
 # Layer names of the brush editor, in order; the app maps them to region edits by position.
@@ -250,7 +250,7 @@ def arrow_pad_html(
 ) -> str:
     """The arrow pad: the overlay image with the arrows drawn over it in original-photo pixels.
 
-    ``still`` numbers arrows that start where nothing moves (drawn grey, with a hint); ``error`` is shown instead
+    ``still`` numbers arrows that start outside every region (drawn grey, with a hint); ``error`` is shown instead
     of the usual hint. ``ARROW_PAD_JS`` turns drags (or two clicks: start, then end) on it into arrows. Without a
     photo it shows a placeholder.
     """
@@ -272,8 +272,8 @@ def arrow_pad_html(
     if still and not error:
         names = ", ".join(str(n) for n in still)
         hint += (
-            f"⚠ Arrow {names} start{'s' if len(still) == 1 else ''} where nothing moves and has no effect: paint "
-            "that area as water or sky / clouds (step 2). "
+            f"Arrow {names} start{'s' if len(still) == 1 else ''} outside the coloured regions: the area of similar "
+            "colour around its start will move (paint it in step 2 to choose the area exactly). "
         )
     if not error:
         hint += "Drag on the photo (or click start, then end) to add an arrow."

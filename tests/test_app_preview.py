@@ -84,7 +84,7 @@ def test_arrow_pad_draws_arrows_in_original_photo_pixels():
     assert "2 arrows" in page
     assert "Upload a photo" in preview.arrow_pad_html(None, None)
     flagged = preview.arrow_pad_html(overlay, (900, 600), [Arrow(100, 200, 300, 250)], still=[1])
-    assert "has no effect" in flagged and preview.hex_colour(preview.STILL_ARROW_RGB) in flagged
+    assert "outside the coloured regions" in flagged and preview.hex_colour(preview.STILL_ARROW_RGB) in flagged
     assert "Check this" in preview.arrow_pad_html(overlay, (900, 600), error="Check this")
 
 
