@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
 from landscape4d import preview
 from landscape4d.flow2d import Arrow
 from landscape4d.photo import PhotoError, load_photo
+from landscape4d.regions import paint_over
 from landscape4d.settings import MAX_LOOP_SECONDS, Settings
 from landscape4d.settings import PRESETS as QUALITY
 from landscape4d.trajectories import PRESETS as TRAJECTORIES
@@ -264,7 +264,7 @@ def repaint_regions(editor: dict | None, view: dict | None, arrows_text: str):
         return gr.skip(), gr.skip()
     layers = preview.painted_layers(editor)
     shape = view["sky"].shape
-    sky, water = preview.paint_over(view["sky"], view["water"], preview.resize_mask(layers.sky, shape),
+    sky, water = paint_over(view["sky"], view["water"], preview.resize_mask(layers.sky, shape),
                                     preview.resize_mask(layers.water, shape))
     freeze = preview.resize_mask(layers.freeze, shape)
     moving = (sky | water) & ~freeze if freeze is not None else sky | water
@@ -305,27 +305,6 @@ def undo_arrow(arrows_text: str) -> str:
         return ""
 
 
-@dataclass
-class PaintedRegions:
-    """Region estimator for ``Backends.regions``: the automatic masks with the painted layers on top.
-
-    Painted water becomes water and painted sky becomes sky (each wins over the automatic label). This adapter
-    goes away once ``UserEdits`` takes water and sky masks itself (see the app's notes to the library).
-    """
-
-    sky: np.ndarray | None = None
-    water: np.ndarray | None = None
-
-    def __call__(self, image: np.ndarray):
-        from landscape4d.regions import RegionMasks, estimate_regions, load_user_mask
-
-        auto = estimate_regions(image)
-        shape = image.shape[:2]
-        painted = [None if m is None else load_user_mask(m, shape) for m in (self.sky, self.water)]
-        sky, water = preview.paint_over(auto.sky, auto.water, *painted)
-        return RegionMasks(sky=sky, water=water)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Heavy work (on the GPU when there is one)
 
@@ -348,15 +327,12 @@ def _frame_reporter(progress: gr.Progress, index: int, count: int, description: 
 def build_scene_files(photo_path: str, settings: Settings, painted: preview.PaintedLayers, arrows: list[Arrow],
                       out_dir: str, progress: gr.Progress) -> dict:
     """Photo → the fitted scene saved in ``out_dir`` (stages 1–5). Returns its path and numbers for the page."""
-    from landscape4d.pipeline import STAGES, Backends, UserEdits, build
+    from landscape4d.pipeline import STAGES, UserEdits, build
     from landscape4d.scene import SCENE_SUFFIX
 
     count = len(STAGES) + len(FULL_STAGES)
-    backends = None
-    if painted.sky is not None or painted.water is not None:
-        backends = Backends(regions=PaintedRegions(sky=painted.sky, water=painted.water))
-    result = build(photo_path, settings, UserEdits(freeze=painted.freeze, arrows=arrows), backends,
-                   progress=_stage_reporter(progress, count))
+    edits = UserEdits(sky=painted.sky, water=painted.water, freeze=painted.freeze, arrows=arrows)
+    result = build(photo_path, settings, edits, progress=_stage_reporter(progress, count))
     scene = result.scene
     out = Path(out_dir)
     scene_path = scene.save(out / f"{result.photo.name}{SCENE_SUFFIX}")

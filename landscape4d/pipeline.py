@@ -23,7 +23,7 @@ from .flow2d import Arrow, Flow2D, motion_field
 from .inpaint import Inpainter
 from .motion3d import MotionLifter, lift_motion
 from .photo import Photo, load_photo
-from .regions import RegionEstimator, RegionMasks, estimate_regions, load_user_mask
+from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
 from .scene import Scene4D
 from .settings import LOOP_FPS, Settings
 from .trajectories import extreme_view_poses
@@ -51,8 +51,14 @@ class Backends:
 
 @dataclass
 class UserEdits:
-    """What a user may add: masks and depth as files or arrays, arrows in pixels of the original photo."""
+    """What a user may add: masks and depth as files or arrays, arrows in pixels of the original photo.
 
+    ``sky`` / ``water`` are painted regions that move like the automatic ones (and win over them); ``moves`` adds
+    regions with water-like default motion; ``freeze`` removes motion.
+    """
+
+    sky: str | Path | np.ndarray | None = None
+    water: str | Path | np.ndarray | None = None
     moves: str | Path | np.ndarray | None = None
     freeze: str | Path | np.ndarray | None = None
     arrows: list[Arrow] = field(default_factory=list)
@@ -123,7 +129,7 @@ def build(
     timings["photo"] = time.perf_counter() - t
 
     t = stage(2)
-    regions = estimate_regions(photo.image, backends.regions)
+    regions = apply_user_regions(estimate_regions(photo.image, backends.regions), edits.sky, edits.water)
     if edits.depth is not None:
         depth_m = load_user_depth(edits.depth, (height, width), regions.sky)
     else:

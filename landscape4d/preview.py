@@ -85,20 +85,6 @@ def region_overlay(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def paint_over(
-    sky: np.ndarray, water: np.ndarray, painted_sky: np.ndarray | None, painted_water: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Automatic (sky, water) with painted layers on top; painted labels win. All masks [H,W] bool, same size."""
-    sky, water = sky.copy(), water.copy()
-    if painted_water is not None:
-        water |= painted_water
-        sky &= ~painted_water
-    if painted_sky is not None:
-        sky |= painted_sky
-        water &= ~painted_sky
-    return sky, water
-
-
 def resize_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
     """A bool mask resized (nearest) to ``shape`` (H, W); None stays None."""
     return None if mask is None else _resize_mask(mask, int(shape[0]), int(shape[1]))

@@ -179,7 +179,7 @@ def test_sessions_get_a_folder_on_load_and_lose_it_on_unload(tmp_path, monkeypat
 
 
 def test_painted_regions_override_the_automatic_labels():
-    import app
+    from landscape4d.regions import apply_user_regions, estimate_regions
 
     image = np.zeros((20, 30, 3), np.float32)
     image[:8] = (0.6, 0.75, 0.95)  # a sky-blue band on top
@@ -187,7 +187,7 @@ def test_painted_regions_override_the_automatic_labels():
     painted_water[:4] = True
     painted_sky = np.zeros((40, 60), bool)
     painted_sky[30:] = True
-    masks = app.PaintedRegions(sky=painted_sky, water=painted_water)(image)
+    masks = apply_user_regions(estimate_regions(image), sky=painted_sky, water=painted_water)
     assert masks.water[:2].all() and not masks.sky[:2].any()
     assert masks.sky[15:].all() and not masks.water[15:].any()
     assert not (masks.sky & masks.water).any()

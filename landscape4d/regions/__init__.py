@@ -139,3 +139,28 @@ def _check_aspect(mask_shape: tuple[int, ...], shape: tuple[int, int], label: st
             f"{label} is {mask_shape[1]}×{mask_shape[0]} px (aspect {mask_ratio:.3f}) but the photo is "
             f"{shape[1]}×{shape[0]} (aspect {photo_ratio:.3f}); paint the mask on the same photo, uncropped."
         )
+
+
+def paint_over(
+    sky: np.ndarray, water: np.ndarray, painted_sky: np.ndarray | None, painted_water: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Automatic (sky, water) with painted layers on top; painted labels win. All masks [H,W] bool, same size."""
+    sky, water = sky.copy(), water.copy()
+    if painted_water is not None:
+        water |= painted_water
+        sky &= ~painted_water
+    if painted_sky is not None:
+        sky |= painted_sky
+        water &= ~painted_sky
+    return sky, water
+
+
+def apply_user_regions(
+    regions: RegionMasks,
+    sky: str | Path | np.ndarray | None = None,
+    water: str | Path | np.ndarray | None = None,
+) -> RegionMasks:
+    """The automatic masks with user-painted sky / water (files or arrays of any size with the photo's aspect)."""
+    shape = regions.sky.shape
+    painted = [None if m is None else load_user_mask(m, shape) for m in (sky, water)]
+    return RegionMasks(*paint_over(regions.sky, regions.water, *painted))
