@@ -29,6 +29,8 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     p.add_argument("--mask", action="append", default=[], help="image whose white/opaque pixels should move (repeatable)")
     p.add_argument("--freeze", action="append", default=[], help="image whose white/opaque pixels must stay still")
+    p.add_argument("--water", help="image of extra water (white/opaque pixels), moving like the automatic water")
+    p.add_argument("--sky", help="image of extra sky / clouds (white/opaque pixels), drifting like the automatic sky")
     p.add_argument("--arrows", nargs="+", default=[], metavar="x0,y0,x1,y1", help="motion hints in photo pixels")
     p.add_argument("--depth", help="depth map: image (bright = near) or .npy (z-depth, larger = farther)")
     p.add_argument("--quality", choices=tuple(QUALITY), default="balanced", help="quality preset (default: balanced)")
@@ -90,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     else:
         edits = UserEdits(
+            sky=args.sky,
+            water=args.water,
             moves=_combine_masks(args.mask),
             freeze=_combine_masks(args.freeze),
             arrows=[Arrow.parse(a) for a in args.arrows],

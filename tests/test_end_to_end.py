@@ -139,3 +139,31 @@ def test_shared_photos_end_to_end(photo):
         camera = trajectory_for(scene, preset, 4)[1 if preset in ("swing", "circle") else 3]
         out = render_at(scene, camera, 0.5)
         assert float((out.alpha < 0.9).float().mean()) <= 0.01, preset
+
+
+def test_cli_painted_water_moves_and_freeze_stops(tmp_path):
+    from PIL import Image
+
+    # Freeze everything: nothing may move, whatever the automatic masks found.
+    Image.new("L", (64, 43), 255).save(tmp_path / "all.png")
+    result = subprocess.run([sys.executable, "-m", "landscape4d", str(EXAMPLE_PHOTO), "--freeze", str(tmp_path / "all.png"),
+                             "--quality", "fast", "--resolution", "128", "--seconds", "0.5", "--fps", "4",
+                             "--out", str(tmp_path), "--quiet"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert " 0 moving" in result.stdout
+    # Paint the bottom band as water: it moves.
+    band = Image.new("L", (64, 43), 0)
+    band.paste(255, (0, 30, 64, 43))
+    band.save(tmp_path / "water.png")
+    result = subprocess.run([sys.executable, "-m", "landscape4d", str(EXAMPLE_PHOTO), "--water", str(tmp_path / "water.png"),
+                             "--sky", str(tmp_path / "water.png"), "--quality", "fast", "--resolution", "128",
+                             "--seconds", "0.5", "--fps", "4", "--out", str(tmp_path / "b"), "--quiet"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    from landscape4d.scene import Scene4D
+
+    scene = Scene4D.load(tmp_path / "b" / "china.l4d.npz")
+    moving_means = scene.gaussians.means[scene.moving]
+    assert len(moving_means) > 100
+    v = scene.velocity[scene.moving]
+    assert (v[:, 0].abs() > v[:, 1].abs()).float().mean() > 0.9  # painted as sky too: sky wins, drifts sideways
