@@ -144,7 +144,7 @@ def build(
     t = stage(3)
     camera = identity_camera(width, height, settings.fov_deg)
     poses = extreme_view_poses(near, focus, settings.view_scale, settings.num_views)
-    views = generate_views(source_view(photo.image, depth_m, camera), poses, backends.inpainter)
+    views = generate_views(source_view(photo.image, depth_m, camera), poses, backends.inpainter, device)
     timings["views"] = time.perf_counter() - t
 
     t = stage(4)

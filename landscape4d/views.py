@@ -33,10 +33,12 @@ def source_view(image: np.ndarray, depth_m: np.ndarray, camera: Camera) -> View:
     return View(camera, image.astype(np.float32), depth_m.astype(np.float32), np.ones(depth_m.shape, bool))
 
 
-def render_rgbd(gaussians: GaussianSet, camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def render_rgbd(
+    gaussians: GaussianSet, camera: Camera, device: torch.device | str = "cpu"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Un-premultiplied colour [H,W,3], z-depth [H,W] and coverage [H,W] of a set seen from ``camera``."""
     with torch.no_grad():
-        out = rasterize_gaussians(gaussians, camera)
+        out = rasterize_gaussians(gaussians.to(device), camera)
     alpha = out.alpha.cpu().numpy()
     safe = np.maximum(alpha, 1e-6)
     image = np.clip(out.rgb.cpu().numpy() / safe[..., None], 0.0, 1.0)
@@ -48,13 +50,14 @@ def generate_views(
     source: View,
     poses_world_to_camera: list[torch.Tensor],
     inpainter: Inpainter | None = None,
+    device: torch.device | str = "cpu",
 ) -> list[View]:
     """The source view followed by one inpainted view per pose (same intrinsics and size as the source)."""
     inpainter = inpainter or ClassicInpainter()
     views = [source]
     for world_to_camera in poses_world_to_camera:
         camera = source.camera.with_pose(world_to_camera)
-        image, depth_m, alpha = render_rgbd(gaussians_from_views(views)[0], camera)
+        image, depth_m, alpha = render_rgbd(gaussians_from_views(views)[0], camera, device)
         # Every under-covered pixel gets content: thin slivers at depth edges are disocclusions too.
         hole = alpha < HOLE_ALPHA
         image, depth_m = inpainter(image, depth_m, hole)
