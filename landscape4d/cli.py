@@ -53,21 +53,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return base.replace(**changes)
 
 
-def _combine_masks(paths: list[str]):
-    if not paths:
-        return None
-    if len(paths) == 1:
-        return paths[0]
-    from .photo import load_photo
-
-    import numpy as np
-
-    masks = [np.asarray(load_photo(p, None).image).mean(-1) > 0.5 for p in paths]
-    if any(m.shape != masks[0].shape for m in masks):
-        raise ValueError("all --mask images must have the same size")
-    return np.logical_or.reduce(masks)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -94,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         edits = UserEdits(
             sky=args.sky,
             water=args.water,
-            moves=_combine_masks(args.mask),
-            freeze=_combine_masks(args.freeze),
+            moves=args.mask or None,
+            freeze=args.freeze or None,
             arrows=[Arrow.parse(a) for a in args.arrows],
             depth=args.depth,
         )

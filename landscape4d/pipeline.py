@@ -59,8 +59,8 @@ class UserEdits:
 
     sky: str | Path | np.ndarray | None = None
     water: str | Path | np.ndarray | None = None
-    moves: str | Path | np.ndarray | None = None
-    freeze: str | Path | np.ndarray | None = None
+    moves: str | Path | np.ndarray | list[str | Path | np.ndarray] | None = None  # a list is OR-ed
+    freeze: str | Path | np.ndarray | list[str | Path | np.ndarray] | None = None
     arrows: list[Arrow] = field(default_factory=list)
     depth: str | Path | np.ndarray | None = None
 
@@ -98,6 +98,13 @@ def scene_depth_range(depth_m: np.ndarray, sky: np.ndarray) -> tuple[float, floa
     return float(near), float(focus), float(far)
 
 
+def _union_of_masks(sources: object, shape: tuple[int, int]) -> np.ndarray | None:
+    if sources is None:
+        return None
+    items = sources if isinstance(sources, (list, tuple)) else [sources]
+    return np.logical_or.reduce([load_user_mask(item, shape) for item in items]) if items else None
+
+
 def build(
     photo_source: str | Path | np.ndarray | Any,
     settings: Settings | None = None,
@@ -122,8 +129,8 @@ def build(
     photo = load_photo(photo_source, working_long_side(settings, device))
     height, width = photo.image.shape[:2]
     # User inputs are validated before any heavy work, with messages that name the input.
-    moves = load_user_mask(edits.moves, (height, width)) if edits.moves is not None else None
-    freeze = load_user_mask(edits.freeze, (height, width)) if edits.freeze is not None else None
+    moves = _union_of_masks(edits.moves, (height, width))
+    freeze = _union_of_masks(edits.freeze, (height, width))
     sx, sy = width / photo.original_size[0], height / photo.original_size[1]
     arrows = [a.scaled(sx, sy) for a in edits.arrows]
     timings["photo"] = time.perf_counter() - t

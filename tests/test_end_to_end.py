@@ -167,3 +167,13 @@ def test_cli_painted_water_moves_and_freeze_stops(tmp_path):
     assert len(moving_means) > 100
     v = scene.velocity[scene.moving]
     assert (v[:, 0].abs() > v[:, 1].abs()).float().mean() > 0.9  # painted as sky too: sky wins, drifts sideways
+
+
+def test_several_freeze_masks_are_combined():
+    left = np.zeros((43, 64), np.uint8)
+    left[:, :32] = 255
+    right = 255 - left
+    one = build(EXAMPLE_PHOTO, Settings(long_side=96, num_views=0, fit_iters=0), UserEdits(freeze=[left]))
+    both = build(EXAMPLE_PHOTO, Settings(long_side=96, num_views=0, fit_iters=0), UserEdits(freeze=[left, right]))
+    assert one.flow.moving.any() and not one.flow.moving[:, : one.flow.moving.shape[1] // 2 - 1].any()
+    assert not both.flow.moving.any() and int(both.scene.moving.sum()) == 0
