@@ -137,6 +137,19 @@ def open_auxiliary_image(path: Path, label: str, hint: str) -> Image.Image:
         raise ValueError(f"Could not read {label} as an image ({error}). {hint}") from error
 
 
+def check_same_aspect(
+    aux_shape: tuple[int, ...], shape: tuple[int, int], label: str, advice: str, tolerance: float = 0.02
+) -> None:
+    """Refuse a mask/depth map whose aspect ratio differs from the photo's (H, W) by more than ``tolerance``."""
+    aux_ratio = aux_shape[1] / aux_shape[0]
+    photo_ratio = shape[1] / shape[0]
+    if abs(aux_ratio / photo_ratio - 1.0) > tolerance:
+        raise ValueError(
+            f"{label} is {aux_shape[1]}×{aux_shape[0]} (aspect {aux_ratio:.3f}) but the photo is "
+            f"{shape[1]}×{shape[0]} (aspect {photo_ratio:.3f}); {advice}"
+        )
+
+
 def _oriented_size(image: Image.Image) -> tuple[int, int]:
     """(width, height) after EXIF orientation, read from the header only."""
     width, height = image.size

@@ -195,11 +195,7 @@ def _disparity_image_to_depth(path: Path, label: str) -> np.ndarray:
     return 1.0 / (values / maximum + DISPARITY_EPS)
 
 
-def _check_aspect(depth_shape: tuple[int, ...], shape: tuple[int, int], label: str) -> None:
-    depth_ratio = depth_shape[1] / depth_shape[0]
-    photo_ratio = shape[1] / shape[0]
-    if abs(depth_ratio / photo_ratio - 1.0) > ASPECT_TOLERANCE:
-        raise ValueError(
-            f"{label} is {depth_shape[1]}×{depth_shape[0]} (aspect {depth_ratio:.3f}) but the photo is "
-            f"{shape[1]}×{shape[0]} (aspect {photo_ratio:.3f}); use a depth map made from the same, uncropped photo."
-        )
+def _check_aspect(aux_shape: tuple[int, ...], shape: tuple[int, int], label: str) -> None:
+    from ..photo import check_same_aspect
+
+    check_same_aspect(aux_shape, shape, label, "use a depth map made from the same, uncropped photo.", ASPECT_TOLERANCE)

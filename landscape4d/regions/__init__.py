@@ -131,14 +131,10 @@ def _array_selection(array: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return values > (0.5 if maximum <= 1.0 else 0.1 * maximum)
 
 
-def _check_aspect(mask_shape: tuple[int, ...], shape: tuple[int, int], label: str) -> None:
-    mask_ratio = mask_shape[1] / mask_shape[0]
-    photo_ratio = shape[1] / shape[0]
-    if abs(mask_ratio / photo_ratio - 1.0) > ASPECT_TOLERANCE:
-        raise ValueError(
-            f"{label} is {mask_shape[1]}×{mask_shape[0]} px (aspect {mask_ratio:.3f}) but the photo is "
-            f"{shape[1]}×{shape[0]} (aspect {photo_ratio:.3f}); paint the mask on the same photo, uncropped."
-        )
+def _check_aspect(aux_shape: tuple[int, ...], shape: tuple[int, int], label: str) -> None:
+    from ..photo import check_same_aspect
+
+    check_same_aspect(aux_shape, shape, label, "paint the mask on the same photo, uncropped.", ASPECT_TOLERANCE)
 
 
 def paint_over(
