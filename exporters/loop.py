@@ -1,7 +1,7 @@
 """Bridges from a ``Scene4D`` to the plain arrays the encoders take: clean-up, budget, frames, trajectories.
 
 The animation itself is never re-implemented here: frames and "true" trajectories come from
-``landscape4d.animate.gaussians_at``, the project's definition of the loop.
+``landscape4d.animate.LoopStates``, the project's definition of the loop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from landscape4d.animate import gaussians_at
+from landscape4d.animate import LoopStates
 from landscape4d.scene import Scene4D
 
 from .arrays import SplatArrays, importance, invalid_mask
@@ -94,12 +94,15 @@ def rest_splats(scene: Scene4D) -> SplatArrays:
     return SplatArrays.from_gaussians(scene.gaussians)
 
 
-def frame_splats(scene: Scene4D, phase_frames: float, min_weight: float = 1.0 / 255.0) -> tuple[SplatArrays, dict]:
+def frame_splats(
+    scene: Scene4D, phase_frames: float, min_weight: float = 1.0 / 255.0, states: LoopStates | None = None
+) -> tuple[SplatArrays, dict]:
     """The Gaussians drawn at loop phase ``phase_frames``, without those whose cross-fade weight is below
-    ``min_weight`` (invisible). Returns the splats and counts per population."""
-    state = gaussians_at(scene, phase_frames)
-    splats = SplatArrays.from_gaussians(state.gaussians)
-    population = state.population.numpy()
+    ``min_weight`` (invisible). Returns the splats and counts per population. Pass ``states`` (a
+    ``LoopStates`` of this scene) when exporting many frames: the scene is then laid out once."""
+    states = states or LoopStates(scene)
+    splats = SplatArrays.from_gaussians(states(phase_frames))  # subset() below copies out of the shared buffer
+    population = states.population.numpy()
     k = min(max(float(phase_frames), 0.0), float(scene.loop_frames)) / scene.loop_frames
     weight = np.select([population == POPULATION_FORWARD, population == POPULATION_BACKWARD], [1.0 - k, k], 1.0)
     visible = weight >= min_weight
@@ -116,12 +119,13 @@ def scene_trajectory(scene: Scene4D) -> Trajectory:
     """True positions of the two populations of the moving Gaussians at viewer times t ∈ [0, 1] (k = t · N)."""
     scene = subset_scene(scene, scene.moving.numpy())  # static Gaussians play no part in the trajectories
 
+    states = LoopStates(scene)
+    population = states.population.numpy()
+
     def sample(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         forward, backward = [], []
         for value in np.asarray(t, dtype=np.float64):
-            state = gaussians_at(scene, float(value) * scene.loop_frames)
-            means = state.gaussians.means.detach().cpu().numpy().astype(np.float64)
-            population = state.population.numpy()
+            means = states(float(value) * scene.loop_frames).means.detach().cpu().numpy().astype(np.float64)
             forward.append(means[population == POPULATION_FORWARD])
             backward.append(means[population == POPULATION_BACKWARD])
         return np.stack(forward), np.stack(backward)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from landscape4d.scene import Scene4D
 
+from landscape4d.animate import LoopStates
+
 from .loop import frame_splats
 from .ply import encode_compressed_ply, encode_ply
 from .splat import encode_splat
@@ -68,9 +70,10 @@ def write_sequence_zip(
     frames = []
     started = time.perf_counter()
     tmp = path.with_name(path.name + ".tmp")
+    states = LoopStates(scene)  # lay the scene out once, not per frame
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for index, phase in enumerate(phases):
-            splats, counts = frame_splats(scene, phase, min_weight)
+            splats, counts = frame_splats(scene, phase, min_weight, states)
             entry = {"index": index, "phase": phase, "splats": len(splats), **counts, "bytes": {}}
             for fmt in formats:
                 suffix, encode = FRAME_FORMATS[fmt]

@@ -1,9 +1,9 @@
-"""Refine a GaussianSet against the views (L1 photometric loss), with a logit parametrisation inside only.
+"""Refine a GaussianSet's colours against the photo (L1 loss), with a logit parametrisation inside only.
 
 The per-pixel initialisation already reproduces every view up to the blur of overlapping footprints; a few Adam
-steps on the colours remove it (about +8 dB on the source view in 20 steps) and harmonise the background layer
-with the views it came from. Geometry, opacities and scales stay fixed: they come from depth and guarantee
-coverage from every camera on the paths, which a photometric loss on a few views cannot see.
+steps on the colours against the photo remove it (about +8 dB on the source view in 20 steps). Geometry,
+opacities and scales stay fixed: they come from depth and guarantee coverage from every camera on the paths,
+which a photometric loss on one view cannot see.
 """
 
 from __future__ import annotations
@@ -38,22 +38,23 @@ def psnr_db(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float
 
 def fit_gaussians(
     gaussians: GaussianSet,
-    views: list[View],
+    source: View,
     iterations: int,
-    lr: float = 0.02,
+    lr: float = 0.1,
     device: torch.device | str = "cpu",
-    view_weight: float = 0.0,
     callback: Callable[[int, float], None] | None = None,
 ) -> tuple[GaussianSet, FitReport]:
-    """Optimise the colours with Adam against the source photo, plus (``view_weight`` > 0) each other view's
-    inpainted pixels in turn. The default fits the photo only: the other views are themselves renders of these
-    Gaussians, so fitting them pulls the photo's colours back toward their blurred renders (−6 dB measured)."""
+    """Optimise the colours with Adam against the source photo.
+
+    Only the photo is a target: the other views are themselves renders of these Gaussians (plus inpainting that
+    already set the background layer's colours), and fitting them too pulled the photo's colours back toward
+    their blurred renders (−6 dB measured on the example).
+    """
     device = torch.device(device)
     g = gaussians.to(device)
     color_logit = _logit(g.colors).requires_grad_(True)
     optimiser = torch.optim.Adam([color_logit], lr=lr)
-    targets = [torch.from_numpy(v.image).to(device) for v in views]
-    masks = [torch.from_numpy(v.new_content).to(device) for v in views]
+    target = torch.from_numpy(source.image).to(device)
 
     def current() -> GaussianSet:
         return g.replace(colors=torch.sigmoid(color_logit))
@@ -61,13 +62,7 @@ def fit_gaussians(
     losses: list[float] = []
     for step in range(iterations):
         optimiser.zero_grad(set_to_none=True)
-        params = current()
-        loss = (rasterize_gaussians(params, views[0].camera).rgb - targets[0]).abs().mean()
-        if view_weight > 0 and len(views) > 1:
-            k = 1 + step % (len(views) - 1)
-            if masks[k].any():
-                rgb = rasterize_gaussians(params, views[k].camera).rgb
-                loss = loss + view_weight * (rgb - targets[k]).abs()[masks[k]].mean()
+        loss = (rasterize_gaussians(current(), source.camera).rgb - target).abs().mean()
         loss.backward()
         optimiser.step()
         losses.append(float(loss.detach()))
@@ -75,5 +70,5 @@ def fit_gaussians(
             callback(step, losses[-1])
     fitted = current().detach().to("cpu")
     with torch.no_grad():
-        source_rgb = rasterize_gaussians(fitted.to(device), views[0].camera).rgb.cpu()
-    return fitted, FitReport(losses, psnr_db(source_rgb, views[0].image))
+        source_rgb = rasterize_gaussians(fitted.to(device), source.camera).rgb.cpu()
+    return fitted, FitReport(losses, psnr_db(source_rgb, source.image))

@@ -162,7 +162,7 @@ def build(
     timings["motion"] = time.perf_counter() - t
 
     t = stage(5)
-    gaussians, fit_report = fit_gaussians(gaussians, views, settings.fit_iters, settings.fit_lr, device)
+    gaussians, fit_report = fit_gaussians(gaussians, views[0], settings.fit_iters, settings.fit_lr, device)
     timings["fit"] = time.perf_counter() - t
 
     scene = Scene4D(

@@ -256,12 +256,12 @@ def test_scene_trajectory_is_the_animation(scene):
 
 
 def test_sampled_trajectory_samples_the_truth_once(scene, tmp_path, monkeypatch):
-    """export_scene samples gaussians_at once per grid time: the fit uses every other sample, the report all."""
-    import exporters.loop as loop
+    """export_scene samples the loop once per grid time: the fit uses every other sample, the report all."""
+    from landscape4d.animate import LoopStates
 
     calls = []
-    real = loop.gaussians_at
-    monkeypatch.setattr(loop, "gaussians_at", lambda s, k: calls.append(k) or real(s, k))
+    real = LoopStates.__call__
+    monkeypatch.setattr(LoopStates, "__call__", lambda self, k: calls.append(k) or real(self, k))
     result = export_scene(scene, "splatv", tmp_path / "s.splatv", viewer=False, error_samples=9)
     assert len(calls) == 9 and sorted(calls) == pytest.approx(np.linspace(0, 1, 9) * scene.loop_frames)
     assert result.stats["fit_error_px"]["samples"] > 0
