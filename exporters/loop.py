@@ -32,17 +32,7 @@ class PreparedScene:
 
 def subset_scene(scene: Scene4D, keep: np.ndarray | torch.Tensor) -> Scene4D:
     """The same scene with only the Gaussians selected by ``keep`` (bool mask or indices)."""
-    keep = torch.as_tensor(np.asarray(keep))
-    return Scene4D(
-        gaussians=scene.gaussians.select(keep),
-        velocity=scene.velocity[keep],
-        source_camera=scene.source_camera,
-        loop_frames=scene.loop_frames,
-        loop_fps=scene.loop_fps,
-        depth_near=scene.depth_near,
-        depth_far=scene.depth_far,
-        meta=scene.meta,
-    )
+    return scene.subset(keep)
 
 
 def budget_mask(splats: SplatArrays, cost: np.ndarray, max_splats: int) -> np.ndarray:

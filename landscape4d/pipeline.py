@@ -24,7 +24,7 @@ from .inpaint import Inpainter
 from .motion3d import MotionLifter, lift_motion
 from .photo import Photo, load_photo
 from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
-from .scene import Scene4D
+from .scene import LAYER_BACKDROP, Scene4D
 from .settings import LOOP_FPS, Settings
 from .trajectories import extreme_view_poses
 from .views import View, gaussians_from_views, generate_views, source_view
@@ -155,10 +155,12 @@ def build(
     timings["views"] = time.perf_counter() - t
 
     t = stage(4)
-    gaussians, _origin = gaussians_from_views(views)
+    gaussians, origin = gaussians_from_views(views)
+    layer = torch.tensor([view.layer for view in views], dtype=torch.int8)[origin.long()]
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
     velocity = lift_motion(gaussians.means, flow, depth_m, camera, backends.motion)
     gaussians, velocity = with_backdrop(gaussians, velocity)
+    layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t
 
     t = stage(5)
@@ -180,6 +182,7 @@ def build(
             "timings_s": timings,
             "source_psnr_db": fit_report.source_psnr_db,
         },
+        layer=layer,
     )
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings)
 

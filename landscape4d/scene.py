@@ -18,7 +18,14 @@ import torch
 from .camera import Camera
 from .gaussians import GaussianSet
 
-SCENE_FORMAT_VERSION = 1
+SCENE_FORMAT_VERSION = 2  # 2 adds the optional per-Gaussian ``layer`` (version-1 files still load)
+
+# What a Gaussian's content came from (``Scene4D.layer``).
+LAYER_PHOTO = 0  # a pixel of the photo
+LAYER_BORDER = 1  # the photo's outpainted border: content just beyond the frame, for moving cameras
+LAYER_INPAINTED = 2  # a disocclusion filled by the inpainter in a generated view
+LAYER_BACKDROP = 3  # the static copy under moving content (``animate.with_backdrop``)
+LAYER_NAMES = {LAYER_PHOTO: "photo", LAYER_BORDER: "border", LAYER_INPAINTED: "inpainted", LAYER_BACKDROP: "backdrop"}
 SCENE_SUFFIX = ".l4d.npz"
 
 
@@ -39,10 +46,13 @@ class Scene4D:
     depth_near: float  # robust nearest scene depth (world units), used to scale camera paths
     depth_far: float  # robust farthest non-sky depth
     meta: dict[str, Any] = field(default_factory=dict)
+    layer: torch.Tensor | None = None  # [N] int8 LAYER_* of each Gaussian; None when unknown (old files)
 
     def __post_init__(self) -> None:
         if self.velocity.shape != self.gaussians.means.shape:
             raise ValueError(f"velocity has shape {tuple(self.velocity.shape)}, expected {tuple(self.gaussians.means.shape)}")
+        if self.layer is not None and tuple(self.layer.shape) != (len(self.gaussians),):
+            raise ValueError(f"layer has shape {tuple(self.layer.shape)}, expected ({len(self.gaussians)},)")
         if self.loop_frames < 2:
             raise ValueError(f"loop_frames must be at least 2, got {self.loop_frames}")
 
@@ -50,6 +60,21 @@ class Scene4D:
     def moving(self) -> torch.Tensor:
         """[N] bool: Gaussians that take part in the motion."""
         return self.velocity.abs().sum(dim=-1) > 0
+
+    def subset(self, keep: np.ndarray | torch.Tensor) -> "Scene4D":
+        """The same scene with only the Gaussians selected by ``keep`` (bool mask or indices)."""
+        keep = torch.as_tensor(np.asarray(keep))
+        return Scene4D(
+            gaussians=self.gaussians.select(keep),
+            velocity=self.velocity[keep],
+            source_camera=self.source_camera,
+            loop_frames=self.loop_frames,
+            loop_fps=self.loop_fps,
+            depth_near=self.depth_near,
+            depth_far=self.depth_far,
+            meta=self.meta,
+            layer=None if self.layer is None else self.layer[keep],
+        )
 
     @property
     def period_s(self) -> float:
@@ -73,6 +98,8 @@ class Scene4D:
         }
         arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in self.gaussians.as_dict().items()}
         arrays["velocity"] = self.velocity.detach().cpu().numpy().astype(np.float32)
+        if self.layer is not None:
+            arrays["layer"] = self.layer.detach().cpu().numpy().astype(np.int8)
         arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
         arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -106,4 +133,5 @@ class Scene4D:
             depth_near=float(meta["depth_near"]),
             depth_far=float(meta["depth_far"]),
             meta=meta.get("extra", {}),
+            layer=arrays["layer"].to(torch.int8) if "layer" in arrays else None,
         )

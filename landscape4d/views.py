@@ -17,6 +17,7 @@ from .camera import Camera, project_points, transform_points
 from .gaussians import GaussianSet, gaussians_from_pixels
 from .inpaint import ClassicInpainter, Inpainter
 from .raster import rasterize_gaussians
+from .scene import LAYER_INPAINTED, LAYER_PHOTO
 
 HOLE_ALPHA = 0.95  # a pixel is a hole if the existing Gaussians cover less than this
 
@@ -27,10 +28,11 @@ class View:
     image: np.ndarray  # [H,W,3] float32 RGB in [0,1]
     depth_m: np.ndarray  # [H,W] z-depth in this view's camera frame
     new_content: np.ndarray  # [H,W] bool: pixels this view inpainted (seen by no earlier view)
+    layer: int = LAYER_INPAINTED  # scene.LAYER_* of the Gaussians made from ``new_content``
 
 
 def source_view(image: np.ndarray, depth_m: np.ndarray, camera: Camera) -> View:
-    return View(camera, image.astype(np.float32), depth_m.astype(np.float32), np.ones(depth_m.shape, bool))
+    return View(camera, image.astype(np.float32), depth_m.astype(np.float32), np.ones(depth_m.shape, bool), LAYER_PHOTO)
 
 
 def render_rgbd(

@@ -75,3 +75,18 @@ def test_gaussianset_shape_check():
     g = random_gaussians(10)
     with pytest.raises(ValueError, match="quats"):
         GaussianSet(g.means, g.quats[:5], g.scales, g.opacities, g.colors)
+
+
+def test_layer_round_trips_and_subsets(tmp_path):
+    import torch as _torch
+
+    from landscape4d.scene import LAYER_BACKDROP, LAYER_PHOTO
+
+    scene = make_scene()
+    n = len(scene.gaussians)
+    scene.layer = _torch.tensor([LAYER_PHOTO] * (n - 3) + [LAYER_BACKDROP] * 3, dtype=_torch.int8)
+    loaded = Scene4D.load(scene.save(tmp_path / "s.l4d.npz"))
+    assert loaded.layer is not None and loaded.layer.dtype == _torch.int8
+    assert _torch.equal(loaded.layer, scene.layer)
+    sub = loaded.subset(_torch.arange(n - 2, n))
+    assert sub.layer.tolist() == [LAYER_BACKDROP, LAYER_BACKDROP] and len(sub.gaussians) == 2
