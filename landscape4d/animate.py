@@ -1,21 +1,39 @@
-"""Seamless looping animation of explicit Gaussians (symmetric two-population advection).
+"""Seamless looping animation of explicit Gaussians: phase-shifted copies that advect and cross-fade.
 
-Each moving Gaussian exists twice. Population A starts at its rest position and is advected forward,
-``means + velocity · k``, with weight ``1 − k/N``; population B ends at its rest position at k = N,
-``means − velocity · (N − k)``, with weight ``k/N``. Opacities are multiplied by the weights. At k = 0 only A is
-visible and at k = N only B, both at rest, so the frame at t = period equals the frame at t = 0 from every
-camera. Static Gaussians never move.
+Each moving Gaussian travels in a straight line at its velocity ``v`` (world units per loop frame) and is drawn
+as two *slots*. The loop of ``N`` frames holds ``cycles`` cross-fade cycles of ``T = N / cycles`` frames; a
+Gaussian's cycle phase is ``s = ψ + k / T`` with its own phase offset ψ (low-frequency noise over the photo, so
+the cross-fade never happens everywhere at once), and ``u = s mod 1``:
+
+* slot A sits at ``rest + v·T·(u − ψ)`` with weight ``W(u)``,
+* slot B sits one cycle behind, at ``rest + v·T·(u − 1 − ψ)``, with weight ``1 − W(u)``,
+
+where ``W`` is a trapezoid: 1 for u ≤ (1 − f)/2, falling linearly to 0 at u = (1 + f)/2 (``fade`` f). When u wraps,
+A and B swap roles at the same place, so motion is continuous. With |ψ| ≤ (1 − f)/2 one slot rests at its rest
+position with weight 1 at k = 0 (the photo) and, as the state is periodic in k with period T and N = cycles·T,
+the frame at k = N equals the frame at k = 0 from every camera. A particle never travels more than ``v·T`` from
+its rest position, so a short cycle lets water move fast inside narrow regions.
+
+Opacities are compensated, ``α = 1 − (1 − o)^W``, so two half-faded copies still cover like one opaque Gaussian:
+texture keeps its contrast mid-fade and the static backdrop does not show through. ``cycles = 1, fade = 1, ψ = 0``
+is the classic symmetric two-population scheme (A forward from rest, B arriving at rest at k = N).
+Static Gaussians never move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
 
+from .camera import Camera, project_points
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
+DEFAULT_FADE = 0.3  # share of a cycle a cross-fade takes (short: mostly one crisp copy; long: smooth dissolves)
+PHASE_NOISE_SCALE = 0.05  # spatial scale of the phase-offset noise, × the photo's long side
 BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
 BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
 BACKDROP_BEHIND = 1.01  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
@@ -38,12 +56,57 @@ def with_backdrop(gaussians: GaussianSet, velocity: torch.Tensor) -> tuple[Gauss
     return GaussianSet.concat([gaussians, backdrop]), torch.cat([velocity, torch.zeros_like(backdrop.means)])
 
 
+def cycles_for(loop_frames: int, cycle_frames: float) -> int:
+    """How many cross-fade cycles of about ``cycle_frames`` fit a loop of ``loop_frames`` (at least one)."""
+    return max(1, round(loop_frames / max(cycle_frames, 1.0)))
+
+
+def phase_offsets(
+    means_world: torch.Tensor, camera: Camera, fade: float = DEFAULT_FADE, seed: int = 0
+) -> torch.Tensor:
+    """[N] per-Gaussian phase offsets ψ ∈ [−(1 − fade)/2, (1 − fade)/2]: smooth noise over the source image.
+
+    Neighbouring Gaussians share a phase (texture stays coherent) while distant parts of a lake fade at other
+    times, so the region's sharpness and mean colour stay steady over the loop. Values are spread uniformly
+    (rank transform) so some part of every region is always mid-cycle.
+    """
+    height, width = camera.height, camera.width
+    rng = np.random.default_rng(seed)
+    sigma = PHASE_NOISE_SCALE * max(height, width)
+    noise = cv2.GaussianBlur(rng.standard_normal((height, width)).astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    ranks = np.empty(noise.size, np.float64)
+    ranks[np.argsort(noise, axis=None, kind="stable")] = (np.arange(noise.size) + 0.5) / noise.size
+    uniform = ranks.reshape(height, width)
+    uv, _ = project_points(means_world.float(), camera)
+    cols = uv[:, 0].clamp(0, width - 1).long().numpy()
+    rows = uv[:, 1].clamp(0, height - 1).long().numpy()
+    half = (1.0 - fade) / 2.0
+    return torch.from_numpy(((uniform[rows, cols] - 0.5) * 2.0 * half).astype(np.float32))
+
+
+def fade_weight(u: torch.Tensor, fade: float) -> torch.Tensor:
+    """Slot A's trapezoid weight W(u) for cycle positions u ∈ [0, 1) (slot B has 1 − W)."""
+    return ((0.5 * (1.0 + fade) - u) / fade).clamp(0.0, 1.0)
+
+
+def compensated_opacity(opacity: torch.Tensor, weight: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """1 − (1 − o)^w: copies whose weights sum to one cover like one Gaussian of opacity o; exact at w ∈ {0, 1}."""
+    log_clear = torch.log1p(-opacity.clamp(max=1.0 - 1e-6))
+    value = -torch.expm1(weight * log_clear)
+    value = torch.where(weight >= 1.0, opacity, torch.where(weight <= 0.0, torch.zeros_like(opacity), value))
+    if out is None:
+        return value
+    out.copy_(value)
+    return out
+
+
 @dataclass
 class LoopState:
-    """The Gaussians to draw at one instant, and which of them belong to which population."""
+    """The Gaussians to draw at one instant, and which of them belong to which slot."""
 
     gaussians: GaussianSet
-    population: torch.Tensor  # [M] int8: 0 static, 1 forward (A), 2 backward (B)
+    population: torch.Tensor  # [M] int8: 0 static, 1 slot A, 2 slot B
+    weight: torch.Tensor  # [M] cross-fade weight of each drawn Gaussian (1 for static ones)
 
 
 def phase_at(scene: Scene4D, time_s: float) -> float:
@@ -55,38 +118,51 @@ def phase_at(scene: Scene4D, time_s: float) -> float:
 class LoopStates:
     """The animation state at any loop phase, with the per-scene work done once.
 
-    The static part and the fixed attributes are laid out once (static, forward copies, backward copies); each
-    call only rewrites the moving means and opacities in place, so the returned set is valid until the next
-    call. Selecting and concatenating per frame would cost more than rasterizing on a CPU.
+    The static part and the fixed attributes are laid out once (static, slot A copies, slot B copies); each call
+    only rewrites the moving means and opacities (and ``weight``) in place, so the returned set is valid until the
+    next call. Selecting and concatenating per frame would cost more than rasterizing on a CPU.
     """
 
     def __init__(self, scene: Scene4D) -> None:
         moving = scene.moving
         static, base = scene.gaussians.select(~moving), scene.gaussians.select(moving)
         self.n_frames = float(scene.loop_frames)
-        self.base, self.velocity = base, scene.velocity[moving].to(base.means.dtype)
+        self.cycles, self.fade = int(scene.cycles), float(scene.fade)
+        cycle_frames = self.n_frames / self.cycles
+        self.base = base
+        self.travel = scene.velocity[moving].to(base.means.dtype) * cycle_frames  # v·T: one cycle's travel
+        offsets = scene.phase_offset
+        self.offset = (offsets[moving] if offsets is not None else torch.zeros(len(base))).to(base.means.dtype)
         self.n_static, self.n_moving = len(static), len(base)
-        self._step = torch.empty_like(self.velocity)
+        self._step = torch.empty_like(self.travel)
         self.gaussians = GaussianSet.concat([static, base, base])
         self.population = torch.cat(
             [torch.full((n,), i, dtype=torch.int8) for i, n in enumerate((self.n_static, self.n_moving, self.n_moving))]
         )
+        self.weight = torch.ones(len(self.population), dtype=base.means.dtype)
 
     def __call__(self, phase_frames: float) -> GaussianSet:
         k = min(max(float(phase_frames), 0.0), self.n_frames)
-        weight_forward = 1.0 - k / self.n_frames
+        # Cycle position from k·cycles mod N: exactly the same at k = 0 and k = N (and one cycle apart).
+        cycle_pos = ((k * self.cycles) % self.n_frames) / self.n_frames
+        u = torch.remainder(self.offset + cycle_pos, 1.0)
+        w_a = fade_weight(u, self.fade)
         a, b = self.n_static, self.n_static + self.n_moving
         means, opacities = self.gaussians.means, self.gaussians.opacities
-        torch.mul(self.velocity, k, out=self._step)
+        along = (u - self.offset)[:, None]
+        torch.mul(self.travel, along, out=self._step)
         torch.add(self.base.means, self._step, out=means[a:b])
-        torch.mul(self.velocity, self.n_frames - k, out=self._step)
-        torch.sub(self.base.means, self._step, out=means[b:])
-        torch.mul(self.base.opacities, weight_forward, out=opacities[a:b])
-        torch.mul(self.base.opacities, 1.0 - weight_forward, out=opacities[b:])
+        torch.mul(self.travel, along - 1.0, out=self._step)
+        torch.add(self.base.means, self._step, out=means[b:])
+        compensated_opacity(self.base.opacities, w_a, out=opacities[a:b])
+        compensated_opacity(self.base.opacities, 1.0 - w_a, out=opacities[b:])
+        self.weight[a:b] = w_a
+        self.weight[b:] = 1.0 - w_a
         return self.gaussians
 
 
 def gaussians_at(scene: Scene4D, phase_frames: float) -> LoopState:
     """The Gaussian set at loop phase ``phase_frames`` (0 ≤ k ≤ loop_frames), as a fresh set."""
     states = LoopStates(scene)
-    return LoopState(states(phase_frames), states.population)
+    gaussians = states(phase_frames)
+    return LoopState(gaussians, states.population, states.weight.clone())

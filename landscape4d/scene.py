@@ -18,7 +18,7 @@ import torch
 from .camera import Camera
 from .gaussians import GaussianSet
 
-SCENE_FORMAT_VERSION = 2  # 2 adds the optional per-Gaussian ``layer`` (version-1 files still load)
+SCENE_FORMAT_VERSION = 2  # 2 adds ``layer``, ``cycles``, ``fade``, ``phase_offset`` (version-1 files still load)
 
 # What a Gaussian's content came from (``Scene4D.layer``).
 LAYER_PHOTO = 0  # a pixel of the photo
@@ -47,12 +47,24 @@ class Scene4D:
     depth_far: float  # robust farthest non-sky depth
     meta: dict[str, Any] = field(default_factory=dict)
     layer: torch.Tensor | None = None  # [N] int8 LAYER_* of each Gaussian; None when unknown (old files)
+    cycles: int = 1  # cross-fade cycles per loop (see ``animate``): a particle travels at most v·loop_frames/cycles
+    fade: float = 1.0  # share of a cycle each cross-fade takes (1 with cycles = 1: the classic two-population loop)
+    phase_offset: torch.Tensor | None = None  # [N] per-Gaussian cycle phase offset, |ψ| ≤ (1 − fade)/2; None = 0
 
     def __post_init__(self) -> None:
         if self.velocity.shape != self.gaussians.means.shape:
             raise ValueError(f"velocity has shape {tuple(self.velocity.shape)}, expected {tuple(self.gaussians.means.shape)}")
-        if self.layer is not None and tuple(self.layer.shape) != (len(self.gaussians),):
-            raise ValueError(f"layer has shape {tuple(self.layer.shape)}, expected ({len(self.gaussians)},)")
+        n = len(self.gaussians)
+        for name in ("layer", "phase_offset"):
+            value = getattr(self, name)
+            if value is not None and tuple(value.shape) != (n,):
+                raise ValueError(f"{name} has shape {tuple(value.shape)}, expected ({n},)")
+        if self.cycles < 1 or self.cycles > self.loop_frames:
+            raise ValueError(f"cycles must be between 1 and loop_frames ({self.loop_frames}), got {self.cycles}")
+        if not 0.0 < self.fade <= 1.0:
+            raise ValueError(f"fade must be in (0, 1], got {self.fade}")
+        if self.phase_offset is not None and n and float(self.phase_offset.abs().max()) > (1.0 - self.fade) / 2.0 + 1e-6:
+            raise ValueError("phase offsets must lie within ±(1 − fade)/2, or the photo would not be shown at t = 0")
         if self.loop_frames < 2:
             raise ValueError(f"loop_frames must be at least 2, got {self.loop_frames}")
 
@@ -74,6 +86,9 @@ class Scene4D:
             depth_far=self.depth_far,
             meta=self.meta,
             layer=None if self.layer is None else self.layer[keep],
+            cycles=self.cycles,
+            fade=self.fade,
+            phase_offset=None if self.phase_offset is None else self.phase_offset[keep],
         )
 
     @property
@@ -90,6 +105,8 @@ class Scene4D:
             "version": SCENE_FORMAT_VERSION,
             "loop_frames": self.loop_frames,
             "loop_fps": self.loop_fps,
+            "cycles": self.cycles,
+            "fade": self.fade,
             "depth_near": self.depth_near,
             "depth_far": self.depth_far,
             "width": self.source_camera.width,
@@ -100,6 +117,8 @@ class Scene4D:
         arrays["velocity"] = self.velocity.detach().cpu().numpy().astype(np.float32)
         if self.layer is not None:
             arrays["layer"] = self.layer.detach().cpu().numpy().astype(np.int8)
+        if self.phase_offset is not None:
+            arrays["phase_offset"] = self.phase_offset.detach().cpu().numpy().astype(np.float32)
         arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
         arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -134,4 +153,7 @@ class Scene4D:
             depth_far=float(meta["depth_far"]),
             meta=meta.get("extra", {}),
             layer=arrays["layer"].to(torch.int8) if "layer" in arrays else None,
+            cycles=int(meta.get("cycles", 1)),
+            fade=float(meta.get("fade", 1.0)),
+            phase_offset=arrays.get("phase_offset"),
         )

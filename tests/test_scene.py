@@ -37,7 +37,59 @@ def test_midloop_populations_and_static_never_move():
     backward = state.gaussians.select(state.population == 2)
     assert torch.allclose(forward.means, scene.gaussians.means[moving] + scene.velocity[moving] * 15)
     assert torch.allclose(backward.means, scene.gaussians.means[moving] - scene.velocity[moving] * 15)
-    assert torch.allclose(forward.opacities + backward.opacities, scene.gaussians.opacities[moving])
+    # Compensated cross-fade: the two half-weight copies together cover like the one rest Gaussian.
+    assert torch.allclose(state.weight[state.population == 1], torch.full((n_moving,), 0.5))
+    clear = (1 - forward.opacities) * (1 - backward.opacities)
+    assert torch.allclose(1 - clear, scene.gaussians.opacities[moving], atol=1e-6)
+
+
+def make_cycling_scene(cycles=3, fade=0.3, seed=0):
+    from landscape4d.animate import phase_offsets
+
+    scene = make_scene(seed=seed)
+    scene.loop_frames = 90
+    scene.cycles, scene.fade = cycles, fade
+    scene.phase_offset = phase_offsets(scene.gaussians.means, scene.source_camera, fade, seed)
+    return scene
+
+
+def test_cycles_loop_exactly_show_the_photo_at_zero_and_stay_within_one_cycle():
+    scene = make_cycling_scene()
+    moving = scene.moving
+    half = (1 - scene.fade) / 2
+    assert float(scene.phase_offset.abs().max()) <= half + 1e-6
+    assert float(scene.phase_offset.max() - scene.phase_offset.min()) > half  # offsets really differ
+    start = gaussians_at(scene, 0.0)
+    end = gaussians_at(scene, 90.0)
+    assert torch.equal(start.gaussians.means, end.gaussians.means)
+    assert torch.equal(start.gaussians.opacities, end.gaussians.opacities)
+    # t = 0: every moving Gaussian has exactly one copy, at rest, with its own opacity.
+    shown = start.weight[start.population > 0] > 0
+    assert int(shown.sum()) == int(moving.sum())
+    rest = scene.gaussians.means[moving]
+    copies = start.gaussians.means[start.population > 0]
+    assert torch.allclose(copies[shown], torch.cat([rest, rest])[shown])
+    # Each cycle repeats (30 frames) and no copy ever strays more than one cycle's travel from rest.
+    a, b = gaussians_at(scene, 7.0), gaussians_at(scene, 37.0)
+    assert torch.allclose(a.gaussians.means, b.gaussians.means, atol=1e-5)
+    travel = scene.velocity[moving].norm(dim=-1) * 30
+    for k in torch.linspace(0, 90, 37).tolist():
+        state = gaussians_at(scene, k)
+        weights = state.weight[state.population > 0].reshape(2, -1)
+        assert torch.allclose(weights.sum(0), torch.ones(weights.shape[1]))
+        offset = (state.gaussians.means[state.population > 0].reshape(2, -1, 3) - rest).norm(dim=-1)
+        assert bool((offset[weights > 0] <= travel.repeat(2, 1)[weights > 0] * (1 + 1e-4) + 1e-6).all())  # visible copies
+
+
+def test_cycles_fade_at_different_times_across_the_photo():
+    scene = make_cycling_scene()
+    mid_fade = []
+    for k in range(0, 30, 3):
+        state = gaussians_at(scene, float(k))
+        w = state.weight[state.population == 1]
+        mid_fade.append(float(((w > 0.05) & (w < 0.95)).float().mean()))
+    # Never the whole region at once, but some of it at some time.
+    assert max(mid_fade) < 0.7 and max(mid_fade) > 0.05
 
 
 def test_phase_wraps_forward():
