@@ -11,11 +11,11 @@ import numpy as np
 
 from landscape4d.scene import Scene4D
 
-from .loop import prepare_scene, rest_splats, scene_trajectory, viewer_camera
+from .loop import prepare_scene, rest_splats, splatv_report, viewer_camera
 from .ply import encode_compressed_ply, encode_ply
 from .sequence import check_frame_formats, frame_phases, write_sequence_zip
 from .splat import encode_splat
-from .splatv import DEFAULT_LOBES, FADE_LOBES, SampledTrajectory, encode_splatv, fade_error, position_error_px
+from .splatv import DEFAULT_LOBES, LOBE_CHOICES, encode_splatv, fade_error, record_counts
 from .spz import SPZ_VERSIONS, encode_spz
 from .viewer_html import build_viewer_html, orbit_distance, viewer_config, viewer_zip
 
@@ -49,11 +49,14 @@ class ExportResult:
             + (f"; {s['dropped_budget']:,} over the budget" if s["dropped_budget"] else "")
         )
         if "fit_error_px" in s:
-            fit, fade = s["fit_error_px"], s["fade_error"]
+            fit, fade, loop = s["fit_error_px"], s["fade_error"], s["loop_error"]
             lines.append(
-                f"splatv: {s['splats']:,} splats, {s['lobes']} fade lobe(s) per population; motion fit error "
-                f"{fit['mean']:.4f} px mean / {fit['max']:.4f} px max; cross-fade error {fade['mean']:.3f} mean / "
-                f"{fade['max']:.3f} max of the opacity"
+                f"splatv: {s['splats']:,} splats ({s['splats_per_moving']:.2f} per moving Gaussian: {s['cycles']} cycle(s), "
+                f"{s['lobes']} lobe(s) a copy, fade {s['fade']:g} encoded as {s['effective_fade']:g}); position error "
+                f"{fit['mean']:.4f} px mean / {fit['max']:.4f} px max; cross-fade weight error {loop['weight']['mean']:.3f} "
+                f"mean / {loop['weight']['max']:.3f} max, weights sum to {loop['weight']['sum_min']:.3f}–"
+                f"{loop['weight']['sum_max']:.3f}; opacity error {loop['opacity']['mean']:.3f} mean / "
+                f"{loop['opacity']['max']:.3f} max; t = 0 ghosts {fade['ghost']:.3f}"
             )
         if "frames" in s:
             lines.append(
@@ -103,15 +106,22 @@ def _write(path: Path, data: bytes) -> int:
     return len(data)
 
 
+def _offsets(scene: Scene4D) -> np.ndarray:
+    """[N] the scene's phase offsets ψ (zeros when it has none)."""
+    if scene.phase_offset is None:
+        return np.zeros(len(scene.gaussians))
+    return scene.phase_offset.detach().cpu().numpy().astype(np.float64)
+
+
 def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> ExportResult:
     """Export ``scene`` as ``fmt`` (one of ``FORMATS``) to ``out`` (a file path or a folder).
 
     Options (all optional; see ``OPTIONS``): ``max_gaussians`` — the most splats any file or frame may hold (most
     important Gaussians kept); ``sh_degree`` (ply); ``spz_version`` 2 or 3; ``frame_formats`` (subset of ply /
-    compressed_ply / splat), ``stride``, ``min_weight`` (sequence); ``lobes`` 1–3, ``viewer`` (also write
-    ``<stem>_viewer.zip`` with viewer.html and the .splatv), ``embed`` (scene inside viewer.html),
-    ``error_samples`` (viewer times, at least 9, at which the true motion is sampled once: the fit uses every other
-    one, the reported pixel error all of them) (splatv).
+    compressed_ply / splat), ``stride``, ``min_weight`` (sequence); ``lobes`` 1–3 (temporal lobes per copy),
+    ``viewer`` (also write ``<stem>_viewer.zip`` with viewer.html and the .splatv), ``embed`` (scene inside
+    viewer.html), ``error_samples`` (viewer times at which the decoded file is compared with ``LoopStates``)
+    (splatv).
     """
     fmt = fmt.replace("-", "_")
     if fmt not in FORMATS:
@@ -125,9 +135,12 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         frame_phases(scene.loop_frames, opts["stride"])  # validate before any heavy work
         moving_cost = 2
     elif fmt == "splatv":
-        if opts["lobes"] not in FADE_LOBES:
-            raise ValueError(f"lobes must be one of {sorted(FADE_LOBES)}, got {opts['lobes']!r}")
-        moving_cost = 2 * opts["lobes"]
+        if opts["lobes"] not in LOBE_CHOICES:
+            raise ValueError(f"lobes must be one of {list(LOBE_CHOICES)}, got {opts['lobes']!r}")
+        lobes = opts["lobes"]
+
+        def moving_cost(cleaned: Scene4D) -> np.ndarray:  # copies × lobes each moving Gaussian becomes
+            return record_counts(_offsets(cleaned)[cleaned.moving.numpy()], cleaned.cycles, cleaned.fade, lobes)
     elif fmt == "spz" and opts["spz_version"] not in SPZ_VERSIONS:
         raise ValueError(f"spz_version must be one of {SPZ_VERSIONS}, got {opts['spz_version']!r}")
     prepared = prepare_scene(scene, opts["max_gaussians"], moving_cost)
@@ -161,16 +174,17 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         camera = viewer_camera(scene)
         splats = rest_splats(scene)
         velocity = scene.velocity.detach().cpu().numpy()
-        # The true motion, sampled once: the fit uses every other sample, the error report all of them.
-        samples = 2 * (max(opts["error_samples"], 9) // 2) + 1
-        trajectory = SampledTrajectory(scene_trajectory(scene), np.linspace(0.0, 1.0, samples))
         encoding = encode_splatv(
-            splats, velocity, scene.loop_frames, camera, lobes=opts["lobes"], trajectory=trajectory, fit_samples=samples // 2 + 1
+            splats, velocity, scene.loop_frames, camera, lobes=opts["lobes"], cycles=scene.cycles, fade=scene.fade,
+            phase_offset=_offsets(scene),
         )
         sizes[path.name] = _write(path, encoding.data)
         stats.update(encoding.stats)
-        stats["fade_error"] = fade_error(opts["lobes"])
-        stats["fit_error_px"] = position_error_px(encoding, trajectory, camera, samples=samples)
+        stats["fade_error"] = fade_error(opts["lobes"], scene.fade)
+        # The decoded file against LoopStates at error_samples viewer times (the encoder itself never samples it).
+        report = splatv_report(scene, encoding, camera, samples=max(opts["error_samples"], 2))
+        stats["fit_error_px"] = report["position"]
+        stats["loop_error"] = {"weight": report["weight"], "opacity": report["opacity"], "stray": report["stray"]}
         if opts["viewer"]:
             config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name)
             html = build_viewer_html(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .api import FORMATS, ExportResult, export_scene
 from .sequence import FRAME_FORMATS
-from .splatv import DEFAULT_LOBES, FADE_LOBES
+from .splatv import DEFAULT_LOBES, LOBE_CHOICES
 
 __all__ = ["ExportResult", "add_export_arguments", "export_scene", "run_export"]
 
@@ -34,8 +34,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     )
     parser.add_argument("--stride", type=int, default=None, help="sequence: keep every k-th loop frame (default 1)")
     parser.add_argument(
-        "--lobes", type=int, choices=sorted(FADE_LOBES), default=None,
-        help=f"splatv: temporal-opacity splats per population (default {DEFAULT_LOBES}; more = exacter cross-fade, bigger file)",
+        "--lobes", type=int, choices=LOBE_CHOICES, default=None,
+        help=f"splatv: temporal-opacity splats per particle copy (default {DEFAULT_LOBES}; more = closer cross-fade, bigger file)",
     )
     parser.add_argument("--no-viewer", action="store_true", help="splatv: do not write the viewer zip")
     parser.add_argument("--no-embed", action="store_true", help="splatv: viewer.html loads the .splatv beside it")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -16,9 +17,9 @@ from landscape4d.animate import LoopStates
 from landscape4d.scene import Scene4D
 
 from .arrays import SplatArrays, importance, invalid_mask
-from .splatv import Trajectory, ViewerCamera
+from .splatv import SplatvEncoding, ViewerCamera, decode_records
 
-POPULATION_STATIC, POPULATION_FORWARD, POPULATION_BACKWARD = 0, 1, 2
+POPULATION_STATIC, POPULATION_SLOT_A, POPULATION_SLOT_B = 0, 1, 2  # LoopStates.population
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,14 @@ def budget_mask(splats: SplatArrays, cost: np.ndarray, max_splats: int) -> np.nd
     return keep
 
 
-def prepare_scene(scene: Scene4D, max_splats: int | None = None, moving_cost: int = 1) -> PreparedScene:
+def prepare_scene(
+    scene: Scene4D, max_splats: int | None = None, moving_cost: int | Callable[[Scene4D], np.ndarray] = 1
+) -> PreparedScene:
     """Drop Gaussians with NaN/inf values (with a warning) and apply a budget.
 
     ``max_splats``: the most splats any written file or frame may hold; a moving Gaussian costs ``moving_cost``
-    splats (2 in a sequence frame mid-loop, 2 × lobes in a ``.splatv``), a static one 1.
+    splats (2 in a sequence frame: slots A and B), a static one 1; or ``moving_cost(scene)`` gives the [M] cost of
+    each moving Gaussian of the cleaned scene (a ``.splatv``: its copies × lobes, see ``splatv.record_counts``).
     """
     splats = SplatArrays.from_gaussians(scene.gaussians)
     velocity = scene.velocity.detach().cpu().numpy()
@@ -71,7 +75,11 @@ def prepare_scene(scene: Scene4D, max_splats: int | None = None, moving_cost: in
     dropped_budget = 0
     if max_splats is not None:
         moving = np.abs(velocity).sum(axis=1) > 0
-        cost = np.where(moving, moving_cost, 1)
+        if callable(moving_cost):
+            cost = np.ones(len(moving), dtype=np.int64)
+            cost[moving] = np.maximum(np.asarray(moving_cost(scene), dtype=np.int64), 1)
+        else:
+            cost = np.where(moving, moving_cost, 1)
         if int(cost.sum()) > max_splats:
             keep = budget_mask(splats, cost, max_splats)
             dropped_budget = int((~keep).sum())
@@ -87,40 +95,99 @@ def rest_splats(scene: Scene4D) -> SplatArrays:
 def frame_splats(
     scene: Scene4D, phase_frames: float, min_weight: float = 1.0 / 255.0, states: LoopStates | None = None
 ) -> tuple[SplatArrays, dict]:
-    """The Gaussians drawn at loop phase ``phase_frames``, without those whose cross-fade weight is below
-    ``min_weight`` (invisible). Returns the splats and counts per population. Pass ``states`` (a
-    ``LoopStates`` of this scene) when exporting many frames: the scene is then laid out once."""
+    """The Gaussians ``LoopStates`` draws at loop phase ``phase_frames``, without those whose cross-fade weight
+    (``states.weight``) is below ``min_weight`` (invisible). Returns the splats and counts per slot. Pass ``states``
+    (a ``LoopStates`` of this scene) when exporting many frames: the scene is then laid out once."""
     states = states or LoopStates(scene)
     splats = SplatArrays.from_gaussians(states(phase_frames))  # subset() below copies out of the shared buffer
     population = states.population.numpy()
-    k = min(max(float(phase_frames), 0.0), float(scene.loop_frames)) / scene.loop_frames
-    weight = np.select([population == POPULATION_FORWARD, population == POPULATION_BACKWARD], [1.0 - k, k], 1.0)
-    visible = weight >= min_weight
+    visible = states.weight.detach().cpu().numpy() >= min_weight
     counts = {
         "static": int((population == POPULATION_STATIC).sum()),
-        "forward": int((visible & (population == POPULATION_FORWARD)).sum()),
-        "backward": int((visible & (population == POPULATION_BACKWARD)).sum()),
+        "slot_a": int((visible & (population == POPULATION_SLOT_A)).sum()),
+        "slot_b": int((visible & (population == POPULATION_SLOT_B)).sum()),
         "dropped_invisible": int((~visible).sum()),
     }
     return splats.subset(visible), counts
 
 
-def scene_trajectory(scene: Scene4D) -> Trajectory:
-    """True positions of the two populations of the moving Gaussians at viewer times t ∈ [0, 1] (k = t · N)."""
-    scene = subset_scene(scene, scene.moving.numpy())  # static Gaussians play no part in the trajectories
+def splatv_report(
+    scene: Scene4D, encoding: SplatvEncoding, camera: ViewerCamera | None = None, samples: int = 25
+) -> dict[str, dict]:
+    """The decoded ``.splatv`` against ``LoopStates`` at ``samples`` viewer times t ∈ [0, 1] (k = t·N).
 
-    states = LoopStates(scene)
-    population = states.population.numpy()
+    ``encoding`` must come from ``encode_splatv`` of this scene's rest splats, velocity, cycles, fade and phase
+    offsets. Each moving record drawn at t (temporal factor ≥ ``VIEWER_CULL``) is one lobe of copy i, at cycle
+    ``floor(ψ + t·c + i)``: 0 is ``LoopStates``' slot A, −1 slot B; other cycles are copies ``LoopStates`` does not
+    draw (weight 0 there), which the tails of the lobes reach only when the effective fade shifts the cross-fade.
+    Returns
 
-    def sample(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        forward, backward = [], []
-        for value in np.asarray(t, dtype=np.float64):
-            means = states(float(value) * scene.loop_frames).means.detach().cpu().numpy().astype(np.float64)
-            forward.append(means[population == POPULATION_FORWARD])
-            backward.append(means[population == POPULATION_BACKWARD])
-        return np.stack(forward), np.stack(backward)
-
-    return sample
+    * ``position`` (px of ``camera``, default the source camera): distance between the projections of each drawn
+      record's decoded position and the ``LoopStates`` position of its copy (slot A's, moved by whole cycles of
+      travel v·T: slot B is one cycle behind): ``mean``, ``max``, ``samples``;
+    * ``stray``: drawn (record, t) samples of copies outside the two slots and their largest weight;
+    * ``weight``: per Gaussian and slot, Σ lobe amplitude × factor against ``LoopStates.weight`` (``mean``/``max``
+      of the difference) and the sum over both slots (``sum_min``/``sum_max``; 1 in the model);
+    * ``opacity``: per Gaussian and slot, Σ 8-bit alpha × factor against the compensated opacity ``LoopStates``
+      draws (``mean``/``max``; includes the linear-opacity approximation).
+    """
+    camera = camera or viewer_camera(scene)
+    empty = {"mean": 0.0, "max": 0.0}
+    moving_records = np.flatnonzero(encoding.role > 0)
+    if not len(moving_records):
+        return {"position": {**empty, "samples": 0}, "stray": {"samples": 0, "max_weight": 0.0},
+                "weight": {**empty, "sum_min": 1.0, "sum_max": 1.0}, "opacity": dict(empty)}
+    moving_rows = scene.moving.numpy()
+    moving = subset_scene(scene, moving_rows)  # static Gaussians play no part
+    n = int(moving_rows.sum())
+    offsets = np.zeros(n) if moving.phase_offset is None else moving.phase_offset.detach().cpu().numpy().astype(np.float64)
+    records = encoding.records[moving_records]
+    column = encoding.column[moving_records]
+    copy = encoding.copy[moving_records].astype(np.float64)
+    amplitude = np.asarray(encoding.lobes.amplitudes)[encoding.lobe[moving_records]]
+    alpha = records["rgba"][:, 3].astype(np.float64) / 255.0
+    states = LoopStates(moving)
+    totals = {"px": 0.0, "px_max": 0.0, "px_n": 0, "stray": 0, "w": 0.0, "w_max": 0.0, "o": 0.0, "o_max": 0.0, "n": 0}
+    sum_min, sum_max, stray_weight = np.inf, -np.inf, 0.0
+    travel = moving.velocity.detach().cpu().numpy().astype(np.float64) * (scene.loop_frames / scene.cycles)  # v·T
+    for t in np.linspace(0.0, 1.0, samples):
+        gaussians = states(float(t) * scene.loop_frames)
+        means = gaussians.means.detach().cpu().numpy().astype(np.float64).reshape(2, n, 3)
+        weight = states.weight.detach().cpu().numpy().astype(np.float64).reshape(2, n)
+        opacity = gaussians.opacities.detach().cpu().numpy().astype(np.float64).reshape(2, n)
+        position, factor = decode_records(records, float(t))
+        drawn = factor > 0
+        phase = offsets[column] + float(t) * scene.cycles + copy
+        cycle = np.floor(phase)  # 0: slot A's copy, −1: slot B's (one cycle behind); others: not drawn by LoopStates
+        stray = drawn & ((cycle < -1) | (cycle > 0))
+        totals["stray"] += int(stray.sum())
+        # Copy i sits cycle·v·T from slot A's position (slot B is A − v·T): positions are checked for every drawn copy.
+        truth = means[0, column[drawn]] + travel[column[drawn]] * cycle[drawn, None]
+        d = np.linalg.norm(camera.project(position[drawn]) - camera.project(truth), axis=-1)
+        totals["px"] += float(d.sum())
+        totals["px_n"] += int(d.size)
+        totals["px_max"] = max(totals["px_max"], float(d.max()) if d.size else 0.0)
+        ok = drawn & ~stray
+        slot = np.where(cycle >= 0, 0, 1)
+        decoded_w = np.zeros((2, n))
+        decoded_o = np.zeros((2, n))
+        np.add.at(decoded_w, (slot[ok], column[ok]), amplitude[ok] * factor[ok])
+        np.add.at(decoded_o, (slot[ok], column[ok]), alpha[ok] * factor[ok])
+        stray_weight = max(stray_weight, float((amplitude * factor)[stray].max()) if stray.any() else 0.0)
+        dw, do = np.abs(decoded_w - weight), np.abs(decoded_o - opacity)
+        totals["w"] += float(dw.sum())
+        totals["o"] += float(do.sum())
+        totals["n"] += dw.size
+        totals["w_max"] = max(totals["w_max"], float(dw.max()))
+        totals["o_max"] = max(totals["o_max"], float(do.max()))
+        both = decoded_w.sum(axis=0)
+        sum_min, sum_max = min(sum_min, float(both.min())), max(sum_max, float(both.max()))
+    return {
+        "position": {"mean": totals["px"] / max(totals["px_n"], 1), "max": totals["px_max"], "samples": totals["px_n"]},
+        "stray": {"samples": totals["stray"], "max_weight": stray_weight},
+        "weight": {"mean": totals["w"] / totals["n"], "max": totals["w_max"], "sum_min": sum_min, "sum_max": sum_max},
+        "opacity": {"mean": totals["o"] / totals["n"], "max": totals["o_max"]},
+    }
 
 
 def viewer_camera(scene: Scene4D) -> ViewerCamera:

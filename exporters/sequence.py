@@ -1,8 +1,10 @@
 """Per-frame sequences: a zip of ``frame0000.ply, frame0001.ply, …`` that SuperSplat plays as a sequence.
 
 One file per loop frame (``stride`` 1) or every ``stride``-th frame, numbered consecutively. The loop frame N equals
-frame 0, so frames cover phases 0, stride, … < N. Gaussians whose cross-fade weight is below ``min_weight`` in a
-frame (population B at the start of the loop, A at its end) are left out of that frame.
+frame 0, so frames cover phases 0, stride, … < N. Each frame is what ``animate.LoopStates`` draws at that phase
+(cycles, fades and phase offsets included), without the Gaussians whose cross-fade weight (``LoopStates.weight``)
+is below ``min_weight`` (the slot that is not resting at phase 0; with short fades, one of the two slots most of
+the time).
 
 Frame formats: ``ply`` (INRIA float, 248 bytes a splat with SH 0), ``compressed_ply`` (PlayCanvas, 16 bytes a
 splat plus 72 bytes per 256; read by SuperSplat, not by gsplat.js), ``splat`` (32 bytes). ``ply`` and

@@ -18,23 +18,39 @@ word  content
 with ``dt = t − trbf_center`` and viewer time t ∈ [0, 1]. The viewers cull a splat whose temporal factor is below
 ``VIEWER_CULL`` (0.02).
 
-How the loop is encoded. Viewer time t maps to loop phase ``k = t · loop_frames``. ``animate.gaussians_at``
-draws each moving Gaussian twice: population A at ``rest + v·k`` with weight ``1 − t`` and population B at
-``rest − v·(N − k)`` with weight ``t``. Each population becomes ``lobes`` splats whose temporal opacities sum
-to approximately the linear cross-fade (constants in ``FADE_LOBES``, fitted by least squares on [0, 1] with two
-constraints: every lobe is below the cull threshold at the far end, so t = 1 wraps to t = 0 without a pop, and the
-sum at the near end is within 1 % of 1, so t = 0 shows the still photo). B uses the lobes mirrored about t = ½.
-Each splat's trajectory is fitted as the cubic motion polynomial by least squares on sampled phases of the true
-motion (exact for the linear Eulerian advection), quantised to half floats, and its float32 centre refitted
-after quantisation. Static Gaussians get zero motion and a flat temporal opacity.
+How the loop is encoded ("copy" form of ``landscape4d.animate``). Viewer time t is loop phase ``k = t·N``; the loop
+holds ``cycles`` = c cross-fade cycles of ``T = N / c`` frames. Copy i (an integer) of a moving Gaussian (rest r,
+velocity v per frame, phase offset ψ) sits at ``r + v·(k + i·T)`` with the trapezoid weight ``W_f(ψ + k/T + i)``;
+``LoopStates``' slot A is the copy with ``ψ + k/T + i ∈ [0, 1)``, slot B the one before it. In the file every copy
+whose temporal support meets t ∈ [0, 1] is a set of splats, one per temporal *lobe*: the copy's weight is the sum
+``L(s) = Σ aⱼ·exp(−((s − μⱼ)/σⱼ)²)`` over its lobes (s in cycles, so a lobe's trbf scale is σⱼ/c and its centre
+the time where ``ψ + t·c + i = μⱼ``). Its motion is linear (velocity ``v·N`` per unit t, exact in the cubic) and
+its float32 position is the copy's position at its own (half-rounded) trbf centre. Copies whose support straddles
+t = 0 or t = 1 are written on both sides (centres below 0 or above 1 are fine for the shader), so the frame at
+t → 1 is the frame at t = 0 and the loop wraps without a pop.
+
+The lobes (``fade_lobes``) are fitted once per (lobes, fade) by constrained least squares against the trapezoid,
+with the copies' sum Σᵢ L(s + i) pulled to 1 (partition of unity), every lobe culled (factor < 0.019) one cycle
+away from the trapezoid's plateau (so at t = 0 only the resting copy is drawn: the still photo) and L within 1 % of
+1 on the plateau. Gaussian lobes cannot follow a short fade: ``lobes`` lobes can keep those constraints only down to
+a fade of ``MIN_FADE[lobes]``. A scene with a shorter fade f is encoded with that *effective* fade f_e and its
+phase offsets scaled by (1 − f_e)/(1 − f), which keeps the offsets' spatial pattern and keeps every copy's
+plateau over t = 0 (its cross-fade is shifted by at most (f_e − f)/2 of a cycle). ``fade_error`` measures the
+result against the true trapezoid weights.
+
+Opacity: ``LoopStates`` draws the compensated ``1 − (1 − o)^w``; a splat's opacity × temporal factor is linear in
+the weight, so here each copy draws ``o·L`` (exact at weights 0 and 1, lower mid-fade — by at most
+``max_w (1 − (1 − o)^w − o·w)``, 0.25 at o = 1 − 1e-6 and w = 1/2 … 0.18 at o = 0.9). ``loop.splatv_report``
+measures the drawn opacities against ``LoopStates``. Static Gaussians get zero motion and a flat temporal opacity.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -44,8 +60,17 @@ SPLATV_MAGIC = 0x674B
 TEXTURE_WIDTH = 4096  # texels a row; 4 RGBA32UI texels (64 bytes) a splat → 1024 splats a row
 SPLATS_PER_ROW = TEXTURE_WIDTH // 4
 VIEWER_CULL = 0.02  # the stock shaders skip a splat when exp(−((t−c)/s)²) < 0.02
+CULL_RADIUS = math.sqrt(math.log(1.0 / VIEWER_CULL))  # |t − c| / s beyond which a splat is culled (1.978)
+GHOST_CULL = 0.019  # the fit keeps other copies' lobes below this at t = 0 (a margin under VIEWER_CULL)
 STATIC_TRBF = (0.0, 1000.0)  # centre, scale: factor ≥ exp(−1e−6) on t ∈ [0, 1]; centre 0 keeps dt ≥ 0
 HALF_MAX = 65504.0
+CENTER_GRID = 1024  # trbf centres are multiples of 1/1024: exact half floats on (−2, 2), so a copy's duplicate one
+# loop later (centre + 1) is timed exactly like the copy itself and the wrap t = 1 → 0 matches to the bit
+LOBE_CHOICES = (1, 2, 3)
+DEFAULT_LOBES = 2
+# The shortest fade each lobe count follows with the constraints of ``fade_lobes`` while its copies still sum to
+# 1 within about ±4 % (2 lobes) / ±3 % (3 lobes); one lobe never gets closer than about −25 % / +5 %.
+MIN_FADE = {1: 1.0, 2: 0.8, 3: 0.5}
 
 SPLATV_DTYPE = np.dtype(
     [
@@ -61,80 +86,119 @@ SPLATV_DTYPE = np.dtype(
 assert SPLATV_DTYPE.itemsize == 64
 
 
+def trapezoid(s: np.ndarray, fade: float) -> np.ndarray:
+    """``animate``'s symmetric copy weight W_f(s): 1 on |s| ≤ (1 − f)/2, linear to 0 at |s| = (1 + f)/2."""
+    return np.clip((0.5 * (1.0 + fade) - np.abs(np.asarray(s, dtype=np.float64))) / fade, 0.0, 1.0)
+
+
 @dataclass(frozen=True)
 class FadeLobes:
-    """Temporal opacity lobes whose sum Σ aᵢ·exp(−((t − cᵢ)/sᵢ)²) approximates the fade-out 1 − t on [0, 1]."""
+    """One copy's temporal lobes in cycle phase s: L(s) = Σ aⱼ·exp(−((s − μⱼ)/σⱼ)²) ≈ the trapezoid W_fade(s)."""
 
-    centers: tuple[float, ...]
-    scales: tuple[float, ...]
-    amplitudes: tuple[float, ...]
+    fade: float  # the (effective) fade they approximate
+    centers: tuple[float, ...]  # μⱼ, in cycles
+    scales: tuple[float, ...]  # σⱼ, in cycles
+    amplitudes: tuple[float, ...]  # aⱼ
 
-    def weight(self, t: np.ndarray, mirrored: bool = False) -> np.ndarray:
-        """[len(t)] the summed temporal opacity (``mirrored``: the fade-in, lobes reflected about t = ½)."""
-        return self.lobe_weights(t, mirrored).sum(axis=0)
+    def lobe_weights(self, s: np.ndarray, cull: bool = True) -> np.ndarray:
+        """[lobes, *s.shape] each lobe's weight including its amplitude (``cull``: zero below ``VIEWER_CULL``)."""
+        s = np.asarray(s, dtype=np.float64)
+        shape = (-1,) + (1,) * s.ndim
+        c, w, a = (np.asarray(v, dtype=np.float64).reshape(shape) for v in (self.centers, self.scales, self.amplitudes))
+        factor = np.exp(-(((s[None] - c) / w) ** 2))
+        if cull:
+            factor = np.where(factor >= VIEWER_CULL, factor, 0.0)
+        return a * factor
 
-    def lobe_weights(self, t: np.ndarray, mirrored: bool = False) -> np.ndarray:
-        """[lobes, len(t)] each lobe's temporal opacity including its amplitude."""
-        t = np.asarray(t, dtype=np.float64)
-        c, s, a = (np.asarray(v, dtype=np.float64)[:, None] for v in (self.centers, self.scales, self.amplitudes))
-        if mirrored:
-            c = 1.0 - c
-        return a * np.exp(-(((t[None] - c) / s) ** 2))
+    def weight(self, s: np.ndarray, cull: bool = True) -> np.ndarray:
+        """The copy's weight L(s)."""
+        return self.lobe_weights(s, cull).sum(axis=0)
 
-    def quantised(self) -> "FadeLobes":
-        """The lobes as the viewer sees them (half-float centre and scale, uint8 amplitude on the opacity)."""
-        return FadeLobes(
-            tuple(float(v) for v in np.float16(self.centers)),
-            tuple(float(v) for v in np.float16(self.scales)),
-            self.amplitudes,
-        )
+    def partition(self, s: np.ndarray, cull: bool = True) -> np.ndarray:
+        """Σᵢ L(s + i): what all copies of a Gaussian add up to (1 in ``animate``)."""
+        s = np.asarray(s, dtype=np.float64)
+        return sum(self.weight(s + i, cull) for i in range(-3, 4))
 
 
-# Fitted offline (least squares of the sum against 1 − t on 1001 samples of [0, 1], Nelder–Mead from random
-# starts; constraints as in the module docstring). ``tests/test_exporters_splatv.py`` re-checks the errors.
-FADE_LOBES: dict[int, FadeLobes] = {
-    1: FadeLobes((0.04381,), (0.48036,), (0.99827,)),  # mean |error| 0.082, max 0.148
-    2: FadeLobes((-0.04187, 0.58957), (0.52335, 0.20617), (0.99630, 0.20886)),  # mean 0.022, max 0.054
-    3: FadeLobes((-0.07562, 0.52374, 0.76642), (0.54029, 0.23844, 0.11733), (1.0, 0.18715, 0.09081)),  # 0.007, 0.024
+def effective_fade(lobes: int, fade: float) -> float:
+    """The fade ``lobes`` lobes encode for a scene fade ``fade`` (never shorter than ``MIN_FADE[lobes]``)."""
+    if lobes not in MIN_FADE:
+        raise ValueError(f"lobes must be one of {list(LOBE_CHOICES)}, got {lobes!r}")
+    if not 0.0 < fade <= 1.0:
+        raise ValueError(f"fade must be in (0, 1], got {fade}")
+    return max(float(fade), MIN_FADE[lobes])
+
+
+def effective_offsets(offsets: np.ndarray, fade: float, fade_e: float) -> np.ndarray:
+    """Phase offsets ψ scaled to the effective fade's plateau: ψ·(1 − f_e)/(1 − f) (all 0 when f = 1)."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if fade >= 1.0:
+        return np.zeros_like(offsets)
+    return offsets * ((1.0 - fade_e) / (1.0 - fade))
+
+
+def _unpack(params: np.ndarray, lobes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetric lobe sets from free parameters: [σ, a] for a centre lobe (odd counts), then [μ, σ, a] per pair."""
+    centers, scales, amps, k = [], [], [], 0
+    if lobes % 2:
+        centers, scales, amps, k = [0.0], [params[0]], [params[1]], 2
+    while k < len(params):
+        mu, sigma, a = params[k : k + 3]
+        centers += [abs(mu), -abs(mu)]
+        scales += [sigma, sigma]
+        amps += [a, a]
+        k += 3
+    return np.array(centers), np.array(scales), np.array(amps)
+
+
+_FIT_STARTS = {
+    1: ([0.45, 1.0],),
+    2: ([0.25, 0.3, 0.9], [0.2, 0.25, 0.9], [0.3, 0.35, 0.8]),
+    3: ([0.32, 0.97, 0.36, 0.2, 0.6], [0.3, 0.9, 0.3, 0.2, 0.5], [0.4, 0.8, 0.4, 0.15, 0.4], [0.48, 1.0, 0.6, 0.18, 0.23]),
 }
-DEFAULT_LOBES = 2
-
-# phases [T] in [0, 1] → (positions of population A [T,M,3], positions of population B [T,M,3])
-Trajectory = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-class SampledTrajectory:
-    """A trajectory evaluated once on a grid of times; calls with times on the grid are served from it.
+@lru_cache(maxsize=64)
+def _fit_lobes(lobes: int, fade: float) -> FadeLobes:
+    from scipy.optimize import minimize  # a project dependency; only the .splatv export needs it
 
-    The encoder fits on every other grid time and the error report measures on all of them, so the true motion is
-    sampled once and half of the measured samples were not used by the fit.
-    """
+    s = np.linspace(-1.0, 1.0, 401)
+    y = np.linspace(0.0, 1.0, 201)
+    target = trapezoid(s, fade)
+    plateau = np.linspace(0.0, 0.5 * (1.0 - fade), 21)
+    ghost_radius = math.sqrt(math.log(1.0 / GHOST_CULL))
 
-    def __init__(self, trajectory: Trajectory, t: np.ndarray) -> None:
-        self.trajectory = trajectory
-        self.t = np.asarray(t, dtype=np.float64)
-        self.forward, self.backward = trajectory(self.t)
+    def value(x: np.ndarray, c: np.ndarray, w: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return (a * np.exp(-(((x[:, None] - c) / w) ** 2))).sum(axis=1)
 
-    def __call__(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        t = np.asarray(t, dtype=np.float64)
-        index = np.clip(np.searchsorted(self.t, t), 0, len(self.t) - 1)
-        below = np.clip(index - 1, 0, len(self.t) - 1)
-        index = np.where(np.abs(self.t[below] - t) < np.abs(self.t[index] - t), below, index)
-        if np.allclose(self.t[index], t, rtol=0.0, atol=1e-12):
-            return self.forward[index], self.backward[index]
-        return self.trajectory(t)
+    def objective(p: np.ndarray) -> float:
+        c, w, a = _unpack(p, lobes)
+        total = sum(value(y + i, c, w, a) for i in range(-3, 4))
+        return float(np.mean((value(s, c, w, a) - target) ** 2) + np.mean((total - 1.0) ** 2))
+
+    def constraints(p: np.ndarray) -> np.ndarray:
+        c, w, a = _unpack(p, lobes)
+        flat = value(plateau, c, w, a) - 1.0
+        # every lobe culled beyond the trapezoid's support: one cycle from the plateau, other copies are not drawn
+        ghost = 0.5 * (1.0 + fade) - np.abs(c) - ghost_radius * w
+        return np.concatenate([ghost, 0.01 - flat, 0.01 + flat, w - 0.02])
+
+    best = None
+    for start in _FIT_STARTS[lobes]:
+        result = minimize(objective, np.array(start), method="SLSQP", constraints=[{"type": "ineq", "fun": constraints}],
+                          options={"maxiter": 500, "ftol": 1e-12})
+        if result.success and constraints(result.x).min() > -1e-6 and (best is None or result.fun < best.fun):
+            best = result
+    if best is None:
+        raise RuntimeError(f"could not fit {lobes} temporal lobe(s) to a fade of {fade}")
+    c, w, a = _unpack(best.x, lobes)
+    order = np.argsort(c, kind="stable")
+    return FadeLobes(fade, tuple(float(v) for v in c[order]), tuple(float(v) for v in np.abs(w[order])), tuple(float(v) for v in a[order]))
 
 
-def linear_trajectory(rest: np.ndarray, velocity: np.ndarray, loop_frames: int) -> Trajectory:
-    """The two populations of ``animate.gaussians_at`` for straight-line motion (velocity per loop frame)."""
-    rest = np.asarray(rest, dtype=np.float64)
-    travel = np.asarray(velocity, dtype=np.float64) * loop_frames  # displacement over one loop
-
-    def sample(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        t = np.asarray(t, dtype=np.float64)[:, None, None]
-        return rest[None] + travel[None] * t, rest[None] - travel[None] * (1.0 - t)
-
-    return sample
+def fade_lobes(lobes: int, fade: float) -> FadeLobes:
+    """The lobes of one copy for a scene fade ``fade`` (fitted once per effective fade; see the module docstring)."""
+    return _fit_lobes(lobes, round(effective_fade(lobes, fade), 6))
 
 
 @dataclass(frozen=True)
@@ -185,14 +249,16 @@ class ViewerCamera:
 
 @dataclass
 class SplatvEncoding:
-    """The ``.splatv`` bytes and what went into them."""
+    """The ``.splatv`` bytes and what went into them (per record, without the texture padding)."""
 
     data: bytes
-    records: np.ndarray  # [M] SPLATV_DTYPE (without the texture padding)
-    role: np.ndarray  # [M] int8: 0 static, 1 population A (fade-out), 2 population B (fade-in)
+    records: np.ndarray  # [M] SPLATV_DTYPE
+    role: np.ndarray  # [M] int8: 0 static, 1 moving (one lobe of one copy)
     source_index: np.ndarray  # [M] row of the input splats each record came from
     lobe: np.ndarray  # [M] int8 lobe index (0 for static)
-    trajectory_column: np.ndarray  # [M] column of the trajectory (moving row) each record follows; -1 for static
+    copy: np.ndarray  # [M] int64 copy index i (position r + v·(k + i·T)); 0 for static
+    column: np.ndarray  # [M] which moving row of the input (nonzero velocity, in order) a record draws; -1 static
+    lobes: FadeLobes | None = None  # the temporal lobes of every copy (None without moving Gaussians)
     stats: dict = field(default_factory=dict)
 
 
@@ -201,30 +267,44 @@ def _check_half(name: str, values: np.ndarray) -> None:
         raise ValueError(f"splatv stores {name} as half floats: |value| must be ≤ {HALF_MAX:g}, got {np.abs(values).max():g}")
 
 
-def fit_cubic(t: np.ndarray, positions: np.ndarray, center: float) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares ``x(t) ≈ x0 + m1·dt + m2·dt² + m3·dt³`` with ``dt = t − center``.
+def copy_lobes(offsets_e: np.ndarray, cycles: int, lobes: FadeLobes) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, float]]:
+    """Which (Gaussian, copy, lobe) splats the viewer can draw in t ∈ [0, 1].
 
-    ``positions`` [T,M,3] sampled at ``t`` [T]. Returns x0 [M,3] and motion [M,9] (m0..m8 in splatv order: the
-    three dt coefficients, then dt², then dt³). The motion is rounded to half floats and x0 refitted to it.
+    ``offsets_e`` [M] effective phase offsets. Returns per lobe j: (j, Gaussian rows [R], copy indices [R],
+    trbf centres [R] on the ``CENTER_GRID``, half-rounded trbf scale). Copy i's lobe j is centred where ψ_e + t·c + i = μⱼ;
+    it is written when its temporal factor reaches ``VIEWER_CULL`` somewhere in [0, 1] (with the half-rounded
+    centre and scale the shader uses).
     """
-    dt = np.asarray(t, dtype=np.float64) - center
-    basis = np.stack([np.ones_like(dt), dt, dt**2, dt**3], axis=1)  # [T,4]
-    T, M, _ = positions.shape
-    coeffs, *_ = np.linalg.lstsq(basis, positions.reshape(T, M * 3), rcond=None)
-    coeffs = coeffs.reshape(4, M, 3)
-    motion = np.concatenate([coeffs[1], coeffs[2], coeffs[3]], axis=1)  # [M,9]
-    _check_half("motion coefficients", motion)
-    motion = motion.astype(np.float16).astype(np.float64)
-    moved = np.einsum("tk,kmc->tmc", basis[:, 1:], motion.reshape(M, 3, 3).transpose(1, 0, 2))
-    x0 = (positions - moved).mean(axis=0)
-    return x0, motion
+    out = []
+    psi = np.asarray(offsets_e, dtype=np.float64)
+    for j, (mu, sigma) in enumerate(zip(lobes.centers, lobes.scales)):
+        scale = float(np.float16(sigma / cycles))
+        reach = CULL_RADIUS * scale * (1.0 + 1e-3) + 1e-3
+        base = (mu - psi) / cycles  # the centre of copy 0's lobe
+        rows, copies, centers = [], [], []
+        if len(psi):
+            lo = math.floor(cycles * (base.min() - 1.0 - reach)) - 1
+            hi = math.ceil(cycles * (base.max() + reach)) + 1
+            for i in range(lo, hi + 1):
+                center = np.round((base - i / cycles) * CENTER_GRID) / CENTER_GRID
+                gap = np.abs(np.clip(center, 0.0, 1.0) - center)
+                keep = np.flatnonzero(np.exp(-((gap / scale) ** 2)) >= VIEWER_CULL * (1.0 - 1e-3))
+                rows.append(keep)
+                copies.append(np.full(len(keep), i, dtype=np.int64))
+                centers.append(center[keep])
+        cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype)  # noqa: E731
+        out.append((j, cat(rows, np.int64), cat(copies, np.int64), cat(centers, np.float64), scale))
+    return out
 
 
-def evaluate_cubic(x0: np.ndarray, motion: np.ndarray, t: np.ndarray, center: float | np.ndarray) -> np.ndarray:
-    """Positions [T,M,3] of splatv motion (x0 [M,3] float32, motion [M,9]) at times t [T], as the shader does."""
-    dt = np.asarray(t, dtype=np.float64)[:, None, None] - np.asarray(center, dtype=np.float64).reshape(1, -1, 1)
-    m = np.asarray(motion, dtype=np.float64)
-    return x0[None].astype(np.float64) + m[None, :, 0:3] * dt + m[None, :, 3:6] * dt**2 + m[None, :, 6:9] * dt**3
+def record_counts(offsets: np.ndarray, cycles: int, fade: float, lobes: int = DEFAULT_LOBES) -> np.ndarray:
+    """[M] splats each moving Gaussian (phase offsets ``offsets``) becomes in a ``.splatv``."""
+    fitted = fade_lobes(lobes, fade)
+    offsets_e = effective_offsets(offsets, fade, fitted.fade)
+    counts = np.zeros(len(offsets_e), dtype=np.int64)
+    for _, rows, _, _, _ in copy_lobes(offsets_e, cycles, fitted):
+        np.add.at(counts, rows, 1)
+    return counts
 
 
 def splatv_records(
@@ -250,41 +330,44 @@ def encode_splatv(
     loop_frames: int,
     camera: ViewerCamera | None = None,
     lobes: int = DEFAULT_LOBES,
-    trajectory: Trajectory | None = None,
-    fit_samples: int = 13,
+    cycles: int = 1,
+    fade: float = 1.0,
+    phase_offset: np.ndarray | None = None,
 ) -> SplatvEncoding:
     """Encode a looping scene as ``.splatv``.
 
     ``splats`` [N] are the rest Gaussians (loop phase 0), ``velocity`` [N,3] world units per loop frame (zero rows
-    are static), ``loop_frames`` the loop length N. ``trajectory`` samples the true positions of the moving
-    Gaussians (rows with nonzero velocity, in order) at viewer times t ∈ [0, 1]; default: the straight-line motion
-    of ``animate.gaussians_at``. ``lobes`` (1–3) temporal splats per population trade file size for a more exact
-    cross-fade (see ``FADE_LOBES``).
+    are static), ``loop_frames`` the loop length N; ``cycles``, ``fade`` and ``phase_offset`` [N] (ψ, None = 0) as
+    in ``Scene4D``. ``lobes`` (1–3) temporal splats per copy trade file size for a closer cross-fade (see
+    ``fade_lobes``, ``MIN_FADE``).
     """
     velocity = np.asarray(velocity, dtype=np.float64)
     if velocity.shape != (len(splats), 3):
         raise ValueError(f"velocity has shape {velocity.shape}, expected {(len(splats), 3)}")
-    if lobes not in FADE_LOBES:
-        raise ValueError(f"lobes must be one of {sorted(FADE_LOBES)}, got {lobes}")
     if loop_frames < 2:
         raise ValueError(f"loop_frames must be at least 2, got {loop_frames}")
-    fade = FADE_LOBES[lobes].quantised()
+    if not isinstance(cycles, (int, np.integer)) or not 1 <= cycles <= loop_frames:
+        raise ValueError(f"cycles must be an integer between 1 and loop_frames ({loop_frames}), got {cycles!r}")
+    fitted = fade_lobes(lobes, fade)  # validates lobes and fade
+    offsets = np.zeros(len(splats)) if phase_offset is None else np.asarray(phase_offset, dtype=np.float64)
+    if offsets.shape != (len(splats),):
+        raise ValueError(f"phase_offset has shape {offsets.shape}, expected {(len(splats),)}")
+    if len(offsets) and np.abs(np.nan_to_num(offsets)).max() > 0.5 * (1.0 - fade) + 1e-6:
+        raise ValueError("phase offsets must lie within ±(1 − fade)/2")
     moving_before = np.abs(np.nan_to_num(velocity, nan=1.0)).sum(axis=1) > 0
-    splats, keep, _ = drop_invalid(splats, velocity, context="splatv")
-    velocity = velocity[keep]
+    splats, keep, _ = drop_invalid(splats, velocity, offsets, context="splatv")
+    velocity, offsets = velocity[keep], offsets[keep]
     moving = np.abs(velocity).sum(axis=1) > 0
     moving_index = np.flatnonzero(moving)
     static_index = np.flatnonzero(~moving)
-    t_fit = np.linspace(0.0, 1.0, max(fit_samples, 4))
-    if trajectory is None:
-        trajectory = linear_trajectory(splats.means[moving_index], velocity[moving_index], loop_frames)
-        kept_moving = np.arange(len(moving_index))
-    else:
-        kept_moving = np.flatnonzero(keep[moving_before])  # the caller's trajectory covers the moving rows before clean-up
-    if len(moving_index):
-        path_a, path_b = (path[:, kept_moving] for path in trajectory(t_fit))
-    else:
-        path_a = path_b = np.zeros((len(t_fit), 0, 3))
+    kept_moving = np.flatnonzero(keep[moving_before])  # columns: moving rows of the input, before clean-up
+    cycle_frames = loop_frames / cycles
+    rest = splats.means[moving_index].astype(np.float64)
+    vel = velocity[moving_index]
+    motion = np.zeros((len(moving_index), 9))
+    motion[:, 0:3] = vel * loop_frames  # Δpos per unit t: linear, so the cubic holds it exactly
+    _check_half("motion coefficients", motion)
+    offsets_e = effective_offsets(offsets[moving_index], fade, fitted.fade)
 
     parts = [
         splatv_records(
@@ -300,19 +383,19 @@ def encode_splatv(
     columns = [np.full(len(static_index), -1, dtype=np.int64)]
     sources = [static_index]
     lobe_ids = [np.zeros(len(static_index), dtype=np.int8)]
-    for role, path, mirrored in ((1, path_a, False), (2, path_b, True)):
-        for j in range(lobes):
-            center = 1.0 - fade.centers[j] if mirrored else fade.centers[j]
-            center = float(np.float16(center))
-            x0, motion = fit_cubic(t_fit, path, center)
-            x0 = x0.astype(np.float32)
-            trbf = np.tile(np.array([center, fade.scales[j]]), (len(moving_index), 1))
-            alpha = np.full(len(moving_index), fade.amplitudes[j])
-            parts.append(splatv_records(splats, x0, motion, trbf, alpha, moving_index))
-            roles.append(np.full(len(moving_index), role, dtype=np.int8))
-            sources.append(moving_index)
-            lobe_ids.append(np.full(len(moving_index), j, dtype=np.int8))
-            columns.append(kept_moving)
+    copy_ids = [np.zeros(len(static_index), dtype=np.int64)]
+    if len(moving_index):
+        for j, rows, copies, centers, scale in copy_lobes(offsets_e, cycles, fitted):
+            # copy i at its own trbf centre t: r + v·(t·N + i·T)
+            x0 = rest[rows] + vel[rows] * (centers * loop_frames + copies * cycle_frames)[:, None]
+            trbf = np.stack([centers, np.full(len(rows), scale)], axis=1)
+            alpha = np.full(len(rows), fitted.amplitudes[j])
+            parts.append(splatv_records(splats, x0.astype(np.float32), motion[rows], trbf, alpha, moving_index[rows]))
+            roles.append(np.ones(len(rows), dtype=np.int8))
+            sources.append(moving_index[rows])
+            lobe_ids.append(np.full(len(rows), j, dtype=np.int8))
+            copy_ids.append(copies)
+            columns.append(kept_moving[rows])
     records = np.concatenate(parts)
     texheight = max(1, -(-len(records) // SPLATS_PER_ROW))
     padded = np.zeros(texheight * SPLATS_PER_ROW, dtype=SPLATV_DTYPE)
@@ -323,71 +406,71 @@ def encode_splatv(
         chunk["cameras"] = [camera.splatv_json()]
     header_json = json.dumps([chunk], separators=(",", ":")).encode("utf-8")
     data = struct.pack("<II", SPLATV_MAGIC, len(header_json)) + header_json + body
+    n_moving_records = len(records) - len(static_index)
     stats = {
         "splats": int(len(records)),
         "static": int(len(static_index)),
         "moving": int(len(moving_index)),
         "lobes": lobes,
-        "fade_lobes": {"centers": list(fade.centers), "scales": list(fade.scales), "amplitudes": list(fade.amplitudes)},
+        "cycles": int(cycles),
+        "fade": float(fade),
+        "effective_fade": fitted.fade,
+        "splats_per_moving": n_moving_records / len(moving_index) if len(moving_index) else 0.0,
+        "fade_lobes": {"centers": list(fitted.centers), "scales": list(fitted.scales), "amplitudes": list(fitted.amplitudes)},
     }
     return SplatvEncoding(
-        data, records, np.concatenate(roles), np.concatenate(sources), np.concatenate(lobe_ids), np.concatenate(columns), stats
+        data,
+        records,
+        np.concatenate(roles),
+        np.concatenate(sources),
+        np.concatenate(lobe_ids),
+        np.concatenate(copy_ids),
+        np.concatenate(columns),
+        fitted if len(moving_index) else None,
+        stats,
     )
 
 
-def fade_error(lobes: int, samples: int = 1001) -> dict[str, float]:
-    """Cross-fade error of the encoded temporal opacity (half-quantised lobes) against the linear weight 1 − t.
+def decode_records(records: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions [M,3] and temporal factors [M] of ``records`` at viewer time t, as the stock shader computes them
+    (half-float motion and trbf; the factor is 0 where the viewer culls the splat)."""
+    center = records["trbf"][:, 0].astype(np.float64)
+    scale = records["trbf"][:, 1].astype(np.float64)
+    dt = (float(t) - center)[:, None]
+    m = records["motion"][:, :9].astype(np.float64)
+    position = records["position"].astype(np.float64) + m[:, 0:3] * dt + m[:, 3:6] * dt**2 + m[:, 6:9] * dt**3
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        factor = np.exp(-(((float(t) - center) / scale) ** 2))
+    factor = np.where(np.isfinite(factor) & (factor >= VIEWER_CULL), factor, 0.0)
+    return position, factor
 
-    Values are fractions of the Gaussian's opacity: ``mean``/``max`` of |Σ lobes − (1 − t)| over t ∈ [0, 1] (the same
-    for the mirrored fade-in), ``sum_min``/``sum_max`` of the two populations' total (1 exactly in the target),
-    ``wrap`` the largest lobe factor at the far end (below ``VIEWER_CULL`` means the loop wraps without a pop).
-    Amplitudes are applied to the 8-bit alpha, so their rounding is not included.
+
+def fade_error(lobes: int, fade: float = 1.0, samples: int = 601, offsets: int = 41) -> dict[str, float]:
+    """The encoded cross-fade against ``animate``'s trapezoid, in cycle phase (any ``cycles``), as fractions of a
+    Gaussian's opacity (weights; the compensated opacity is measured by ``loop.splatv_report``).
+
+    For phase offsets ψ spread over ±(1 − fade)/2 and every copy: ``mean``/``max`` of |L(ψ_e + x) − W_f(ψ + x)|
+    (the lobe fit and the effective fade's shift together); ``sum_min``/``sum_max`` of Σ over copies (1 in the
+    model); ``start_min``/``start_max`` the resting copy's weight at t = 0 and ``ghost`` the largest other copy's
+    weight there (0: not drawn, so t = 0 shows the still photo); ``shift`` the largest cross-fade shift (cycles);
+    ``effective_fade``. Culling included; half-float rounding of centres and scales is not (the report is).
     """
-    fade = FADE_LOBES[lobes].quantised()
-    t = np.linspace(0.0, 1.0, samples)
-    err = np.abs(fade.weight(t) - (1.0 - t))
-    total = fade.weight(t) + fade.weight(t, mirrored=True)
-    far = np.exp(-(((1.0 - np.asarray(fade.centers)) / np.asarray(fade.scales)) ** 2))
+    fitted = fade_lobes(lobes, fade)
+    psi = np.linspace(-1.0, 1.0, offsets) * 0.5 * (1.0 - fade)
+    psi_e = effective_offsets(psi, fade, fitted.fade)
+    x = np.linspace(-1.5, 1.5, samples)
+    err = np.abs(fitted.weight(psi_e[:, None] + x[None]) - trapezoid(psi[:, None] + x[None], fade))
+    total = fitted.partition(np.linspace(0.0, 1.0, samples))
+    start = fitted.weight(psi_e)
+    ghost = np.maximum(fitted.weight(psi_e + 1.0), fitted.weight(psi_e - 1.0))
     return {
         "mean": float(err.mean()),
         "max": float(err.max()),
         "sum_min": float(total.min()),
         "sum_max": float(total.max()),
-        "start": float(fade.weight(np.array([0.0]))[0]),
-        "wrap": float(far.max()),
+        "start_min": float(start.min()),
+        "start_max": float(start.max()),
+        "ghost": float(ghost.max()),
+        "shift": float(np.abs(psi - psi_e).max()),
+        "effective_fade": fitted.fade,
     }
-
-
-def position_error_px(
-    encoding: SplatvEncoding, trajectory: Trajectory, camera: ViewerCamera, samples: int = 25
-) -> dict[str, float]:
-    """Fit error of the encoded motion against the true trajectories, in pixels of ``camera``.
-
-    For every moving record and ``samples`` viewer times t ∈ [0, 1] where the viewer draws it (temporal factor ≥
-    ``VIEWER_CULL``), the distance between the projection of the decoded position (float32 centre + half motion
-    polynomial, as the shader evaluates it) and the projection of the true position. Returns mean, max and the
-    number of (splat, t) samples.
-    """
-    moving = encoding.role > 0
-    if not moving.any():
-        return {"mean": 0.0, "max": 0.0, "samples": 0}
-    records = encoding.records[moving]
-    role = encoding.role[moving]
-    x0 = records["position"].astype(np.float64)
-    motion = records["motion"][:, :9].astype(np.float64)
-    center = records["trbf"][:, 0].astype(np.float64)
-    scale = records["trbf"][:, 1].astype(np.float64)
-    column = encoding.trajectory_column[moving]
-    total, count, worst = 0.0, 0, 0.0
-    for t in np.linspace(0.0, 1.0, samples):
-        truth_a, truth_b = trajectory(np.array([t]))
-        truth = np.where((role == 1)[:, None], truth_a[0][column], truth_b[0][column])
-        decoded = evaluate_cubic(x0, motion, np.array([t]), center)[0]
-        drawn = np.exp(-(((t - center) / scale) ** 2)) >= VIEWER_CULL
-        if not drawn.any():
-            continue
-        d = np.linalg.norm(camera.project(decoded[drawn]) - camera.project(truth[drawn]), axis=-1)
-        total += float(d.sum())
-        count += int(d.size)
-        worst = max(worst, float(d.max()))
-    return {"mean": total / max(count, 1), "max": worst, "samples": count}

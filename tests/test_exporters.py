@@ -9,6 +9,7 @@ format's quantisation.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import io
 import json
@@ -24,7 +25,7 @@ from plyfile import PlyData
 from exporters import SplatArrays, encode_compressed_ply, encode_ply, encode_splat, encode_spz, export_scene
 from exporters.cli import add_export_arguments, run_export
 from exporters.testing import example_scene
-from landscape4d.animate import gaussians_at
+from landscape4d.animate import LoopStates, gaussians_at, phase_offsets
 
 SH_C0 = 0.28209479177387814
 
@@ -389,8 +390,7 @@ def test_sequence_frames_match_the_animation_and_drop_invisible(tmp_path, scene)
         for i, phase in enumerate([0, 3, 6, 9]):
             ply = PlyData.read(io.BytesIO(archive.read(f"frame{i:04d}.ply")))["vertex"].data
             state = gaussians_at(scene, phase)
-            weight = {0: 1.0, 1: 1 - phase / scene.loop_frames, 2: phase / scene.loop_frames}
-            visible = np.array([weight[int(p)] for p in state.population]) > 0
+            visible = state.weight.numpy() >= 1 / 255
             expected = state.gaussians.means.numpy()[visible]
             np.testing.assert_array_equal(np.stack([ply["x"], ply["y"], ply["z"]], 1), expected)
             opacity = 1 / (1 + np.exp(-ply["opacity"].astype(np.float64)))
@@ -399,9 +399,35 @@ def test_sequence_frames_match_the_animation_and_drop_invisible(tmp_path, scene)
             np.testing.assert_array_equal(splat["means"], expected)
     moving = int(scene.moving.sum())
     first = result.stats["per_frame"][0]
-    assert first["dropped_invisible"] == moving and first["backward"] == 0  # B is invisible at phase 0
-    assert result.stats["per_frame"][1]["splats"] == len(scene.gaussians) + moving
+    assert first["dropped_invisible"] == moving and first["slot_b"] == 0  # slot B is invisible at phase 0
+    assert result.stats["per_frame"][1]["splats"] == len(scene.gaussians) + moving  # classic: both slots mid-loop
     assert result.stats["frames"] == 4 and result.stats["frame_fps"] == pytest.approx(scene.loop_fps / 3)
+
+
+def test_sequence_frames_follow_cycles_fades_and_phase_offsets(tmp_path, scene):
+    """A scene with three cross-fade cycles, a short fade and per-Gaussian phase offsets: every frame holds exactly
+    the Gaussians LoopStates draws with a visible weight, where it draws them; frame 0 is the still scene."""
+    offsets = phase_offsets(scene.gaussians.means, scene.source_camera, 0.3, seed=4)
+    cycled = dataclasses.replace(scene, cycles=3, fade=0.3, phase_offset=offsets)
+    result = export_scene(cycled, "sequence", tmp_path / "seq.zip", frame_formats=("splat",))
+    states = LoopStates(cycled)
+    moving = int(cycled.moving.sum())
+    with zipfile.ZipFile(tmp_path / "seq.zip") as archive:
+        assert len(archive.namelist()) == cycled.loop_frames
+        for phase in range(cycled.loop_frames):
+            read = read_splat(archive.read(f"frame{phase:04d}.splat"))
+            gaussians = states(phase)
+            visible = states.weight.numpy() >= 1 / 255
+            np.testing.assert_array_equal(read["means"], gaussians.means.numpy()[visible])
+            np.testing.assert_allclose(read["opacities"], gaussians.opacities.numpy()[visible], atol=0.5 / 255 + 1e-6)
+            entry = result.stats["per_frame"][phase]
+            assert entry["slot_a"] + entry["slot_b"] == visible.sum() - entry["static"]
+            assert moving <= entry["slot_a"] + entry["slot_b"] <= 2 * moving
+            if phase == 0:  # the still photo: each moving Gaussian once, at rest
+                np.testing.assert_array_equal(np.sort(read["means"], axis=0), np.sort(cycled.gaussians.means.numpy(), axis=0))
+    # Short fades: most Gaussians are drawn once in most frames (classic fade 1 draws both slots all loop long).
+    mean_drawn = np.mean([f["slot_a"] + f["slot_b"] for f in result.stats["per_frame"]])
+    assert mean_drawn < 1.5 * moving
 
 
 def test_sequence_compressed_frames(tmp_path, scene):

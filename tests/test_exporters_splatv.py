@@ -1,7 +1,15 @@
-""".splatv: an independent reader from the published layout, the loop it plays, and the fit errors it reports."""
+""".splatv: an independent reader from the published layout, the loop it plays against ``LoopStates``, and the
+errors it reports.
+
+The loop is checked in "copy" form: each moving record is one temporal lobe of copy i of a Gaussian, at
+``rest + v·(k + i·T)``; at loop phase k it stands for ``LoopStates``' slot A when ψ + k/T + i ∈ [0, 1) and slot B
+when it is in [−1, 0). Positions must match that slot exactly (up to half floats) and the lobes' weights must add up
+to the slots' cross-fade weights within the documented fade error.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 
@@ -10,10 +18,10 @@ import pytest
 import torch
 
 from exporters import SplatArrays, ViewerCamera, encode_splatv, export_scene
-from exporters.loop import scene_trajectory
-from exporters.splatv import FADE_LOBES, VIEWER_CULL, SampledTrajectory, fade_error, position_error_px
+from exporters.loop import splatv_report
+from exporters.splatv import LOBE_CHOICES, MIN_FADE, VIEWER_CULL, fade_error, fade_lobes, record_counts
 from exporters.testing import example_scene
-from landscape4d.animate import gaussians_at
+from landscape4d.animate import LoopStates, gaussians_at, phase_offsets
 from landscape4d.camera import look_at
 
 
@@ -60,9 +68,32 @@ def decoded_state(read: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
     return position, opacity
 
 
+def cycled(scene, cycles: int = 3, fade: float = 0.3, seed: int = 2):
+    """The scene with ``cycles`` cross-fade cycles, a short fade and per-Gaussian phase offsets (as the pipeline)."""
+    offsets = phase_offsets(scene.gaussians.means, scene.source_camera, fade, seed=seed)
+    return dataclasses.replace(scene, cycles=cycles, fade=fade, phase_offset=offsets)
+
+
+def offsets_of(scene) -> np.ndarray:
+    return np.zeros(len(scene.gaussians)) if scene.phase_offset is None else scene.phase_offset.numpy().astype(np.float64)
+
+
+def encode(scene, lobes: int = 2):
+    splats = SplatArrays.from_gaussians(scene.gaussians)
+    return encode_splatv(
+        splats, scene.velocity.numpy(), scene.loop_frames, lobes=lobes, cycles=scene.cycles, fade=scene.fade,
+        phase_offset=offsets_of(scene),
+    )
+
+
 @pytest.fixture(scope="module")
 def scene():
     return example_scene(n=800, seed=5, loop_frames=24)
+
+
+@pytest.fixture(scope="module", params=["classic", "cycled"])
+def any_scene(request, scene):
+    return scene if request.param == "classic" else cycled(scene)
 
 
 def test_reader_against_known_bytes():
@@ -85,16 +116,20 @@ def test_reader_against_known_bytes():
     assert read["trbf_scale"][0] == 1000.0 and read["opacity"][0] == 1.0
 
 
-def test_static_and_moving_records_round_trip(scene):
+def test_static_and_moving_records_round_trip(any_scene):
+    scene = any_scene
     splats = SplatArrays.from_gaussians(scene.gaussians)
     velocity = scene.velocity.numpy()
-    enc = encode_splatv(splats, velocity, scene.loop_frames, lobes=2)
+    enc = encode(scene, lobes=2)
     read = read_splatv(enc.data)
     m = len(enc.records)
     assert read["chunk"]["texheight"] == -(-m // 1024)
     moving = np.abs(velocity).sum(1) > 0
-    n_static, n_moving = int((~moving).sum()), int(moving.sum())
-    assert m == n_static + 2 * 2 * n_moving
+    n_static = int((~moving).sum())
+    counts = record_counts(offsets_of(scene)[moving], scene.cycles, scene.fade, 2)
+    assert m == n_static + counts.sum() and enc.stats["splats_per_moving"] == pytest.approx(counts.mean())
+    # Every copy a Gaussian has in t ∈ [0, 1]: `cycles` of them, plus the wrap duplicates.
+    assert counts.min() >= 2 * scene.cycles and counts.max() <= 2 * (scene.cycles + 2)
     src = splats.subset(enc.source_index)
     np.testing.assert_array_equal(read["position"][:n_static], splats.means[~moving])
     q = src.quats / np.linalg.norm(src.quats, axis=1, keepdims=True)
@@ -106,9 +141,13 @@ def test_static_and_moving_records_round_trip(scene):
     np.testing.assert_array_equal(read["motion"][static], 0.0)
     np.testing.assert_allclose(read["opacity"][static], src.opacities[static], atol=0.5 / 255 + 1e-9)
     assert (read["trbf_center"][static] == 0).all() and (read["trbf_scale"][static] == 1000).all()
-    # Moving records: the opacity carries the lobe amplitude; the motion is the loop travel v·N (linear).
-    lobe_amp = np.asarray(FADE_LOBES[2].amplitudes)[enc.lobe[n_static:]]
-    np.testing.assert_allclose(read["opacity"][n_static:m], src.opacities[n_static:] * lobe_amp, atol=0.5 / 255 + 1e-9)
+    # Moving records: the opacity carries the lobe amplitude, the trbf scale is the lobe's width over one cycle
+    # (σ/c in t), the motion is linear at v·N per unit t.
+    lobes = fade_lobes(2, scene.fade)
+    lobe = enc.lobe[n_static:]
+    amplitude = np.asarray(lobes.amplitudes)[lobe]
+    np.testing.assert_allclose(read["opacity"][n_static:m], np.minimum(src.opacities[n_static:] * amplitude, 1), atol=0.5 / 255 + 1e-9)
+    np.testing.assert_allclose(read["trbf_scale"][n_static:m], np.asarray(lobes.scales)[lobe] / scene.cycles, rtol=1e-3)
     travel = velocity[enc.source_index[n_static:]] * scene.loop_frames
     np.testing.assert_allclose(read["motion"][n_static:m, 0:3], travel, rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(read["motion"][n_static:m, 3:9], 0.0, atol=1e-6)
@@ -128,172 +167,187 @@ def test_camera_in_header_is_the_source_camera():
     assert (cam["width"], cam["height"], cam["fx"], cam["fy"]) == (320, 240, 300.0, 310.0)
 
 
-def test_decoded_loop_matches_the_animation(scene):
-    """At sampled viewer times, every moving record sits where animate.gaussians_at puts its population, and the
-    lobes' opacities add up to the cross-fade weight within the documented fade error."""
+def slots_of(scene, enc, read, t: float):
+    """For every record: the decoded position and weight (lobe amplitude × temporal factor), its moving column and
+    the LoopStates slot (0 = A, 1 = B) its copy stands for at t."""
+    m = len(enc.records)
+    moving = np.flatnonzero(enc.role[:m] > 0)
+    position, opacity = decoded_state(read, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(read["opacity"][:m] > 0, opacity[:m] / read["opacity"][:m], 0.0)
+    weight = factor[moving] * np.asarray(enc.lobes.amplitudes)[enc.lobe[moving]]
+    column = enc.column[moving]
+    psi = offsets_of(scene)[scene.moving.numpy()]
+    phase = psi[column] + t * scene.cycles + enc.copy[moving]
+    return moving, position[moving], weight, column, phase
+
+
+@pytest.mark.parametrize("lobes", LOBE_CHOICES)
+def test_decoded_loop_matches_the_animation(any_scene, lobes):
+    """At viewer times on and off the frame grid, every drawn moving record sits where LoopStates puts the slot its
+    copy stands for, and per Gaussian and slot the lobes add up to LoopStates' weight within the fade error."""
+    scene = any_scene
+    enc = encode(scene, lobes)
+    read = read_splatv(enc.data)
+    err = fade_error(lobes, scene.fade)
+    states = LoopStates(scene)
+    n_static = int((~scene.moving).sum())
+    n = int(scene.moving.sum())
+    for t in list(np.linspace(0, 1, 13)) + [0.013, 0.371, 0.618, 0.994]:
+        drawn_set = states(t * scene.loop_frames)
+        means = drawn_set.means.numpy()[n_static:].reshape(2, n, 3)
+        weight = states.weight.numpy()[n_static:].reshape(2, n)
+        _, position, w, column, phase = slots_of(scene, enc, read, t)
+        drawn = w > 0
+        cycle = np.floor(phase)  # 0: slot A's copy; −1: slot B's, one cycle (v·T) behind
+        travel = (means[0] - means[1])[column]
+        np.testing.assert_allclose(position[drawn], (means[0, column] + travel * cycle[:, None])[drawn], atol=2e-3)
+        stray = drawn & ((cycle < -1) | (cycle > 0))  # copies LoopStates does not draw (weight 0 there)
+        if lobes == 3 or scene.fade == 1.0:
+            assert not stray.any()  # no cross-fade shift: only the two slots' copies are ever drawn
+        assert (w[stray] <= err["max"] + 0.01).all()
+        ok = drawn & ~stray
+        slot = (cycle < 0).astype(int)
+        decoded = np.zeros((2, n))
+        np.add.at(decoded, (slot[ok], column[ok]), w[ok])
+        assert np.abs(decoded - weight).max() <= err["max"] + 0.01  # half-rounded centres and scales
+        total = decoded.sum(axis=0)  # all copies of a Gaussian: ≈ 1 at every t
+        assert err["sum_min"] - 0.01 <= total.min() and total.max() <= err["sum_max"] + 0.01
+        assert 0.9 <= total.min() or lobes == 1
+
+
+def test_t0_decodes_to_the_rest_scene(any_scene):
+    """t = 0 is the still photo: every Gaussian drawn once at its rest position with its opacity (no ghosts)."""
+    scene = any_scene
+    enc = encode(scene)
+    read = read_splatv(enc.data)
     splats = SplatArrays.from_gaussians(scene.gaussians)
-    enc = encode_splatv(splats, scene.velocity.numpy(), scene.loop_frames, lobes=2)
+    position, opacity = decoded_state(read, 0.0)
+    m = len(enc.records)
+    drawn = opacity[:m] > 0
+    source = enc.source_index[drawn]
+    np.testing.assert_allclose(position[:m][drawn], splats.means[source], atol=2e-4)  # half-float motion × dt
+    total = np.zeros(len(splats))
+    np.add.at(total, source, opacity[:m][drawn])
+    assert np.abs(total - splats.opacities).max() <= 0.011 + 1 / 255  # lobes within 1 % of 1 on the plateau
+    # The other copies (one cycle away, v·T from rest) are culled, not just faint.
+    moving = enc.role[:m] > 0
+    assert not (drawn & moving & (enc.copy != 0)).any()
+
+
+@pytest.mark.parametrize("lobes", LOBE_CHOICES)
+def test_loop_wraps_without_a_pop(any_scene, lobes):
+    """The decoded frame at t = 1 (where the viewer's clock wraps) equals the one at t = 0: the same splats at the same
+    places with the same opacities (the copies straddling t = 0/1 are written on both sides, each drawn only where
+    the viewer's t ∈ [0, 1] can reach it)."""
+    enc = encode(any_scene, lobes)
     read = read_splatv(enc.data)
     m = len(enc.records)
-    moving_rows = np.flatnonzero(scene.moving.numpy())
-    column = np.searchsorted(moving_rows, enc.source_index)
-    bound = fade_error(2)["max"] + 1.0 / 255
-    for t in np.linspace(0, 1, 13):
-        state = gaussians_at(scene, t * scene.loop_frames)
-        population = state.population.numpy()
-        means = state.gaussians.means.numpy()
+    n = len(any_scene.gaussians)
+    frames = []
+    for t in (0.0, 1.0):
         position, opacity = decoded_state(read, t)
-        for role, weight in ((1, 1 - t), (2, t)):
-            records = np.flatnonzero(enc.role[:m] == role)
-            truth = means[population == role][column[records]]
-            drawn = opacity[records] > 0
-            np.testing.assert_allclose(position[records][drawn], truth[drawn], atol=2e-3)
-            total = np.zeros(len(moving_rows))
-            np.add.at(total, column[records], opacity[records])
-            expected = splats.opacities[moving_rows] * weight
-            assert np.abs(total - expected).max() <= bound
-        static = enc.role[:m] == 0
-        np.testing.assert_array_equal(position[:m][static], splats.means[enc.source_index[static]])
+        drawn = opacity[:m] > 0
+        source, o, p = enc.source_index[drawn], opacity[:m][drawn], position[:m][drawn]
+        count, total, centre = np.zeros(n), np.zeros(n), np.zeros((n, 3))
+        np.add.at(count, source, 1)
+        np.add.at(total, source, o)
+        np.add.at(centre, source, p * o[:, None])
+        spread = np.zeros(n)
+        np.add.at(spread, source, np.linalg.norm(p - (centre / total[:, None])[source], axis=1))
+        frames.append((count, total, centre / total[:, None], spread))
+    (c0, o0, p0, s0), (c1, o1, p1, s1) = frames
+    np.testing.assert_array_equal(c0, c1)  # per Gaussian the same number of splats drawn
+    np.testing.assert_allclose(o0, o1, atol=2e-3)  # with the same opacities
+    np.testing.assert_allclose(p0, p1, atol=2e-3)  # around the same place
+    np.testing.assert_allclose(s0, s1, atol=2e-3)  # equally spread
 
 
-def test_loop_wraps_without_a_pop(scene):
-    """The decoded frame at t → 1 equals the one at t = 0: the same splats are drawn at the same places."""
-    splats = SplatArrays.from_gaussians(scene.gaussians)
-    for lobes in FADE_LOBES:
-        read = read_splatv(encode_splatv(splats, scene.velocity.numpy(), scene.loop_frames, lobes=lobes).data)
-        p0, o0 = decoded_state(read, 0.0)
-        p1, o1 = decoded_state(read, 1.0)
-        drawn0, drawn1 = o0 > 0, o1 > 0
-        # Population A at t = 0 and population B at t = 1 both rest at the still positions with equal opacity sums.
-        rest0 = np.sort(p0[drawn0][:, 0])
-        rest1 = np.sort(p1[drawn1][:, 0])
-        assert drawn0.sum() == drawn1.sum()
-        np.testing.assert_allclose(rest0, rest1, atol=2e-3)
-        np.testing.assert_allclose(np.sort(o0[drawn0]), np.sort(o1[drawn1]), atol=2 / 255)
+@pytest.mark.parametrize("lobes", LOBE_CHOICES)
+@pytest.mark.parametrize("fade", [0.1, 0.3, 0.5, 0.8, 1.0])
+def test_fade_lobes_errors_and_constraints(lobes, fade):
+    err = fade_error(lobes, fade)
+    assert err["effective_fade"] == max(fade, MIN_FADE[lobes])
+    assert err["ghost"] == 0.0  # other copies culled at t = 0: the still photo, for every offset
+    assert 0.985 <= err["start_min"] <= err["start_max"] <= 1.011
+    # documented in exporters/README.md: copies' weights sum to within these bounds at every t
+    sum_min = {1: 0.74, 2: 0.92, 3: 0.93}[lobes]
+    assert sum_min <= err["sum_min"] <= err["sum_max"] <= 1.035
+    assert err["shift"] == pytest.approx((max(fade, MIN_FADE[lobes]) - fade) / 2, abs=1e-9)
+    if fade >= MIN_FADE[lobes]:  # followed closely where the lobes can
+        assert err["mean"] <= {1: 0.06, 2: 0.055, 3: 0.035}[lobes]
+    lobe = fade_lobes(lobes, fade)
+    # A lobe reaches at most one cycle from its copy's centre: at most two copies (LoopStates' slots) are drawn.
+    assert max(abs(c) + 1.978 * s for c, s in zip(lobe.centers, lobe.scales)) < 1.0
 
 
-@pytest.mark.parametrize("lobes", sorted(FADE_LOBES))
-def test_fade_lobes_errors_and_constraints(lobes):
-    err = fade_error(lobes)
-    documented = {1: (0.083, 0.148), 2: (0.023, 0.055), 3: (0.0075, 0.025)}[lobes]
-    assert err["mean"] <= documented[0] and err["max"] <= documented[1]
-    assert err["wrap"] < VIEWER_CULL  # culled at the far end: the loop wraps cleanly
-    assert err["start"] >= 0.98  # t = 0 shows the still photo
-    assert 0.75 < err["sum_min"] <= err["sum_max"] < 1.1
+def test_more_lobes_follow_a_short_fade_closer():
+    errors = [fade_error(lobes, 0.3)["mean"] for lobes in LOBE_CHOICES]
+    assert errors[0] > errors[1] > errors[2]
 
 
-@pytest.mark.parametrize("lobes", [1, 2])
-def test_fade_lobes_are_a_local_optimum(lobes):
-    """Small moves of any centre/scale/amplitude that keep the constraints do not reduce the squared error."""
-    fade = FADE_LOBES[lobes]
-    t = np.linspace(0, 1, 1001)
-
-    def cost(c, s, a):
-        w = (a[:, None] * np.exp(-(((t[None] - c[:, None]) / s[:, None]) ** 2))).sum(0)
-        # Constraints of the fit (lobe factor 0.019 at t = 1, |sum − 1| ≤ 0.01 at t = 0), with slack for 5-digit constants.
-        feasible = (np.exp(-(((1 - c) / s) ** 2)) <= 0.0191).all() and abs(w[0] - 1) <= 0.0101 and (a <= 1).all()
-        return np.mean((w - (1 - t)) ** 2), feasible
-
-    base = [np.array(v, dtype=np.float64) for v in (fade.centers, fade.scales, fade.amplitudes)]
-    best, ok = cost(*base)
-    assert ok
-    for which in range(3):
-        for i in range(lobes):
-            for step in (-2e-3, 2e-3):
-                trial = [v.copy() for v in base]
-                trial[which][i] += step
-                value, feasible = cost(*trial)
-                if feasible:
-                    assert value >= best - 1e-6
+def test_report_against_loop_states(tmp_path, scene):
+    result = export_scene(cycled(scene), "splatv", tmp_path / "s.splatv", viewer=False)
+    fit, loop = result.stats["fit_error_px"], result.stats["loop_error"]
+    assert fit["samples"] > 0 and loop["stray"]["max_weight"] <= result.stats["fade_error"]["max"] + 0.01
+    assert fit["max"] < 0.05 and fit["mean"] <= fit["max"]  # linear motion: half-float rounding only
+    err = result.stats["fade_error"]
+    assert err["sum_min"] - 0.01 <= loop["weight"]["sum_min"] <= loop["weight"]["sum_max"] <= err["sum_max"] + 0.01
+    assert loop["weight"]["max"] <= err["max"] + 0.01
+    assert 0 < loop["opacity"]["mean"] < loop["opacity"]["max"] < 1
+    assert result.stats["cycles"] == 3 and result.stats["effective_fade"] == 0.8
+    assert "per moving Gaussian" in result.summary()
 
 
-def test_position_fit_error_report(scene, tmp_path):
-    result = export_scene(scene, "splatv", tmp_path / "s.splatv", viewer=False)
-    fit = result.stats["fit_error_px"]
-    assert fit["samples"] > 0 and fit["max"] < 0.05 and fit["mean"] <= fit["max"]  # linear motion: half-float rounding only
+def test_report_catches_a_wrong_encoding(scene):
+    """The report compares with LoopStates, not with the encoder's own idea: encode with other phase offsets or
+    without the cycles and it says so."""
+    target = cycled(scene)
+    splats = SplatArrays.from_gaussians(target.gaussians)
+    velocity = target.velocity.numpy()
+    right = encode(target)
+    wrong_phase = encode_splatv(splats, velocity, target.loop_frames, cycles=3, fade=0.3, phase_offset=-offsets_of(target))
+    classic = encode_splatv(splats, velocity, target.loop_frames)  # as if the scene had one cycle and no offsets
+    good = splatv_report(target, right, samples=9)
+    assert good["position"]["max"] < 0.05
+    bad = splatv_report(target, wrong_phase, samples=9)
+    assert bad["weight"]["max"] > 0.5 and bad["weight"]["mean"] > 1.5 * good["weight"]["mean"]
+    bad = splatv_report(target, classic, samples=9)
+    assert bad["weight"]["mean"] > 2 * good["weight"]["mean"] and bad["stray"]["samples"] > 0
+    moved = encode(target)
+    moved.records["position"][moved.role > 0] += np.float32(0.05)
+    moved.data = b""
+    assert splatv_report(target, moved, samples=5)["position"]["mean"] > 1.0
 
 
-def test_cubic_trajectories_are_fitted_exactly_and_others_report_their_error():
-    rng = np.random.default_rng(0)
-    n = 200
-    splats = SplatArrays(
-        means=np.c_[rng.uniform(-1, 1, (n, 2)), rng.uniform(3, 5, n)], quats=np.tile([1.0, 0, 0, 0], (n, 1)),
-        scales=np.full((n, 3), 0.05), opacities=np.full(n, 0.8), colors=rng.uniform(0, 1, (n, 3)),
-    )
-    velocity = np.zeros((n, 3))
-    velocity[:100, 0] = 0.01  # 100 moving
-    rest = splats.means[:100].astype(np.float64)
-    coeff = rng.uniform(-0.2, 0.2, (3, 100, 3))
-    camera = ViewerCamera(np.array([[300.0, 0, 160], [0, 300, 120], [0, 0, 1]]), np.eye(4), 320, 240)
-
-    def cubic(t):
-        t = np.asarray(t)[:, None, None]
-        path = rest[None] + coeff[0] * t + coeff[1] * t**2 + coeff[2] * t**3
-        return path, path - 0.1
-
-    enc = encode_splatv(splats, velocity, 30, camera, trajectory=cubic)
-    exact = position_error_px(enc, cubic, camera)
-    assert exact["max"] < 0.05  # cubic: exact up to half-float rounding
-
-    def wiggle(t):
-        t = np.asarray(t)[:, None, None]
-        path = rest[None] + 0.05 * np.sin(2 * np.pi * 3 * t) * np.array([1.0, 0, 0])
-        return path, path
-
-    enc = encode_splatv(splats, velocity, 30, camera, trajectory=wiggle)
-    err = position_error_px(enc, wiggle, camera)
-    assert err["max"] > 0.5  # a three-period wiggle is not a cubic: the report says so
-
-
-def test_scene_trajectory_is_the_animation(scene):
-    sample = scene_trajectory(scene)
-    a, b = sample(np.array([0.0, 0.5, 1.0]))
-    state = gaussians_at(scene, 0.5 * scene.loop_frames)
-    np.testing.assert_allclose(a[1], state.gaussians.means.numpy()[state.population.numpy() == 1])
-    np.testing.assert_allclose(b[1], state.gaussians.means.numpy()[state.population.numpy() == 2])
-    np.testing.assert_allclose(a[0], scene.gaussians.means.numpy()[scene.moving.numpy()])
-
-
-
-def test_sampled_trajectory_samples_the_truth_once(scene, tmp_path, monkeypatch):
-    """export_scene samples the loop once per grid time: the fit uses every other sample, the report all."""
-    from landscape4d.animate import LoopStates
-
+def test_report_samples_the_loop_once_per_time(scene, tmp_path, monkeypatch):
+    """export_scene calls LoopStates once per error sample (the encoder never does)."""
     calls = []
     real = LoopStates.__call__
     monkeypatch.setattr(LoopStates, "__call__", lambda self, k: calls.append(k) or real(self, k))
-    result = export_scene(scene, "splatv", tmp_path / "s.splatv", viewer=False, error_samples=9)
+    result = export_scene(cycled(scene), "splatv", tmp_path / "s.splatv", viewer=False, error_samples=9)
     assert len(calls) == 9 and sorted(calls) == pytest.approx(np.linspace(0, 1, 9) * scene.loop_frames)
     assert result.stats["fit_error_px"]["samples"] > 0
 
-    sampled = SampledTrajectory(scene_trajectory(scene), np.linspace(0, 1, 5))
-    a, _ = sampled(np.array([0.25, 0.75]))
-    np.testing.assert_array_equal(a, sampled.forward[[1, 3]])
-    a, _ = sampled(np.array([0.3]))  # off the grid: evaluated
-    state = gaussians_at(scene, 0.3 * scene.loop_frames)
-    np.testing.assert_allclose(a[0], state.gaussians.means.numpy()[state.population.numpy() == 1])
+
+def test_budget_counts_every_copy(scene, tmp_path):
+    target = cycled(scene)
+    result = export_scene(target, "splatv", tmp_path / "b.splatv", viewer=False, max_gaussians=2000)
+    assert result.stats["dropped_budget"] > 0 and result.stats["splats"] <= 2000
 
 
-def test_nan_rows_are_dropped_and_the_report_still_follows_each_record():
-    rng = np.random.default_rng(1)
-    n = 60
-    splats = SplatArrays(
-        means=np.c_[rng.uniform(-1, 1, (n, 2)), rng.uniform(3, 5, n)], quats=np.tile([1.0, 0, 0, 0], (n, 1)),
-        scales=np.full((n, 3), 0.05), opacities=np.full(n, 0.8), colors=rng.uniform(0, 1, (n, 3)),
-    )
-    velocity = np.zeros((n, 3))
-    velocity[:30, 0] = 0.01
+def test_nan_rows_are_dropped_and_columns_still_follow_the_input(scene):
+    target = cycled(scene)
+    splats = SplatArrays.from_gaussians(target.gaussians)
+    velocity = target.velocity.numpy()
+    moving_rows = np.flatnonzero(target.moving.numpy())
     means = splats.means.copy()
-    means[2, 0] = np.nan  # a moving row
-    broken = splats.replace(means=means)
-    camera = ViewerCamera(np.array([[300.0, 0, 160], [0, 300, 120], [0, 0, 1]]), np.eye(4), 320, 240)
-    rest = np.nan_to_num(means[:30].astype(np.float64))
-
-    def path(t):  # the caller's trajectory covers all 30 moving rows, including the broken one
-        t = np.asarray(t)[:, None, None]
-        return rest[None] + np.array([0.3, 0, 0]) * t, rest[None] - np.array([0.3, 0, 0]) * (1 - t)
-
-    with pytest.warns(RuntimeWarning, match="dropped 1 of 60"):
-        enc = encode_splatv(broken, velocity, 30, camera, trajectory=path)
-    assert enc.stats["moving"] == 29 and 2 not in enc.trajectory_column
-    assert position_error_px(enc, path, camera)["max"] < 0.05
+    means[moving_rows[2], 0] = np.nan
+    with pytest.warns(RuntimeWarning, match=f"dropped 1 of {len(splats)}"):
+        enc = encode_splatv(splats.replace(means=means), velocity, target.loop_frames, cycles=3, fade=0.3,
+                            phase_offset=offsets_of(target))
+    clean = encode(target)
+    assert enc.stats["moving"] == len(moving_rows) - 1 and 2 not in enc.column
+    keep = clean.column != 2
+    np.testing.assert_array_equal(enc.records, clean.records[keep])
+    np.testing.assert_array_equal(enc.column, clean.column[keep])
