@@ -169,10 +169,9 @@ def splatv_report(
         totals["px_max"] = max(totals["px_max"], float(d.max()) if d.size else 0.0)
         ok = drawn & ~stray
         slot = np.where(cycle >= 0, 0, 1)
-        decoded_w = np.zeros((2, n))
-        decoded_o = np.zeros((2, n))
-        np.add.at(decoded_w, (slot[ok], column[ok]), amplitude[ok] * factor[ok])
-        np.add.at(decoded_o, (slot[ok], column[ok]), alpha[ok] * factor[ok])
+        index = slot[ok] * n + column[ok]
+        decoded_w = np.bincount(index, amplitude[ok] * factor[ok], minlength=2 * n).reshape(2, n)
+        decoded_o = np.bincount(index, alpha[ok] * factor[ok], minlength=2 * n).reshape(2, n)
         stray_weight = max(stray_weight, float((amplitude * factor)[stray].max()) if stray.any() else 0.0)
         dw, do = np.abs(decoded_w - weight), np.abs(decoded_o - opacity)
         totals["w"] += float(dw.sum())

@@ -196,9 +196,21 @@ def _fit_lobes(lobes: int, fade: float) -> FadeLobes:
     return FadeLobes(fade, tuple(float(v) for v in c[order]), tuple(float(v) for v in np.abs(w[order])), tuple(float(v) for v in a[order]))
 
 
+# ``_fit_lobes`` for the effective fades of the pipeline's scenes (fade 0.3 → ``MIN_FADE``) and classic ones (fade 1),
+# rounded to 6 digits: no fit (and no SciPy import, seconds on a busy machine) for them. Re-checked by the tests.
+FITTED_LOBES: dict[tuple[int, float], FadeLobes] = {
+    (1, 1.0): FadeLobes(1.0, (0.0,), (0.502309,), (1.01,)),
+    (2, 0.8): FadeLobes(0.8, (-0.242589, 0.242589), (0.330223, 0.330223), (0.849141, 0.849141)),
+    (2, 1.0): FadeLobes(1.0, (-0.241526, 0.241526), (0.380988, 0.380988), (0.739849, 0.739849)),
+    (3, 0.5): FadeLobes(0.5, (-0.361013, 0.0, 0.361013), (0.195391, 0.376731, 0.195391), (0.501019, 0.977016, 0.501019)),
+    (3, 1.0): FadeLobes(1.0, (-0.613723, 0.0, 0.613723), (0.19403, 0.490295, 0.19403), (0.210143, 0.989981, 0.210143)),
+}
+
+
 def fade_lobes(lobes: int, fade: float) -> FadeLobes:
     """The lobes of one copy for a scene fade ``fade`` (fitted once per effective fade; see the module docstring)."""
-    return _fit_lobes(lobes, round(effective_fade(lobes, fade), 6))
+    key = (lobes, round(effective_fade(lobes, fade), 6))
+    return FITTED_LOBES[key] if key in FITTED_LOBES else _fit_lobes(*key)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ import torch
 
 from exporters import SplatArrays, ViewerCamera, encode_splatv, export_scene
 from exporters.loop import splatv_report
-from exporters.splatv import LOBE_CHOICES, MIN_FADE, VIEWER_CULL, fade_error, fade_lobes, record_counts
+from exporters.splatv import (
+    FITTED_LOBES, LOBE_CHOICES, MIN_FADE, VIEWER_CULL, _fit_lobes, fade_error, fade_lobes, record_counts,
+)
 from exporters.testing import example_scene
 from landscape4d.animate import LoopStates, gaussians_at, phase_offsets
 from landscape4d.camera import look_at
@@ -279,6 +281,13 @@ def test_fade_lobes_errors_and_constraints(lobes, fade):
     lobe = fade_lobes(lobes, fade)
     # A lobe reaches at most one cycle from its copy's centre: at most two copies (LoopStates' slots) are drawn.
     assert max(abs(c) + 1.978 * s for c, s in zip(lobe.centers, lobe.scales)) < 1.0
+
+
+@pytest.mark.parametrize("key", sorted(FITTED_LOBES))
+def test_tabulated_lobes_are_the_fit(key):
+    fitted, table = _fit_lobes(*key), FITTED_LOBES[key]
+    for name in ("centers", "scales", "amplitudes"):
+        np.testing.assert_allclose(getattr(table, name), getattr(fitted, name), atol=2e-6)
 
 
 def test_more_lobes_follow_a_short_fade_closer():
