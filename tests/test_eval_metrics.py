@@ -278,3 +278,75 @@ def test_multiview_moved_depth_modes_agree_on_a_plane_and_differ_at_a_depth_edge
     assert M.endpoint_error(keep[visible], source_flow[visible]).max() < 1e-9
     with pytest.raises(ValueError, match="moved_depth"):
         M.carry_flow_to_source(points, flow_view, edge, K, view_w2c, K, source_w2c, moved_depth="nope")
+
+
+# --- edge of the world, ghosting --------------------------------------------------------------------------------
+
+
+def test_edge_of_world_flat_unseen_strip_at_the_border_counts():
+    frame = (texture(64, 64) * 255).astype(np.uint8)
+    frame[:, -10:] = (200, 220, 240)  # a flat sky-coloured strip where the scene ran out
+    provenance, alpha = np.ones((64, 64)), np.ones((64, 64))
+    provenance[:, -10:] = 0.0
+    assert M.edge_of_world_share(frame, provenance, alpha) == pytest.approx(10 / 64)
+    alpha_hole = np.ones((64, 64))
+    alpha_hole[:, -10:] = 0.5  # uncovered instead of unseen: the same
+    assert M.edge_of_world_share(frame, np.ones((64, 64)), alpha_hole) == pytest.approx(10 / 64)
+
+
+def test_edge_of_world_ignores_textured_fills_seen_content_and_interior_blobs():
+    frame = (texture(64, 64) * 255).astype(np.uint8)
+    provenance, alpha = np.ones((64, 64)), np.ones((64, 64))
+    provenance[:, -10:] = 0.0
+    assert M.edge_of_world_share(frame, provenance, alpha) == 0.0  # unseen but textured (e.g. outpainted)
+    flat = frame.copy()
+    flat[:, -10:] = 128
+    assert M.edge_of_world_share(flat, np.ones((64, 64)), alpha) == 0.0  # flat but seen (the photo's own sky)
+    blob = frame.copy()
+    blob[20:40, 20:40] = 90
+    interior = np.ones((64, 64))
+    interior[20:40, 20:40] = 0.0
+    assert M.edge_of_world_share(blob, interior, alpha) == 0.0  # a flat disocclusion fill inside the frame
+    crack = frame.copy()
+    crack[30] = 150
+    behind_horizon = np.ones((64, 64))
+    behind_horizon[30] = 0.0
+    assert M.edge_of_world_share(crack, behind_horizon, alpha) == 0.0  # a 1-px crack crossing the frame
+
+
+def test_edge_of_world_counts_a_thin_wedge_next_to_texture():
+    frame = (texture(64, 64) * 255).astype(np.uint8)
+    provenance = np.ones((64, 64))
+    rows, cols = np.mgrid[:64, :64]
+    wedge = cols < (64 - rows) / 16  # 1–4 px wide, thinner than the 5×5 window
+    frame[wedge] = (180, 200, 230)
+    provenance[wedge] = 0.0
+    assert M.edge_of_world_share(frame, provenance, np.ones((64, 64))) == pytest.approx(wedge.mean())
+    with pytest.raises(ValueError, match="share"):
+        M.edge_of_world_share(frame, provenance[:32], np.ones((64, 64)))
+
+
+def test_ghosting_of_a_blurred_and_tinted_region():
+    frame = texture(64, 64)
+    region = np.zeros((64, 64), bool)
+    region[8:56, 8:56] = True
+    same = M.ghosting([frame, frame.copy()], region)
+    assert same.sharpness_ratio == pytest.approx(1.0) and same.colour_drift == pytest.approx(0.0)
+    blurred = frame.copy()
+    blurred[region] = cv2.GaussianBlur(frame, (0, 0), 2.0)[region]
+    tinted = frame.copy()
+    tinted[region] = np.clip(frame[region] + np.array([0.0, 0.0, 10 / 255]), 0, 1)
+    result = M.ghosting([frame, tinted, blurred], region)
+    assert result.sharpness_ratio < 0.6  # the blur lowers the mean gradient
+    expected_drift = np.abs(tinted[region].mean(0) - frame[region].mean(0)).max() * 255
+    assert result.colour_drift == pytest.approx(max(expected_drift, np.abs(blurred[region].mean(0) - frame[region].mean(0)).max() * 255))
+    assert 9.0 < result.colour_drift <= 10.0 + 1e-9
+    assert math.isnan(M.ghosting([frame], region).sharpness_ratio)
+    assert math.isnan(M.ghosting([frame, frame], np.zeros((64, 64), bool)).colour_drift)
+
+
+def test_mean_gradient_of_a_ramp():
+    ramp = np.tile(np.arange(32, dtype=np.float64) * 2 / 255, (32, 1))  # 2 levels per px to the right
+    inner = np.zeros((32, 32), bool)
+    inner[:, 1:-1] = True  # the reflected border halves the gradient in the outer columns
+    assert M.mean_gradient(ramp, inner) == pytest.approx(2.0)

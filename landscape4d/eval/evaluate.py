@@ -52,6 +52,7 @@ class PhotoResult:
     moving_share: float = float("nan")  # share of source pixels in the motion regions
     values: dict[str, float] = field(default_factory=dict)  # metric name → value (see report.MAIN_COLUMNS / EXTRA_KEYS)
     holes: dict[str, tuple[float, float]] = field(default_factory=dict)  # trajectory → (mean, worst) fraction
+    edge: dict[str, tuple[float, float]] = field(default_factory=dict)  # trajectory → (mean, worst) edge-of-world share
     timings_s: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = float("nan")
     error: str | None = None
@@ -70,6 +71,7 @@ class Renderer:
         self.states = LoopStates(scene)
         self.seconds = 0.0
         self.count = 0
+        self._provenance_states: LoopStates | None = None
 
     def __call__(self, camera: Any, phase: float) -> tuple[np.ndarray, np.ndarray]:
         from ..raster import rasterize_gaussians
@@ -86,6 +88,46 @@ class Renderer:
         from ..animate import phase_at
 
         return self(camera, phase_at(self.scene, time_s))
+
+    def provenance(self, camera: Any, phase: float) -> np.ndarray:
+        """[H,W] share of each pixel's colour that comes from the photo or its border (see ``provenance_scene``)."""
+        from ..raster import rasterize_gaussians
+
+        if self._provenance_states is None:
+            self._provenance_states = LoopStates(provenance_scene(self.scene))
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = rasterize_gaussians(self._provenance_states(phase), camera)
+        self.seconds += time.perf_counter() - start
+        self.count += 1
+        alpha = out.alpha.cpu().numpy().astype(np.float64)
+        return out.rgb[..., 0].cpu().numpy().astype(np.float64) / np.maximum(alpha, 1e-6)
+
+    def edge_of_world(self, camera: Any, time_s: float, frame: np.ndarray, alpha: np.ndarray) -> float:
+        """``metrics.edge_of_world_share`` of ``frame`` (rendered from ``camera`` at ``time_s``)."""
+        from ..animate import phase_at
+
+        return M.edge_of_world_share(frame, self.provenance(camera, phase_at(self.scene, time_s)), alpha)
+
+
+SEEN_LAYERS = ("photo", "border", "backdrop")  # scene.LAYER_NAMES whose content counts as seen by the photo
+
+
+def provenance_scene(scene: Any) -> Any:
+    """The scene with every Gaussian coloured 1 (white) if it shows the photo, its outpainted border or the static
+    backdrop under moving content (a softer copy of the moving photo Gaussians; it shows through while they
+    cross-fade), and 0 otherwise (inpainted disocclusions); all white when the scene has no layers."""
+    import dataclasses
+
+    from ..scene import LAYER_NAMES
+
+    g = scene.gaussians
+    if scene.layer is None:
+        seen = torch.ones(len(g), dtype=g.colors.dtype)
+    else:
+        codes = [code for code, name in LAYER_NAMES.items() if name in SEEN_LAYERS]
+        seen = torch.isin(scene.layer.long(), torch.tensor(codes)).to(g.colors.dtype)
+    return dataclasses.replace(scene, gaussians=g.replace(colors=seen[:, None].expand(-1, 3).contiguous()))
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -142,17 +184,20 @@ def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) ->
     region = region.reshape(height, width)
     speed = float(scene.meta.get("settings", {}).get("speed", 1.0))
     moves = region == 3
-    field = motion_field((height, width), region == 1, region == 2, scene.loop_frames, moves if moves.any() else None, speed=speed)
+    field = motion_field((height, width), region == 1, region == 2, scene.loop_frames / scene.cycles, moves if moves.any() else None, speed=speed)
     return field.flow_px_per_frame.astype(np.float64)
 
 
 def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
     """EPE (px per loop frame) between the generated views' 2D motion carried to the input view and the input
     view's own 2D motion, for ours (one 3D velocity per Gaussian) and for the per-view 2D baseline."""
+    from ..scene import LAYER_BORDER
+
     scene = result.scene
     source = scene.source_camera
     mask = erode(result.flow.moving, config.margin_px)
-    if not mask.any() or len(result.views) < 2:
+    generated = [view for view in result.views[1:] if view.layer != LAYER_BORDER]  # the border ring is the input camera
+    if not mask.any() or not generated:
         return {"epe_ours_px": float("nan"), "epe_per_view_px": float("nan"), "epe_points": 0.0}
     rows, cols = np.nonzero(mask)
     pixels = np.stack([cols + 0.5, rows + 0.5], -1)
@@ -161,7 +206,7 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
     ours_source = ours_source[rows, cols]
     baseline_source = result.flow.flow_px_per_frame.astype(np.float64)[rows, cols]
     errors_ours, errors_base = [], []
-    for view in result.views[1:]:
+    for view in generated:
         camera = view.camera
         flow_view, depth_view, alpha_view = render_motion_field(scene, camera)
         depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
@@ -234,6 +279,9 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     values["static_p99"], values["static_max"] = change.p99, change.max
     change_raw = M.static_change(static_frames, ~flow.moving)
     values["static_max_nomargin"] = change_raw.max
+    # Ghosting of the moving regions over the same phases: blur (sharpness ratio) and colour drift.
+    ghost = M.ghosting(static_frames, erode(flow.moving, config.margin_px))
+    values["sharpness_ratio"], values["colour_drift"] = ghost.sharpness_ratio, ghost.colour_drift
 
     # Motion adherence: DIS flow between loop phases 0 and s, divided by s, against the requested field.
     values.update(motion_adherence(render, flow, frame0, config))
@@ -248,16 +296,20 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     piqes = []
     for preset in PRESETS:
         cameras = trajectory_for(scene, preset, config.trajectory_frames)
-        fractions = []
+        fractions, edges = [], []
         for i, camera in enumerate(cameras):
             rgb, alpha = render.at_time(camera, i * step_s)
             fractions.append(M.hole_fraction(alpha))
+            edges.append(render.edge_of_world(camera, i * step_s, rgb, alpha))
             piqes.append(M.piqe(rgb))
             if keep_sheet_frames and preset in CONTACT_TRAJECTORIES and i in _sheet_indices(len(cameras)):
                 out.sheet_frames.setdefault(preset, []).append(rgb)
         out.holes[preset] = (float(np.mean(fractions)), float(np.max(fractions)))
+        out.edge[preset] = (float(np.mean(edges)), float(np.max(edges)))
     values["holes_mean"] = float(np.mean([m for m, _ in out.holes.values()]))
     values["holes_worst"] = float(np.max([w for _, w in out.holes.values()]))
+    values["edge_mean"] = float(np.mean([m for m, _ in out.edge.values()]))
+    values["edge_worst"] = float(np.max([w for _, w in out.edge.values()]))
     values["render_piqe"] = float(np.mean(piqes))
 
     # Temporal flicker: consecutive frames of the default path at the video frame rate, at its start and middle.
@@ -319,6 +371,8 @@ def summary_lines(result: Any) -> list[str]:
         f"{result.name}  {result.width}x{result.height}",
         f"source PSNR {fmt(v.get('source_psnr_db'))} dB  SSIM {fmt(v.get('source_ssim'), 'f3')}",
         f"holes mean {fmt(v.get('holes_mean'), 'pct')} %  worst {fmt(v.get('holes_worst'), 'pct')} %",
+        f"edge of world mean {fmt(v.get('edge_mean'), 'pct')} %  worst {fmt(v.get('edge_worst'), 'pct')} %",
+        f"ghosting: sharpness x{fmt(v.get('sharpness_ratio'))}  colour drift {fmt(v.get('colour_drift'))} levels",
         f"seam PSNR {fmt(v.get('seam_psnr_db'))} dB",
         f"static p99/max {fmt(v.get('static_p99'))}/{fmt(v.get('static_max'))} levels",
         f"motion angle {fmt(v.get('motion_angle_deg'))} deg  speed x{fmt(v.get('motion_speed_ratio'))}",

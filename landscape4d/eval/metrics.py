@@ -126,6 +126,115 @@ def static_change(frames: list[np.ndarray] | np.ndarray, static_mask: np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Edge of the world (moving cameras) and ghosting (the animation under the input camera)
+
+FLAT_LEVELS = 2.0  # local luma standard deviation (8-bit levels) below which a pixel counts as flat
+FLAT_WINDOW = 5  # ... over this many × this many pixels
+PROVENANCE_SEEN = 0.5  # provenance below this: the pixel's content was neither in the photo nor in its border
+MIN_CONTACT_PX = 5  # a component shows the edge of the world if it runs along the frame border for this many px
+
+
+def local_std_levels(image: np.ndarray, window: int = FLAT_WINDOW, mask: np.ndarray | None = None) -> np.ndarray:
+    """[H,W] standard deviation of luma (Rec. 601, float, 8-bit levels) over a ``window``×``window`` box
+    (population std; reflected borders). With ``mask`` [H,W] bool only the masked pixels of each window count
+    (a thin fill next to real texture is judged by itself); 0 where a window holds no masked pixel."""
+    image = to_float01(image)
+    gray = (image if image.ndim == 2 else image[..., :3] @ np.array([0.299, 0.587, 0.114])) * LEVELS
+    weight = np.ones(gray.shape) if mask is None else np.asarray(mask, np.float64)
+    box = lambda x: cv2.blur(x, (window, window), borderType=cv2.BORDER_REFLECT)  # noqa: E731
+    count = np.maximum(box(weight), 1e-12)
+    mean = box(gray * weight) / count
+    mean_sq = box(gray * gray * weight) / count
+    return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0))
+
+
+def edge_of_world_mask(
+    frame: np.ndarray,
+    provenance: np.ndarray,
+    alpha: np.ndarray,
+    flat_levels: float = FLAT_LEVELS,
+    window: int = FLAT_WINDOW,
+    min_contact_px: int = MIN_CONTACT_PX,
+) -> np.ndarray:
+    """[H,W] bool: the pixels where a rendered frame shows that the scene ends (see :func:`edge_of_world_share`)."""
+    provenance, alpha = np.asarray(provenance, np.float64), np.asarray(alpha, np.float64)
+    if provenance.shape != alpha.shape or provenance.shape != np.asarray(frame).shape[:2]:
+        raise ValueError(f"frame {np.asarray(frame).shape}, provenance {provenance.shape} and alpha {alpha.shape} must share [H,W]")
+    unseen = (provenance < PROVENANCE_SEEN) | (alpha < HOLE_ALPHA)
+    candidates = unseen & (local_std_levels(frame, window, unseen) < flat_levels)
+    if not candidates.any():
+        return candidates
+    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    on_border = np.zeros(labels.shape, bool)
+    on_border[[0, -1]] = True
+    on_border[:, [0, -1]] = True
+    contact = np.bincount(labels[on_border], minlength=count)
+    touching = contact >= min_contact_px
+    touching[0] = False
+    return touching[labels]
+
+
+def edge_of_world_share(
+    frame: np.ndarray,
+    provenance: np.ndarray,
+    alpha: np.ndarray,
+    flat_levels: float = FLAT_LEVELS,
+    window: int = FLAT_WINDOW,
+    min_contact_px: int = MIN_CONTACT_PX,
+) -> float:
+    """Share of a frame's pixels where it shows the end of the scene: unseen, flat and connected to the border.
+
+    ``provenance`` [H,W]: the rendered share of the pixel's colour that comes from the photo or its outpainted
+    border (each Gaussian carries 1 if ``Scene4D.layer`` is LAYER_PHOTO or LAYER_BORDER — or LAYER_BACKDROP, the
+    static copy of moving photo content — else 0; blended, ÷ alpha). unseen = provenance < 0.5 or alpha < 0.9;
+    flat = standard deviation of luma (8-bit levels) of the unseen pixels of a ``window``×``window`` box
+    < ``flat_levels`` (seen pixels around a thin fill do not count). The share counts the pixels of the
+    8-connected components of unseen ∧ flat that run along the frame border for at least ``min_contact_px``
+    border pixels, divided by H·W. Textured fills, interior holes and thin disocclusion cracks that merely cross
+    the border (e.g. behind a horizon) do not count.
+    """
+    return float(edge_of_world_mask(frame, provenance, alpha, flat_levels, window, min_contact_px).mean())
+
+
+def mean_gradient(image: np.ndarray, mask: np.ndarray) -> float:
+    """Mean gradient magnitude of luma (8-bit levels per pixel; Sobel 3×3 ÷ 8) over ``mask`` (NaN when empty)."""
+    mask = np.asarray(mask, bool)
+    if not mask.any():
+        return float("nan")
+    image = to_float01(image)
+    gray = (image if image.ndim == 2 else image[..., :3] @ np.array([0.299, 0.587, 0.114])) * LEVELS
+    gx = cv2.Sobel(gray, cv2.CV_64F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
+    gy = cv2.Sobel(gray, cv2.CV_64F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT) / 8.0
+    return float(np.hypot(gx, gy)[mask].mean())
+
+
+@dataclass
+class Ghosting:
+    sharpness_ratio: float  # min over phases of mean gradient in the region ÷ that of frame 0 (1 = as sharp)
+    colour_drift: float  # max over phases and channels of |mean colour of the region − frame 0's|, 8-bit levels
+    pixels: int
+
+
+def ghosting(frames: list[np.ndarray] | np.ndarray, region: np.ndarray) -> Ghosting:
+    """Blur and colour drift of a region over loop phases, against the first frame (same camera).
+
+    ``frames[0]`` is phase 0. sharpness ratio = min over the other frames t of G_t / G_0, where G = mean Sobel
+    gradient magnitude of luma over ``region`` (:func:`mean_gradient`); colour drift = max over t and RGB channels
+    c of |mean_region I_t(c) − mean_region I_0(c)|·255. NaN when the region is empty or there is one frame.
+    """
+    frames = [to_float01(f) for f in frames]
+    region = np.asarray(region, bool)
+    pixels = int(region.sum())
+    if pixels == 0 or len(frames) < 2:
+        return Ghosting(float("nan"), float("nan"), pixels)
+    reference = mean_gradient(frames[0], region)
+    mean0 = frames[0][region].mean(axis=0)
+    ratios = [mean_gradient(f, region) / reference if reference > 0 else float("nan") for f in frames[1:]]
+    drift = max(float(np.max(np.abs(f[region].mean(axis=0) - mean0))) for f in frames[1:]) * LEVELS
+    return Ghosting(float(np.min(ratios)), drift, pixels)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Optical flow and motion adherence
 
 
@@ -381,7 +490,8 @@ def endpoint_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "HOLE_ALPHA", "MotionAdherence", "StaticChange", "angle_between_deg", "angle_error_deg", "carry_flow_to_source",
-    "consistent_flow_mask", "endpoint_error", "hole_fraction", "optical_flow", "piqe", "project", "project_motion",
+    "consistent_flow_mask", "edge_of_world_mask", "edge_of_world_share", "endpoint_error", "ghosting",
+    "Ghosting", "local_std_levels", "mean_gradient", "hole_fraction", "optical_flow", "piqe", "project", "project_motion",
     "psnr", "sample_bilinear", "seam_psnr", "ssim", "static_change", "textured_mask", "to_float01", "to_gray_u8",
     "unproject", "warp_backward", "warping_error",
 ]

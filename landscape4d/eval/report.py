@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..trajectories import PRESETS as TRAJECTORIES
+from . import metrics as M
 from .evaluate import CONTACT_TRAJECTORIES, FLICKER_TRAJECTORY, SEAM_EXTRA_TRAJECTORY, EvalConfig, PhotoResult, RealVideoResult
 
 
@@ -25,9 +26,13 @@ MAIN_COLUMNS = (
     Column("source_ssim", "src SSIM", "f3", "↑"),
     Column("holes_mean", "holes mean %", "pct", "↓"),
     Column("holes_worst", "holes worst %", "pct", "↓"),
+    Column("edge_mean", "edge mean %", "pct", "↓"),
+    Column("edge_worst", "edge worst %", "pct", "↓"),
     Column("seam_psnr_db", "seam PSNR dB", "db", "↑"),
     Column("static_p99", "static p99", "f2", "↓"),
     Column("static_max", "static max", "f2", "↓"),
+    Column("sharpness_ratio", "sharpness ratio", "f2", "→1"),
+    Column("colour_drift", "colour drift", "f2", "↓"),
     Column("motion_angle_deg", "motion angle °", "f2", "↓"),
     Column("motion_speed_ratio", "speed ratio", "f2", "→1"),
     Column("epe_ours_px", "MV EPE px", "f4", "↓"),
@@ -95,6 +100,17 @@ def definitions(config: EvalConfig) -> list[str]:
         f"frames sampled evenly along each of the {len(TRAJECTORIES)} preset paths ({', '.join(TRAJECTORIES)}) of a "
         f"{c.video_seconds:g} s video (frame i at t = i·{c.video_seconds:g}/{c.trajectory_frames} s). *mean* = mean "
         "over paths of the per-path mean; *worst* = worst single frame of any path. Per-path numbers are below.",
+        f"- **edge mean / worst %** (edge of the world): on the same frames as the holes metric, the share of a "
+        "frame's pixels where it shows that the scene ends. A provenance image is rendered with the same rasterizer "
+        "(each Gaussian coloured 1 if `Scene4D.layer` is photo, border — the photo's outpainted ring — or backdrop — "
+        "the static copy of moving photo content —, 0 if inpainted; "
+        f"blended, ÷ alpha); *unseen* = provenance < {M.PROVENANCE_SEEN:g} or alpha < 0.9; *flat* = standard "
+        f"deviation of luma (Rec. 601, 8-bit levels) of the unseen pixels of a {M.FLAT_WINDOW}×{M.FLAT_WINDOW} box "
+        f"< {M.FLAT_LEVELS:g} (so a thin fill next to real texture is judged by itself); "
+        "the share counts the pixels of the 8-connected components of unseen ∧ flat that run along the frame border "
+        f"for ≥ {M.MIN_CONTACT_PX} border pixels (flat colour where the content runs out; textured fills, interior "
+        "holes and thin disocclusion cracks that only cross the border do not count). *mean* = mean "
+        "over paths of the per-path mean; *worst* = worst single frame of any path. Per-path numbers are below.",
         f"- **seam PSNR**: PSNR between the frame at the start of the loop (k = 0) and at its end (k = N, i.e. "
         f"t = period before the clock wraps), same camera; the minimum over the input camera and the most lateral "
         f"camera of the `{SEAM_EXTRA_TRAJECTORY}` path. ∞ = bit-identical.",
@@ -102,6 +118,11 @@ def definitions(config: EvalConfig) -> list[str]:
         f"k = j·N/{c.static_samples}; D(x) = max over phases and channels of |I_k(x) − I_0(x)|·255; p99 and max of D "
         f"over pixels outside the motion regions dilated by {c.margin_px} px (a Gaussian's footprint). The CSV also "
         "has `static_max_nomargin` (no dilation).",
+        f"- **sharpness ratio / colour drift** (ghosting of the animation): the same {c.static_samples} input-camera "
+        f"frames as static stability, inside the motion regions eroded by {c.margin_px} px. *sharpness ratio* = "
+        "min over phases k of G_k / G_0, G = mean gradient magnitude of luma (Sobel 3×3 ÷ 8, 8-bit levels per px) "
+        "over the region (1 = as sharp as the photo; cross-fading blurs and lowers it); *colour drift* = max over "
+        "phases and RGB channels of |mean colour of the region at k − at k = 0|, 8-bit levels.",
         f"- **motion angle / speed ratio** (motion adherence): DIS optical flow (OpenCV, medium preset, on luma) "
         f"between the input-camera frames at phases 0 and s, divided by s, against the requested Eulerian field "
         f"(`Flow2D.flow_px_per_frame`); s = round({c.adherence_target_px:g} px / median requested speed), clamped "
@@ -193,6 +214,13 @@ def render_markdown(
             cells = [f"{fmt(r.holes[t][0], 'pct')} / {fmt(r.holes[t][1], 'pct')}" if t in r.holes else "–" for t in TRAJECTORIES]
             lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
 
+    lines += ["", "### Edge of the world per path (mean / worst frame, % of pixels; definition above)", ""]
+    lines += ["| photo | " + " | ".join(TRAJECTORIES) + " |", "|" + "---|" * (1 + len(TRAJECTORIES))]
+    for r in results:
+        if r.error is None:
+            cells = [f"{fmt(r.edge[t][0], 'pct')} / {fmt(r.edge[t][1], 'pct')}" if t in r.edge else "–" for t in TRAJECTORIES]
+            lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
+
     lines += ["", "### Timings (s) and peak memory", ""]
     keys = timing_keys(results)
     headers = [STAGE_NAMES.get(k, EVAL_TIMINGS.get(k, k)) for k in keys]
@@ -244,7 +272,7 @@ def render_markdown(
 def write_csv(results: list[PhotoResult], path: str | Path) -> Path:
     path = Path(path)
     value_keys = [c.key for c in MAIN_COLUMNS] + list(EXTRA_KEYS)
-    hole_keys = [f"holes_{t}_{s}" for t in TRAJECTORIES for s in ("mean", "worst")]
+    hole_keys = [f"{m}_{t}_{s}" for m in ("holes", "edge") for t in TRAJECTORIES for s in ("mean", "worst")]
     stage_keys = timing_keys(results)
     time_fields = [f"time_{k}_s" for k in stage_keys] + ["eval_renders"]
     fields = ["photo", "width", "height", "gaussians", "moving_gaussians", "moving_share", *value_keys, *hole_keys,
@@ -261,6 +289,8 @@ def write_csv(results: list[PhotoResult], path: str | Path) -> Path:
                 for t in TRAJECTORIES:
                     if t in r.holes:
                         row[f"holes_{t}_mean"], row[f"holes_{t}_worst"] = r.holes[t]
+                    if t in r.edge:
+                        row[f"edge_{t}_mean"], row[f"edge_{t}_worst"] = r.edge[t]
                 row.update({f"time_{k}_s": r.timings_s.get(k, float("nan")) for k in stage_keys})
                 row["eval_renders"] = r.timings_s.get("eval_renders", float("nan"))
             writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
