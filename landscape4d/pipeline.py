@@ -1,7 +1,7 @@
 """The one library entry point the CLI and the app share: photo → Scene4D (→ video via ``render.render_video``).
 
 Stages run strictly one way: photo → depth, regions, 2D motion → views → Gaussians → 3D motion (+ backdrop)
-→ colour fit → Scene4D. The fit only changes colours, so it runs last and sees exactly what t = 0 renders. Backends for depth, regions and inpainting are swappable (see ``Backends``).
+→ colour fit → Scene4D. The fit only changes colours, so it runs last and sees exactly what t = 0 renders. Backends for depth, regions, inpainting and outpainting are swappable (see ``Backends``).
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from .depth import DepthEstimator, estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
 from .flow2d import Arrow, Flow2D, motion_field
 from .inpaint import Inpainter
+from .outpaint import Outpainter
 from .motion3d import MotionLifter, lift_motion
 from .photo import Photo, load_photo
 from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
 from .scene import LAYER_BACKDROP, Scene4D
 from .settings import LOOP_FPS, Settings
-from .trajectories import extreme_view_poses
-from .views import View, gaussians_from_views, generate_views, source_view
+from .trajectories import PRESETS, extreme_view_poses, trajectory_cameras
+from .views import View, border_margins, border_view, gaussians_from_views, generate_views, source_view
 
+BORDER_PATH_SAMPLES = 24  # cameras per preset path checked for how far they look past the photo's frame
 ProgressFn = Callable[[int, int, str], None]  # (stage index from 1, stage count, description)
 STAGES = (
     "Loading photo",
@@ -46,6 +48,7 @@ class Backends:
     depth: DepthEstimator | None = None
     regions: RegionEstimator | None = None
     inpainter: Inpainter | None = None
+    outpainter: Outpainter | None = None  # fills the border ring beyond the photo's frame (colour and depth)
     motion: MotionLifter | None = None
 
 
@@ -151,7 +154,12 @@ def build(
     t = stage(3)
     camera = identity_camera(width, height, settings.fov_deg)
     poses = extreme_view_poses(near, focus, settings.view_scale, settings.num_views)
-    views = generate_views(source_view(photo.image, depth_m, camera), poses, backends.inpainter, device)
+    source = source_view(photo.image, depth_m, camera)
+    # The photo's border ring reaches as far as any generated view or path camera looks past the frame.
+    path_cameras = [c for preset in PRESETS for c in trajectory_cameras(preset, BORDER_PATH_SAMPLES, camera, near, focus)]
+    margins = border_margins(camera, [camera.with_pose(p) for p in poses] + path_cameras, depth_m)
+    border = border_view(source, margins, backends.outpainter) if any(margins) else None
+    views = generate_views(source, poses, backends.inpainter, device, border)
     timings["views"] = time.perf_counter() - t
 
     t = stage(4)
