@@ -280,9 +280,22 @@ def _shot(page, name: str, clip=None, docs: str | None = None) -> np.ndarray:
     return np.asarray(image)
 
 
+def _next_frames(page, count: int = 2) -> None:
+    """Wait for ``count`` animation frames of the page (requestAnimationFrame fires once per frame it draws)."""
+    page.evaluate(
+        "count => new Promise(done => { const step = n => n ? requestAnimationFrame(() => step(n - 1)) : done(); step(count); })",
+        count,
+    )
+
+
+def _scroll_into_view(page, selector: str, block: str) -> None:
+    """Scroll at once (never smoothly) and wait for two frames drawn at the new position."""
+    page.evaluate(f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: '{block}', behavior: 'instant'}})")
+    _next_frames(page, 2)
+
+
 def _canvas_pixels(page, selector: str, name: str) -> np.ndarray:
-    page.evaluate(f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: 'center'}})")
-    time.sleep(0.5)
+    _scroll_into_view(page, selector, "center")
     return _shot(page, name, clip=page.locator(selector).bounding_box())
 
 
@@ -302,14 +315,14 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
     page.goto(server["url"])
     page.wait_for_selector("#generate")
     page.set_input_files("#photo input[type=file]", str(_not_an_image(tmp_path)))
-    page.wait_for_function("document.querySelector('#status').innerText.includes(\"can't be used\")", timeout=60_000)
+    page.wait_for_function("document.querySelector('#status').innerText.includes(\"can't be used\")", timeout=180_000)
     assert "not an image" in page.locator("#status").inner_text()
     assert page.get_by_text("This photo can't be used").first.is_visible(), "a toast names the problem too"
     assert page.locator("#generate").is_disabled()
     _shot(page, "0-bad-upload")
     page.locator("#photo button[aria-label='Clear']").first.click()
     page.set_input_files("#photo input[type=file]", str(PHOTO))
-    page.locator("#arrow-pad .l4d-stage img").wait_for(timeout=60_000)
+    page.locator("#arrow-pad .l4d-stage img").wait_for(timeout=180_000)
     assert page.locator("#generate").is_enabled()
     opened = folders() - before
     assert len(opened) == 1, "the page's session got its own folder on load"
@@ -330,7 +343,7 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     assert page.locator("#generate").is_disabled(), "Generate waits for a photo"
     page.set_input_files("#photo input[type=file]", str(PHOTO))
     pad_image = page.locator("#arrow-pad .l4d-stage img")
-    pad_image.wait_for(timeout=60_000)
+    pad_image.wait_for(timeout=180_000)
 
     # Paint a stroke of water on the lake with the brush: the pad shows it at once.
     pad_src = pad_image.get_attribute("src")
@@ -346,7 +359,7 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
         page.mouse.move(x + 0.02 * box["width"] * step, y)
     page.mouse.up()
     page.wait_for_function(f"document.querySelector('#arrow-pad .l4d-stage img').src !== {json.dumps(pad_src)}",
-                           timeout=30_000)
+                           timeout=120_000)
 
     # Small and quick settings (the preset's resolution for the README's screenshots), then an arrow dragged
     # across the lake (right to left, slightly down).
@@ -358,8 +371,7 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
         field = page.locator(f"#{elem_id} input[type=number]")
         field.fill(str(value))
         field.press("Enter")
-    page.evaluate("document.querySelector('#arrow-pad').scrollIntoView({block: 'start'})")
-    time.sleep(0.5)
+    _scroll_into_view(page, "#arrow-pad", "start")
     box = pad_image.bounding_box()
     x, y = box["x"] + 0.75 * box["width"], box["y"] + 0.62 * box["height"]
     page.mouse.move(x, y)
@@ -376,11 +388,11 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     _shot(page, "1-before-run", docs="screenshot-before.png")
 
     page.locator("#generate").click()
-    page.wait_for_function("document.querySelector('#status').innerText.includes('Done')", timeout=240_000)
+    page.wait_for_function("document.querySelector('#status').innerText.includes('Done')", timeout=480_000)
     # Software WebGL makes every frame slow once the 3D views run: read the page's state in one go.
     page.wait_for_function(
         "() => { const v = document.querySelector('#video video'); return v && !v.paused && v.currentTime > 0.2; }",
-        timeout=60_000,
+        timeout=180_000,
     )
     facts = page.evaluate(
         """() => ({
@@ -392,10 +404,10 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     assert facts["loop"], "the video loops"
     assert facts["downloads"] == [True] * 5, facts
     # The Model3D canvas (software WebGL: give it time) shows the scene from the photo's viewpoint.
-    page.wait_for_selector("#model3d canvas", timeout=60_000)
-    deadline = time.time() + 90
+    page.wait_for_selector("#model3d canvas", timeout=180_000)
+    deadline = time.time() + 180  # a bound on a failing run, not a wait
     while not _shows_a_scene(pixels := _canvas_pixels(page, "#model3d canvas", "2-model3d")) and time.time() < deadline:
-        time.sleep(2)
+        _next_frames(page, 5)  # frames drawn, not wall-clock time, between looks
     assert _shows_a_scene(pixels), "gr.Model3D shows no scene"
     page.evaluate("window.scrollTo(0, 0)")
     _shot(page, "3-after-run", docs="screenshot-after.png")
@@ -405,9 +417,9 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     # WebGL. (Its pixels are checked against the project's renders by tests/test_browser_viewers.py; a second
     # software-rendered WebGL view here would take minutes.)
     page.get_by_role("tab", name="Live 4D scene (animated)").click()
-    src = page.locator("#live-viewer iframe").get_attribute("src", timeout=60_000)
+    src = page.locator("#live-viewer iframe").get_attribute("src", timeout=180_000)
     with urllib.request.urlopen(server["url"] + src, timeout=30) as response:
         assert response.headers["content-type"].startswith("text/html")
         assert b"loopSeconds" in response.read()
-    page.frame_locator("#live-viewer iframe").locator("canvas").wait_for(state="attached", timeout=60_000)
+    page.frame_locator("#live-viewer iframe").locator("canvas").wait_for(state="attached", timeout=180_000)
     page.close()

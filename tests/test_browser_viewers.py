@@ -3,6 +3,12 @@ gr.Model3D, in headless Debian Chromium (software WebGL), compared with the proj
 
 Needs ``/usr/bin/chromium`` (``.ci/run`` installs Debian's ``chromium``) and pip ``playwright``; skipped otherwise.
 Screenshots are kept under ``test-artifacts/browser/``.
+
+Nothing here sleeps to wait for a picture. Every page of these tests runs under HARNESS_JS (an init script): a clock
+that only the test moves (``Date.now``, ``performance.now`` and requestAnimationFrame timestamps all read it), and
+gsplat.js's web workers instrumented so that the page knows when the depth sort it last asked for has come back.
+A test waits for that (``__harness.settled()``) and then for frames the page has drawn since (its own frame counter),
+and reads the pixels of a drawn frame; the probe page hands over the frame it has just rendered (``capture()``).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import base64
 import functools
 import http.server
 import io
+import math
 import os
 import shutil
 import socket
@@ -40,8 +47,115 @@ if not CHROMIUM.exists():
     pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs pip playwright")
 
+# Installed in every page of the gsplat.js probe and viewer.html tests before the page's own scripts run.
+#
+# The clock: one number of milliseconds, moved only by the test (setClock / advance). Date.now (gsplat.js's stock
+# .splatv clock), performance.now and the timestamps requestAnimationFrame callbacks get (viewer.html's clock) read it.
+#
+# The depth sort: gsplat.js sorts splats in a web worker that answers a `sortData` message (new splats) or a changed
+# `viewProj` (a moved camera) with a `depthIndex`, asynchronously. Each worker is started from its own source with a
+# prologue that stamps every message it sends with the number of messages it had received by then; the page keeps,
+# per worker, the number of the last message that asked for a new sort (mirroring the worker's own test for a
+# changed camera). settled() is true once every worker that has splats has answered its last request and no splat
+# packing is pending: from the next drawn frame on, the canvas shows the final sort.
+HARNESS_JS = r"""
+(() => {
+  if (window.__harness) return;
+  let now = 1000;
+  const workers = new Set();
+  let marks = 0;
+  const harness = window.__harness = {
+    errors: [],
+    dataPending: 0,
+    now: () => now,
+    setClock: (ms) => { now = Number(ms); return now; },
+    advance: (ms) => { now += Number(ms); return now; },
+    settled: () => {
+      if (harness.dataPending !== 0) return false;
+      const sorting = [...workers].filter((w) => w.hasSplats);
+      return sorting.length > 0 && sorting.every((w) => w.answered >= w.asked);
+    },
+    // For a camera still creeping: mark() notes each worker's last request; sortedSince(mark) is true once those
+    // (not necessarily later ones) have been answered.
+    mark: () => { marks++; workers.forEach((w) => { w.marks[marks] = w.asked; }); return marks; },
+    sortedSince: (mark) => {
+      if (harness.dataPending !== 0) return false;
+      const sorting = [...workers].filter((w) => w.hasSplats);
+      return sorting.length > 0 && sorting.every((w) => w.answered >= (w.marks[mark] ?? w.asked));
+    },
+    describe: () => JSON.stringify({
+      now, dataPending: harness.dataPending, errors: harness.errors,
+      workers: [...workers].map(({hasSplats, posted, asked, answered}) => ({hasSplats, posted, asked, answered})),
+    }),
+  };
+  Date.now = () => now;
+  performance.now = () => now;
+  const requestFrame = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) => requestFrame(() => callback(now));
+
+  const PROLOGUE = "{ let received = 0; self.addEventListener('message', () => { received++; });" +
+    " const post = self.postMessage.bind(self); self.postMessage = (message, transfer) => {" +
+    " if (message && typeof message === 'object') message.__received = received; return post(message, transfer); }; }\n";
+  const utf8 = new TextEncoder(), text = new TextDecoder();
+  function sourceOf(url) {
+    if (url.startsWith("data:")) {
+      const comma = url.indexOf(","), meta = url.slice(5, comma), body = url.slice(comma + 1);
+      if (!meta.endsWith(";base64")) return decodeURIComponent(body);
+      return text.decode(Uint8Array.from(atob(body), (c) => c.charCodeAt(0)));
+    }
+    const request = new XMLHttpRequest();  // a blob: URL the page made: read back synchronously
+    request.open("GET", url, false);
+    request.send();
+    return request.responseText;
+  }
+  function instrumented(url) {
+    const source = PROLOGUE + sourceOf(url);
+    if (!url.startsWith("data:")) return URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
+    const bytes = utf8.encode(source);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return "data:text/javascript;base64," + btoa(binary);
+  }
+  const NativeWorker = window.Worker;
+  const HarnessWorker = function (url, options) {
+    url = String(url);
+    let worker;
+    try {
+      worker = new NativeWorker(instrumented(url), options);
+    } catch (error) {
+      harness.errors.push("could not instrument a worker: " + error);
+      return new NativeWorker(url, options);
+    }
+    const tracked = {worker, hasSplats: false, posted: 0, asked: 0, answered: -1, camera: [], marks: {}};
+    workers.add(tracked);
+    const post = worker.postMessage.bind(worker), terminate = worker.terminate.bind(worker);
+    worker.postMessage = (message, transfer) => {
+      tracked.posted++;
+      if (message && message.sortData) { tracked.hasSplats = true; tracked.asked = tracked.posted; }
+      if (message && message.viewProj) {
+        const camera = Array.from(message.viewProj);  // the worker re-sorts when this test fails
+        if (!camera.every((v) => tracked.camera.includes(v))) { tracked.camera = camera; tracked.asked = tracked.posted; }
+      }
+      if (message && message.splat) harness.dataPending++;
+      return post(message, transfer);
+    };
+    worker.terminate = () => { workers.delete(tracked); return terminate(); };
+    worker.addEventListener("message", (event) => {
+      const data = event.data;
+      if (!data || typeof data !== "object") return;
+      if (data.depthIndex) tracked.answered = Math.max(tracked.answered, data.__received);
+      if (data.response) harness.dataPending--;
+    });
+    return worker;
+  };
+  HarnessWorker.prototype = NativeWorker.prototype;
+  window.Worker = HarnessWorker;
+})();
+"""
+
 # A harness page: the bundled gsplat.js used exactly as its README shows, plus an optional pinned clock for .splatv
 # (every value written to the `time` uniform is replaced by ?t=...) so frames can be compared with our renders.
+# window.drawn counts rendered frames; capture() resolves with the pixels of the next frame right after it is drawn.
 PROBE_HTML = """<!doctype html><html><head><meta charset="utf-8">
 <style>html,body{margin:0;background:#000}canvas{display:block}</style></head>
 <body><canvas id="c" style="width:%(w)dpx;height:%(h)dpx"></canvas>
@@ -58,10 +172,21 @@ if (q.has("t")) {
   gl.uniform1f = (l, v) => set1f(l, locations.has(l) ? pinned : v);
 }
 const renderer = new SPLAT.WebGLRenderer(canvas, []);
+const gl = canvas.getContext("webgl2");  // the renderer's own context
 const scene = new SPLAT.Scene();
 const camera = new SPLAT.Camera();
 camera.data.fx = %(fx)f; camera.data.fy = %(fy)f; camera.data.near = 0.01; camera.data.far = 1000;
-window.frames = 0; window.errors = [];
+window.drawn = 0; window.errors = [];
+const captures = [];
+window.capture = () => new Promise((resolve) => captures.push(resolve));
+function readFrame() {
+  // The drawing buffer of the frame just rendered (premultiplied RGBA, bottom row first), as base64.
+  const width = canvas.width, height = canvas.height, pixels = new Uint8Array(width * height * 4);
+  gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+  let binary = "";
+  for (let i = 0; i < pixels.length; i += 0x8000) binary += String.fromCharCode(...pixels.subarray(i, i + 0x8000));
+  return {width, height, frame: window.drawn, rgba: btoa(binary)};
+}
 try {
   if (file.endsWith(".splatv")) {
     renderer.addProgram(new SPLAT.VideoRenderProgram(renderer));
@@ -74,7 +199,12 @@ try {
 } catch (e) { window.errors.push(String(e)); }
 if (q.get("cam") !== "file") { camera.position = new SPLAT.Vector3(0, 0, 0); camera.rotation = new SPLAT.Quaternion(); }
 window.loaded = true;
-const frame = () => { renderer.render(scene, camera); window.frames++; requestAnimationFrame(frame); };
+const frame = () => {
+  renderer.render(scene, camera);
+  window.drawn++;
+  if (captures.length) { const shot = readFrame(); captures.splice(0).forEach((resolve) => resolve(shot)); }
+  requestAnimationFrame(frame);
+};
 requestAnimationFrame(frame);
 </script></body></html>
 """
@@ -125,6 +255,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1)
+    context.add_init_script(HARNESS_JS)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -178,15 +309,39 @@ def png_to_array(data: bytes) -> np.ndarray:
     return np.asarray(image.convert("RGB")).astype(np.float64) / 255.0
 
 
-def wait_stable(grab, name: str, settle: float = 0.6, timeout: float = 60.0) -> np.ndarray:
-    """Grab images until two in a row are identical (data uploaded, workers sorted), then save and return it."""
+PROBE_FRAMES = "window.drawn"  # frames the probe page has rendered
+VIEWER_FRAMES = "window.landscape4d.frames"  # frames viewer.html has rendered
+
+
+def wait_frames(page, counter: str, count: int = 2) -> None:
+    """Wait until the page has drawn ``count`` more frames (its own counter, incremented after each render)."""
+    start = page.evaluate(counter)
+    page.wait_for_function(f"{counter} >= {start + count}", timeout=60_000)
+
+
+def wait_settled(page, timeout: float) -> None:
+    """Wait until the last depth sort the page asked gsplat.js for has come back (see HARNESS_JS)."""
+    try:
+        page.wait_for_function("window.__harness.settled()", timeout=max(timeout, 1.0) * 1000)
+    except sync_api.TimeoutError:
+        raise AssertionError(f"the depth sort never settled: {page.evaluate('window.__harness.describe()')}") from None
+
+
+def settled_grab(page, grab, counter: str, name: str, timeout: float = 90.0) -> np.ndarray:
+    """The picture once the page has settled: every depth sort it asked for applied, then frames drawn after that.
+
+    Confirms it: two grabs, two drawn frames apart and each after a settled sort, must be identical (and not blank);
+    grabs again (frame by frame, no sleeping) until they are, or fails after ``timeout`` seconds.
+    """
     deadline = time.monotonic() + timeout
-    previous = grab()
+    previous = None
     while True:
-        time.sleep(settle)
+        wait_settled(page, deadline - time.monotonic())
+        wait_frames(page, counter, 2)
         current = grab()
-        if np.array_equal(current, previous) and current.max() > 0:
+        if previous is not None and np.array_equal(current, previous) and current.max() > 0:
             save(current, name)
+            assert page.evaluate("window.__harness.errors") == []
             return current
         if time.monotonic() > deadline:
             save(current, name)
@@ -221,12 +376,25 @@ def assert_moves_only_in(a: np.ndarray, b: np.ndarray, region: np.ndarray, label
 
 def open_probe(page, base: str, query: str) -> None:
     page.goto(f"{base}/probe.html?{query}")
-    page.wait_for_function("window.loaded && window.frames > 10", timeout=90_000)
+    page.wait_for_function(f"window.loaded && {PROBE_FRAMES} > 0", timeout=90_000)
     assert page.evaluate("window.errors") == [] and page.errors == []
 
 
-def probe_shot(page):
-    return lambda: png_to_array(page.locator("#c").screenshot())
+def probe_grab(page):
+    """The pixels of the next frame the probe page draws, read back right after drawing it (composited on black)."""
+
+    def grab() -> np.ndarray:
+        shot = page.evaluate("window.capture()")
+        rgba = np.frombuffer(base64.b64decode(shot["rgba"]), dtype=np.uint8).reshape(shot["height"], shot["width"], 4)
+        return rgba[::-1, :, :3].astype(np.float64) / 255.0  # premultiplied: the RGB shown over black
+
+    return grab
+
+
+def stock_clock_ms(t: float, falling: bool = False) -> float:
+    """A Date.now() (ms) at which gsplat.js's stock .splatv clock, sin(now / 1000) / 2 + 1 / 2, reads t."""
+    angle = math.asin(2 * t - 1)
+    return 1000 * (math.pi - angle if falling else angle)
 
 
 # ---------------------------------------------------------------------------------------------- gsplat.js
@@ -236,7 +404,7 @@ def probe_shot(page):
 def test_static_formats_in_gsplat_js(page, site, reference, name):
     _, base = site
     open_probe(page, base, f"file={name}")
-    shot = wait_stable(probe_shot(page), f"gsplat_{name}.png")
+    shot = settled_grab(page, probe_grab(page), PROBE_FRAMES, f"gsplat_{name}.png")
     assert_looks_like(shot, reference(0.0), name)
 
 
@@ -245,27 +413,27 @@ def test_splatv_in_gsplat_js_matches_the_loop(page, site, reference):
     for t in (0.0, 0.5):
         # cam=file: the viewpoint comes from the camera stored in the .splatv header.
         open_probe(page, base, f"file=scene.splatv&cam=file&t={t}")
-        shot = wait_stable(probe_shot(page), f"gsplat_splatv_t{t:.2f}.png")
+        shot = settled_grab(page, probe_grab(page), PROBE_FRAMES, f"gsplat_splatv_t{t:.2f}.png")
         assert_looks_like(shot, reference(t), f"splatv at t={t}")
         if t > 0:  # the frame is the one of its own time, not another
             assert similarity(shot, reference(t))[0] < similarity(shot, reference(0.0))[0] - 0.005
 
 
-def test_splatv_stock_clock_moves_only_where_the_scene_moves(page, site, moving_region):
-    """gsplat.js's own (ping-pong) clock: frames differ in the water band and nowhere else."""
+def test_splatv_stock_clock_moves_only_where_the_scene_moves(page, site, reference, moving_region):
+    """gsplat.js's own (ping-pong) clock, driven through Date.now: frames differ in the water band and nowhere else,
+    show the loop at the clock's phase, and come back to the same picture on the way back."""
     _, base = site
     open_probe(page, base, "file=scene.splatv&cam=file")
-    time.sleep(3.0)  # data upload and first depth sort
-    grab = probe_shot(page)
-    shots = []
-    for _ in range(3):
-        shots.append(grab())
-        time.sleep(1.2)  # of three shots 1.2 s apart, two always differ under sin(now)
-    for i, shot in enumerate(shots):
-        save(shot, f"gsplat_splatv_stock_{i}.png")
-    pairs = [(a, b) for i, a in enumerate(shots) for b in shots[i + 1 :]]
-    a, b = max(pairs, key=lambda p: np.abs(p[0] - p[1]).mean())
-    assert_moves_only_in(a, b, moving_region, "stock clock")
+    grab = probe_grab(page)
+    shots = {}
+    for label, ms in (("t0.00", stock_clock_ms(0.0)), ("t0.50", stock_clock_ms(0.5)),
+                      ("t0.50_back", stock_clock_ms(0.5, falling=True))):
+        page.evaluate("ms => window.__harness.setClock(ms)", ms)
+        shots[label] = settled_grab(page, grab, PROBE_FRAMES, f"gsplat_splatv_stock_{label}.png")
+    assert_moves_only_in(shots["t0.00"], shots["t0.50"], moving_region, "stock clock")
+    assert_looks_like(shots["t0.00"], reference(0.0), "stock clock at t=0")
+    assert_looks_like(shots["t0.50"], reference(0.5), "stock clock at t=0.5")
+    np.testing.assert_array_equal(shots["t0.50_back"], shots["t0.50"])  # ping-pong: the same phase, the same frame
 
 
 # ---------------------------------------------------------------------------------------------- viewer.html
@@ -283,12 +451,39 @@ def open_viewer(page, url: str) -> None:
     page.goto(url)
     page.wait_for_function("window.landscape4d && (window.landscape4d.ready || window.landscape4d.error)", timeout=90_000)
     assert page.evaluate("window.landscape4d.error") is None and page.errors == []
-    page.wait_for_function("window.landscape4d.frames > 5", timeout=60_000)
+    page.wait_for_function(f"{VIEWER_FRAMES} > 5", timeout=60_000)
 
 
 def frames_after(page, count: int = 3) -> None:
-    start = page.evaluate("window.landscape4d.frames")
-    page.wait_for_function(f"window.landscape4d.frames >= {start + count}", timeout=60_000)
+    wait_frames(page, VIEWER_FRAMES, count)
+
+
+def advance_clock(page, ms: float) -> None:
+    """Move the page's clock forward by ``ms`` and wait for a frame drawn after that (the viewer read the clock)."""
+    start = page.evaluate(f"ms => {{ window.__harness.advance(ms); return {VIEWER_FRAMES}; }}", ms)
+    page.wait_for_function(f"{VIEWER_FRAMES} > {start}", timeout=60_000)
+
+
+def phase(page) -> float:
+    return page.evaluate("window.landscape4d.phase()")
+
+
+def wait_camera_still(page, atol: float = 1e-3, timeout: float = 180.0) -> None:
+    """Wait (frame by frame) until the orbit controls' damped camera moves less than ``atol`` in 5 frames.
+
+    The damping (12 % of the way each frame) only reaches a float fixpoint after a few hundred frames; 1e-3 is about
+    a third of a pixel here.
+    """
+    deadline = time.monotonic() + timeout
+    before = page.evaluate("window.landscape4d.camera()")
+    while True:
+        frames_after(page, 5)
+        after = page.evaluate("window.landscape4d.camera()")
+        flat = [np.concatenate([c["position"], c["rotation"]]) for c in (before, after)]
+        if np.allclose(*flat, rtol=0, atol=atol):
+            return
+        assert time.monotonic() < deadline, f"the camera never came to rest: {before} → {after}"
+        before = after
 
 
 def test_viewer_html_offline_from_disk(page, site, scene, reference, moving_region):
@@ -299,38 +494,35 @@ def test_viewer_html_offline_from_disk(page, site, scene, reference, moving_regi
     open_viewer(page, html.as_uri() + "?paused=1&t=0")
     assert all(url.startswith(("file:", "blob:", "data:")) for url in requests), requests  # no network
     grab = viewer_grab(page)
+    period = scene.period_s
 
     # Starts at the photo's viewpoint, showing the loop at the pinned phase.
-    assert_looks_like(wait_stable(grab, "viewer_t0.00.png"), reference(0.0), "viewer t=0")
+    assert_looks_like(settled_grab(page, grab, VIEWER_FRAMES, "viewer_t0.00.png"), reference(0.0), "viewer t=0")
     page.evaluate("window.landscape4d.setPhase(0.5)")
     frames_after(page)
-    assert_looks_like(wait_stable(grab, "viewer_t0.50.png"), reference(0.5), "viewer t=0.5")
+    assert_looks_like(settled_grab(page, grab, VIEWER_FRAMES, "viewer_t0.50.png"), reference(0.5), "viewer t=0.5")
 
-    # Paused: nothing changes.
+    # Paused: the clock runs on, the picture does not change.
     before = grab()
-    time.sleep(0.8)
+    advance_clock(page, 800)
     frames_after(page)
-    assert page.evaluate("window.landscape4d.phase()") == 0.5
+    assert phase(page) == 0.5
     np.testing.assert_array_equal(grab(), before)
 
-    # Play (the button): the clock runs forward and wraps at the loop period.
+    # Play (the button): the phase follows the clock forwards at 1 / period and wraps at the loop period.
     page.click("#play")
     assert page.evaluate("window.landscape4d.playing()")
-    samples = []
-    for _ in range(8):
-        samples.append((time.monotonic(), page.evaluate("window.landscape4d.phase()")))
-        time.sleep(0.35)
-    steps = [((p1 - p0) % 1.0, t1 - t0) for (t0, p0), (t1, p1) in zip(samples, samples[1:])]
-    assert all(0 < dp < 0.5 for dp, _ in steps), steps  # always forwards, never a backwards jump
-    rate = sum(dp for dp, _ in steps) / sum(dt for _, dt in steps)
-    assert rate == pytest.approx(1 / scene.period_s, rel=0.35)
-    wrapped = any(p1 < p0 for (_, p0), (_, p1) in zip(samples, samples[1:]))
-    assert wrapped  # 2.8 s of a 2 s loop
+    phases = [phase(page)]
+    for _ in range(8):  # 8 × 0.35 s = 2.8 s of a 2 s loop
+        advance_clock(page, 350)
+        phases.append(phase(page))
+    steps = [(p1 - p0) % 1.0 for p0, p1 in zip(phases, phases[1:])]
+    assert steps == pytest.approx([0.35 / period] * 8, rel=1e-6), phases  # always forwards, at the loop's rate
+    assert all(0 <= p < 1 for p in phases) and any(p1 < p0 for p0, p1 in zip(phases, phases[1:])), phases  # wraps
 
     # Consecutive frames while playing differ where the water is and nowhere else ...
     first = grab()
-    time.sleep(0.5)
-    frames_after(page)
+    advance_clock(page, 500)
     second = grab()
     save(first, "viewer_playing_a.png")
     save(second, "viewer_playing_b.png")
@@ -338,40 +530,47 @@ def test_viewer_html_offline_from_disk(page, site, scene, reference, moving_regi
     # ... and so do two frames at chosen phases.
     page.evaluate("window.landscape4d.pause(); window.landscape4d.setPhase(0.1)")
     frames_after(page)
-    a = wait_stable(grab, "viewer_play_a.png")
+    a = settled_grab(page, grab, VIEWER_FRAMES, "viewer_play_a.png")
     page.evaluate("window.landscape4d.setPhase(0.35)")
     frames_after(page)
-    b = wait_stable(grab, "viewer_play_b.png")
+    b = settled_grab(page, grab, VIEWER_FRAMES, "viewer_play_b.png")
     assert_moves_only_in(a, b, moving_region, "viewer.html")
 
     # Speed slider: half speed halves the clock rate.
     page.locator("#speed").fill("0.5")
     assert page.evaluate("window.landscape4d.playing()") is False
     page.click("#play")
-    p0, t0 = page.evaluate("window.landscape4d.phase()"), time.monotonic()
-    time.sleep(1.0)
-    p1, t1 = page.evaluate("window.landscape4d.phase()"), time.monotonic()
-    assert ((p1 - p0) % 1.0) / (t1 - t0) == pytest.approx(0.5 / scene.period_s, rel=0.4)
+    p0 = phase(page)
+    advance_clock(page, 800)
+    p1 = phase(page)
+    assert (p1 - p0) % 1.0 == pytest.approx(0.5 * 0.8 / period, rel=1e-6)
     assert page.locator("#speed-label").inner_text() == "0.50×"
 
     # Mouse orbit and zoom move the camera: the static part of the picture changes too.
     page.evaluate("window.landscape4d.pause()")
     frames_after(page)
-    still = wait_stable(grab, "viewer_before_orbit.png")
+    still = settled_grab(page, grab, VIEWER_FRAMES, "viewer_before_orbit.png")
+    page.evaluate("window.__wheels = 0; window.addEventListener('wheel', () => window.__wheels++, {capture: true})")
     page.mouse.move(160, 100)
     page.mouse.down()
     page.mouse.move(220, 110, steps=5)
     page.mouse.up()
     page.mouse.wheel(0, 300)
-    time.sleep(1.0)
-    moved = wait_stable(grab, "viewer_after_orbit.png")
+    page.wait_for_function("window.__wheels > 0", timeout=60_000)
+    wait_camera_still(page)
+    mark = page.evaluate("window.__harness.mark()")  # the sort for the camera as it is now, then frames drawn after
+    page.wait_for_function(f"window.__harness.sortedSince({mark})", timeout=60_000)
+    frames_after(page, 2)
+    moved = grab()
+    save(moved, "viewer_after_orbit.png")
     assert (np.abs(moved - still).max(axis=-1)[~moving_region] > 8 / 255).mean() > 0.2
 
 
 def test_viewer_html_fetches_the_splatv_beside_it(page, site, reference):
     root, base = site
     open_viewer(page, f"{base}/fetch/viewer.html?paused=1&t=0")
-    assert_looks_like(wait_stable(viewer_grab(page), "viewer_fetch.png"), reference(0.0), "viewer fetch")
+    shot = settled_grab(page, viewer_grab(page), VIEWER_FRAMES, "viewer_fetch.png")
+    assert_looks_like(shot, reference(0.0), "viewer fetch")
 
 
 def test_viewer_html_opened_from_disk_without_embedding_offers_a_file_picker(page, site):
@@ -381,8 +580,8 @@ def test_viewer_html_opened_from_disk_without_embedding_offers_a_file_picker(pag
     assert page.locator("#picker").is_visible()
     page.set_input_files("#file", str(root / "fetch" / "scene.splatv"))
     page.wait_for_function("window.landscape4d.ready", timeout=60_000)
-    page.wait_for_function("window.landscape4d.frames > 5", timeout=60_000)
-    assert wait_stable(viewer_grab(page), "viewer_picked.png").max() > 0
+    page.wait_for_function(f"{VIEWER_FRAMES} > 5", timeout=60_000)
+    assert settled_grab(page, viewer_grab(page), VIEWER_FRAMES, "viewer_picked.png").max() > 0
 
 
 # --------------------------------------------------------------------------------------------- gr.Model3D
@@ -392,6 +591,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def next_frames(page, count: int) -> None:
+    """Wait for ``count`` animation frames of the page (requestAnimationFrame fires once per frame it draws)."""
+    page.evaluate(
+        "count => new Promise(done => { const step = n => n ? requestAnimationFrame(() => step(n - 1)) : done(); step(count); })",
+        count,
+    )
 
 
 def test_gradio_model3d_shows_ply_and_splat(browser, site):
@@ -411,9 +618,9 @@ def test_gradio_model3d_shows_ply_and_splat(browser, site):
         for key in ("ply", "splat"):
             canvas = page.locator(f"#model-{key} canvas").first
             canvas.wait_for(state="visible", timeout=90_000)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a bound on a failing run, not a wait
             while True:
-                time.sleep(1.0)
+                next_frames(page, 3)  # drawn frames, not wall-clock time, between looks
                 shot = png_to_array(canvas.screenshot())
                 colours, counts = np.unique((shot * 255).round().reshape(-1, 3), axis=0, return_counts=True)
                 background = colours[counts.argmax()]
