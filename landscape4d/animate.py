@@ -36,7 +36,7 @@ DEFAULT_FADE = 0.3  # share of a cycle a cross-fade takes (short: mostly one cri
 PHASE_NOISE_SCALE = 0.05  # spatial scale of the phase-offset noise, × the photo's long side
 BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
 BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
-BACKDROP_BEHIND = 1.01  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
+BACKDROP_BEHIND = 1.04  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
 
 
 def with_backdrop(gaussians: GaussianSet, velocity: torch.Tensor) -> tuple[GaussianSet, torch.Tensor]:

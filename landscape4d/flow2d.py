@@ -4,7 +4,8 @@ Regions: sky (clouds drift sideways), water (flows down the image, i.e. toward t
 waterfall) and user "moves" regions, minus user "freeze" regions. Arrows are assigned to the region their start
 point lies in and interpolated inside it with normalised Gaussian RBF weights (as in 3D-Cinemagraphy /
 Holynski et al.); a region without arrows gets its automatic default. Near a region's border the speed is
-tapered so that no particle leaves its region within one loop: pixels outside the motion regions never change.
+tapered so that no particle leaves its region within one cross-fade cycle (``travel_frames``, see ``animate``):
+pixels outside the motion regions never change.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 ARROW_PX_PER_FRAME = 1.0 / 50.0  # arrow length (working px) → speed (px/frame), as in 3D-MOM's code
 DEFAULT_SKY_SPEED = 0.12 / 100  # fraction of the image width per frame: slow cloud drift
 DEFAULT_WATER_SPEED = 0.25 / 100
-MAX_HALF_LOOP_TRAVEL = 0.12  # fraction of the image width a particle may travel in half a loop
+MAX_HALF_CYCLE_TRAVEL = 0.12  # fraction of the image width a particle may travel in half a cross-fade cycle
 TAPER_MARGIN_PX = 2.0  # keep particles this far from their region's border (a Gaussian's footprint)
 
 
@@ -58,7 +59,7 @@ class Flow2D:
     flow_px_per_frame: np.ndarray  # [H,W,2] (du, dv) in working-image pixels per loop frame
     moving: np.ndarray  # [H,W] bool: pixels whose content moves
     region_id: np.ndarray  # [H,W] int: 0 static, 1 sky, 2 water, 3 user region
-    loop_frames: int = 90  # the loop this field was tapered for
+    travel_frames: float = 90.0  # how long one particle copy travels (the cross-fade cycle) this field was tapered for
 
 
 def _rbf_field(arrows: list[Arrow], height: int, width: int) -> np.ndarray:
@@ -85,11 +86,41 @@ def distance_inside(region: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
 
 
-def _taper(flow: np.ndarray, region: np.ndarray, loop_frames: int) -> np.ndarray:
-    """Scale speed so travel over a full loop stays inside the region (see ``distance_inside``)."""
-    distance_px = distance_inside(region)
+def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> np.ndarray:
+    """[H,W] how far (px, up to ``max_px``) a straight path from each pixel can go both ways along ``direction``
+    [H,W,2] (unit vectors) without leaving ``region``: min of the forward and backward distances.
+
+    Motion only needs room along its own direction: a narrow lake can carry fast sideways ripples, and a river
+    flows along its banks however close they are. Image borders count as outside.
+    """
+    height, width = region.shape
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    room = np.full((height, width), float(max_px), np.float32)
+    for sign in (1.0, -1.0):
+        alive = region.copy()
+        reach = np.where(region, float(max_px), 0.0).astype(np.float32)
+        for step in range(1, int(np.ceil(max_px)) + 1):
+            if not alive.any():
+                break
+            x = np.floor(cols + 0.5 + sign * step * direction[..., 0]).astype(np.int64)
+            y = np.floor(rows + 0.5 + sign * step * direction[..., 1]).astype(np.int64)
+            inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+            inside[inside] = region[y[inside], x[inside]]
+            left = alive & ~inside
+            reach[left] = step - 0.5
+            alive &= inside
+        room = np.minimum(room, reach)
+    return room
+
+
+def _taper(flow: np.ndarray, region: np.ndarray, travel_frames: float) -> np.ndarray:
+    """Scale speed so travel over one cross-fade cycle, both ways along the flow, stays inside the region."""
     speed = np.linalg.norm(flow, axis=-1)
-    allowed = np.clip(distance_px - TAPER_MARGIN_PX, 0.0, None) / loop_frames
+    direction = flow / np.maximum(speed, 1e-9)[..., None]
+    room_px = distance_along(region, direction, float(speed.max(initial=0.0)) * travel_frames + TAPER_MARGIN_PX + 1)
+    # Sideways, the Gaussian's footprint needs a little room too (the blurred field turns near borders).
+    room_px = np.minimum(room_px, distance_inside(region) + float(speed.max(initial=0.0)) * travel_frames)
+    allowed = np.clip(room_px - TAPER_MARGIN_PX, 0.0, None) / travel_frames
     factor = np.where(speed > 1e-9, np.minimum(1.0, allowed / np.maximum(speed, 1e-9)), 0.0)
     return flow * factor[..., None]
 
@@ -117,7 +148,7 @@ def motion_field(
     shape: tuple[int, int],
     sky: np.ndarray,
     water: np.ndarray,
-    loop_frames: int,
+    travel_frames: float,
     moves: np.ndarray | None = None,
     freeze: np.ndarray | None = None,
     arrows: list[Arrow] | None = None,
@@ -151,7 +182,7 @@ def motion_field(
         3: np.array([0.0, DEFAULT_WATER_SPEED * width], np.float32),
     }
     flow = np.zeros((height, width, 2), np.float32)
-    max_speed = MAX_HALF_LOOP_TRAVEL * width / (loop_frames / 2)
+    max_speed = MAX_HALF_CYCLE_TRAVEL * width / (travel_frames / 2)
     for rid in (1, 2, 3):
         region = region_id == rid
         if not region.any():
@@ -169,6 +200,6 @@ def motion_field(
         if region.any():
             weight = cv2.blur(region.astype(np.float32), (15, 15))
             smoothed = cv2.blur(np.where(region[..., None], flow, 0), (15, 15)) / np.maximum(weight, 1e-6)[..., None]
-            flow[region] = _taper(smoothed, region, loop_frames)[region]
+            flow[region] = _taper(smoothed, region, travel_frames)[region]
     flow[~moving] = 0.0
-    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, loop_frames)
+    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames))

@@ -1,19 +1,22 @@
 """3D motion per Gaussian from the 2D Eulerian field.
 
-Single-view lift (the default): a Gaussian that projects to pixel p of the source view with 2D flow f moves to
-the surface point under p + f, i.e. it slides along the depth surface (water on a lake comes toward the camera,
-a waterfall falls down the cliff), and its projection in the source view moves by exactly f. Where p and p + f lie
-on different sides of a depth edge the lift keeps the Gaussian's own depth instead. Near a horizon one pixel spans
-a long way in depth, so the speed is capped where a particle would change its depth by more than
-``MAX_LOOP_DEPTH_CHANGE`` within a loop: far water moves few pixels, as it does in real footage, and nothing
-flies at the camera. The multi-view consistent
-3D-MOM optimiser plugs in behind the same ``MotionLifter`` signature.
+Single-view lift (the default): a Gaussian that projects to pixel p of the source view with 2D flow f moves
+toward the surface point under p + f, i.e. it slides along the depth surface (water on a lake comes toward the
+camera, a waterfall falls down the cliff), and its projection in the source view moves by exactly f: the speed a
+user asked for is the speed the video shows. The surface is the depth map smoothed inside the motion regions, so
+neighbouring Gaussians get the same depth change and the texture moves as one (per-pixel depth noise would
+scatter it into speckle). Where p and p + f lie on different sides of a depth edge the lift keeps the Gaussian's
+own depth. Near a horizon one pixel spans a long way in depth, so the *depth* change is clamped to
+``MAX_CYCLE_DEPTH_CHANGE`` of the depth over one cross-fade cycle (nothing flies at the camera) while the on-screen
+motion stays as requested. The multi-view consistent 3D-MOM optimiser plugs in behind the same ``MotionLifter``
+signature.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+import cv2
 import numpy as np
 import torch
 
@@ -21,13 +24,26 @@ from .camera import Camera, project_points, sample_bilinear
 from .flow2d import TAPER_MARGIN_PX, Flow2D, distance_inside
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
-MAX_LOOP_DEPTH_CHANGE = 0.25  # a particle's depth may change by at most this fraction over one loop
+MAX_CYCLE_DEPTH_CHANGE = 0.6  # a particle's depth may change by at most this fraction over one cycle's travel
 
 
 class MotionLifter(Protocol):
     def __call__(self, means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
         """Velocity [N,3] (world units per loop frame) for Gaussians at ``means_world`` [N,3]."""
         ...
+
+
+SURFACE_SMOOTH_PX = 3.0  # σ of the smoothing of the depth surface the lift follows (px of the working image)
+
+
+def smooth_surface(depth_m: np.ndarray, region: np.ndarray, sigma_px: float = SURFACE_SMOOTH_PX) -> np.ndarray:
+    """Depth smoothed inside ``region`` only (normalised blur of log-depth), unchanged outside it."""
+    if not region.any():
+        return depth_m
+    weight = region.astype(np.float32)
+    log_depth = np.log(np.maximum(depth_m, 1e-9)).astype(np.float32)
+    blurred = cv2.GaussianBlur(log_depth * weight, (0, 0), sigma_px) / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma_px), 1e-6)
+    return np.where(region, np.exp(blurred), depth_m).astype(depth_m.dtype)
 
 
 def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
@@ -43,32 +59,43 @@ def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarra
         return torch.zeros_like(means_world, dtype=torch.float32)
     uv_m, z_m = uv_np[moving], z_np[moving]
     f_px = sample_bilinear(flow.flow_px_per_frame.astype(np.float64), uv_m)
-    target_uv = uv_m + f_px
-    surface_here = sample_bilinear(depth_m.astype(np.float64), uv_m)
-    surface_there = sample_bilinear(depth_m.astype(np.float64), target_uv)
-    # Slide along the surface: keep the Gaussian's offset from the surface, follow the surface's depth change.
-    target_z = z_m * surface_there / np.maximum(surface_here, 1e-9)
-    jump = np.abs(surface_there - surface_here) > DEPTH_EDGE_RATIO * surface_here
-    target_z = np.where(jump, z_m, target_z)
+    raw = depth_m.astype(np.float64)
+    surface = smooth_surface(raw, flow.moving)
+    surface_here, raw_here = sample_bilinear(surface, uv_m), sample_bilinear(raw, uv_m)
     K = camera.K.numpy().astype(np.float64)
+
     def unproject(uv_: np.ndarray, z_: np.ndarray) -> np.ndarray:
         return np.stack([(uv_[:, 0] - K[0, 2]) / K[0, 0] * z_, (uv_[:, 1] - K[1, 2]) / K[1, 1] * z_, z_], axis=-1)
-    delta_camera = unproject(target_uv, target_z) - unproject(uv_m, z_m)
-    depth_travel = np.abs(delta_camera[:, 2]) * flow.loop_frames
-    slow_down = np.minimum(1.0, MAX_LOOP_DEPTH_CHANGE * z_m / np.maximum(depth_travel, 1e-12))
-    delta_camera *= slow_down[:, None]
+
+    # The straight path is the chord between the surface points half a cycle up- and downstream, so the speed at
+    # rest (and on average over the cycle) is the requested one although perspective bends the projected path.
+    half = 0.5 * max(float(flow.travel_frames), 1.0)
+    ends = []
+    for sign in (1.0, -1.0):
+        target_uv = uv_m + sign * half * f_px
+        ratio = sample_bilinear(surface, target_uv) / np.maximum(surface_here, 1e-9)
+        raw_there = sample_bilinear(raw, target_uv)
+        # Across a depth edge (per pixel of travel) the Gaussian keeps its own depth.
+        jump = np.abs(raw_there - raw_here) > DEPTH_EDGE_RATIO * raw_here * np.maximum(1.0, half * np.linalg.norm(f_px, axis=-1))
+        ratio = np.where(jump, 1.0, ratio)
+        # Clamp the depth change, not the speed: nothing flies at the camera, the on-screen motion stays.
+        target_z = z_m * np.clip(ratio, 1.0 - 0.5 * MAX_CYCLE_DEPTH_CHANGE, 1.0 + 0.5 * MAX_CYCLE_DEPTH_CHANGE)
+        ends.append(unproject(target_uv, target_z))
+    delta_camera = (ends[0] - ends[1]) / (2.0 * half)
     rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
     velocity[moving] = delta_camera @ rotation_camera_to_world.T
     return confine_to_regions(means_world, torch.from_numpy(velocity.astype(np.float32)), flow, camera)
 
 
 def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: Flow2D, camera: Camera) -> torch.Tensor:
-    """Shorten velocities whose loop path, seen from the source camera, would leave its motion region.
+    """Shorten velocities whose path (one cross-fade cycle each way), seen from the source camera, would leave its
+    region.
 
-    A straight 3D path projects to a straight 2D segment, and the disc of radius ``distance_inside`` around a
-    pixel lies inside its region; so keeping both loop ends (p ± v·N) within that radius keeps the whole path
-    inside, and pixels outside the motion regions never change. Needed because the lift follows the surface in
-    3D, which can project longer than the tapered 2D field near depth changes.
+    A visible copy never strays more than v·T from rest (``animate``; T = ``flow.travel_frames``), and a straight
+    3D path projects to a straight 2D segment; so the segment from p − v·T to p + v·T is sampled every pixel and
+    must stay inside the region shrunk by ``TAPER_MARGIN_PX`` (a Gaussian's footprint), and pixels outside the
+    motion regions never change. Needed because the lift follows the surface in 3D, whose projection perspective
+    stretches beyond the tapered 2D field.
     """
     moving = velocity.abs().sum(dim=-1) > 0
     if not moving.any():
@@ -78,20 +105,35 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
     height, width = flow.moving.shape
     cols = uv[:, 0].clamp(0, width - 1).long().numpy()
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()
-    radius = torch.from_numpy(np.clip(distance_inside(flow.region_id > 0)[rows, cols] - TAPER_MARGIN_PX, 0, None)).double()
-    n = float(flow.loop_frames)
-    for _ in range(4):  # perspective makes the length nonlinear in the scale: a few fixed-point steps
-        reach = torch.zeros_like(radius)
+    region_id = flow.region_id
+    own = region_id[rows, cols]
+    # Each region shrunk by the footprint margin (the rest pixel itself always counts as inside).
+    shrunk = distance_inside(region_id > 0) > TAPER_MARGIN_PX
+    n = float(flow.travel_frames)
+    scale = torch.ones(len(points), dtype=torch.float64)
+    for _ in range(6):  # shorten by steps until every path fits
+        bad = np.zeros(len(points), bool)
         for sign in (1.0, -1.0):
-            end_uv, end_z = project_points(points + sign * n * v, camera)
-            length = (end_uv - uv).norm(dim=-1)
-            reach = torch.maximum(reach, torch.where(end_z > 0.01 * z, length, torch.full_like(length, float("inf"))))
-        scale = torch.where(reach > radius, 0.98 * radius / reach.clamp_min(1e-12), torch.ones_like(reach))
-        if bool((scale >= 1).all()):
+            end_uv, end_z = project_points(points + sign * n * v * scale[:, None], camera)
+            bad |= (end_z <= 0.01 * z).numpy()
+            length = (end_uv - uv).norm(dim=-1).numpy()
+            samples = int(min(np.ceil(length.max(initial=0.0)), 4 * max(height, width))) + 1
+            for j in range(1, samples + 1):
+                frac = torch.tensor(min(1.0, j / max(samples, 1)), dtype=torch.float64)
+                pos = uv + (end_uv - uv) * frac
+                x = pos[:, 0].floor().long().numpy()
+                y = pos[:, 1].floor().long().numpy()
+                inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+                ok = np.zeros(len(points), bool)
+                ok[inside] = (region_id[y[inside], x[inside]] == own[inside]) & shrunk[y[inside], x[inside]]
+                bad |= ~ok & (length * min(1.0, j / max(samples, 1)) > 0.5)
+        if not bad.any():
             break
-        v = v * scale[:, None]
+        scale[torch.from_numpy(bad)] *= 0.75
+    else:
+        scale[torch.from_numpy(bad)] = 0.0
     out = velocity.clone()
-    out[moving] = v.float()
+    out[moving] = (v * scale[:, None]).float()
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .animate import with_backdrop
+from .animate import DEFAULT_FADE, phase_offsets, with_backdrop
 from .camera import identity_camera
 from .depth import DepthEstimator, estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
@@ -145,7 +145,7 @@ def build(
     else:
         depth_m = estimate_depth(photo.image, regions.sky, backends.depth, water=regions.water)
     flow = motion_field(
-        (height, width), regions.sky, regions.water, settings.loop_frames, moves, freeze, arrows, settings.speed,
+        (height, width), regions.sky, regions.water, settings.travel_frames, moves, freeze, arrows, settings.speed,
         photo.image,
     )
     near, focus, far = scene_depth_range(depth_m, regions.sky)
@@ -191,6 +191,9 @@ def build(
             "source_psnr_db": fit_report.source_psnr_db,
         },
         layer=layer,
+        cycles=settings.cycles,
+        fade=DEFAULT_FADE,
+        phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed),
     )
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings)
 

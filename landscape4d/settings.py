@@ -20,6 +20,7 @@ class Settings:
     seed: int = 0
     loop_seconds: float = 3.0  # period of the seamless loop
     speed: float = 1.0  # global multiplier on all motion
+    cycle_seconds: float = 1.0  # one cross-fade cycle (a loop holds a whole number of them): how far water travels before it fades
     num_views: int = 12  # generated views around the input camera (besides the input view)
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # refinement steps of the Gaussians' colours against the views
@@ -32,6 +33,8 @@ class Settings:
             raise ValueError(f"loop_seconds must be between 0.5 and {MAX_LOOP_SECONDS}, got {self.loop_seconds}")
         if not 0.0 <= self.speed <= 5.0:
             raise ValueError(f"speed must be between 0 and 5, got {self.speed}")
+        if not 0.2 <= self.cycle_seconds <= MAX_LOOP_SECONDS:
+            raise ValueError(f"cycle_seconds must be between 0.2 and {MAX_LOOP_SECONDS}, got {self.cycle_seconds}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if not 0 <= self.num_views <= 64:
@@ -45,6 +48,16 @@ class Settings:
     @property
     def loop_frames(self) -> int:
         return max(2, round(self.loop_seconds * LOOP_FPS))
+
+    @property
+    def cycles(self) -> int:
+        """Cross-fade cycles per loop: a whole number, so the loop stays seamless."""
+        return max(1, round(self.loop_seconds / self.cycle_seconds))
+
+    @property
+    def travel_frames(self) -> float:
+        """Frames one particle copy travels before it has faded (one cycle)."""
+        return self.loop_frames / self.cycles
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -14,7 +14,7 @@ def _regions(h=64, w=64):
 
 def test_defaults_clouds_sideways_water_down_static_still():
     sky, water = _regions()
-    flow = motion_field((64, 64), sky, water, loop_frames=30)
+    flow = motion_field((64, 64), sky, water, travel_frames=30)
     f = flow.flow_px_per_frame
     assert np.all(f[~(sky | water)] == 0)
     assert f[10, 32, 0] > 0 and abs(f[10, 32, 1]) < 1e-6  # clouds drift right
