@@ -125,22 +125,56 @@ def _taper(flow: np.ndarray, region: np.ndarray, travel_frames: float) -> np.nda
     return flow * factor[..., None]
 
 
-def region_around(image: np.ndarray, x: float, y: float, tolerance: float = 0.06) -> np.ndarray:
-    """[H,W] bool: the colour-coherent area around (x, y), for an arrow drawn where no region was found.
+SEED_RADIUS = 0.015  # × long side: the patch around an arrow's start whose colours define "the same stuff"
+GROW_THRESHOLDS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
+TEXTURE_BLUR = 0.01  # × long side: colours are compared after this blur, so ripples and foam average out  # colour distances (in seed standard deviations) tried in turn
+SETTLE_THRESHOLD = 2.0  # grow at least to this tolerance (the whole river, not just enough room) unless it spills
+LEAK_JUMP = 4.0  # growing the tolerance one step may enlarge the region at most this much (else it leaked)
+MAX_GROWN_SHARE = 0.35  # a region grown over more of the photo than this is cut to a disc around the arrow
 
-    A flood fill on a smoothed image, so a user can point at a river the automatic masks missed.
+
+def region_around(image: np.ndarray, x: float, y: float, room_px: float = 0.0) -> np.ndarray:
+    """[H,W] bool: the area around (x, y) that looks like the stuff there, for an arrow drawn where no region was
+    found, so a user can point at a river or a sea the automatic masks missed.
+
+    Water is textured (ripples, glitter, foam), so a flood fill on colour alone stops after a few pixels. Instead
+    the colours of a patch around the start (Lab, lightly blurred) define the stuff by their mean and spread;
+    pixels within a few spreads of it, connected to the start, form the region. The tolerance grows (unless the
+    region spills: a sudden jump in size) until the start has ``room_px`` of room inside the region (what the
+    arrow's speed needs over one cycle), so the arrow moves its water at the speed it asks for.
     """
     height, width = image.shape[:2]
-    smooth = cv2.GaussianBlur(np.ascontiguousarray(image, np.float32), (0, 0), 2.0)
-    mask = np.zeros((height + 2, width + 2), np.uint8)
-    t = (tolerance,) * 3
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
-    cv2.floodFill(smooth, mask, (int(x), int(y)), (0, 0, 0), t, t, flags)
-    region = mask[1:-1, 1:-1] > 0
-    # A fill that leaks over most of the photo is not what the user pointed at: keep a disc around the arrow.
-    if region.mean() > 0.5:
-        yy, xx = np.mgrid[0:height, 0:width]
-        region &= (xx - x) ** 2 + (yy - y) ** 2 <= (0.2 * max(height, width)) ** 2
+    long_side = max(height, width)
+    lab = cv2.cvtColor(np.clip(np.ascontiguousarray(image, np.float32), 0, 1), cv2.COLOR_RGB2Lab)
+    lab = cv2.GaussianBlur(lab, (0, 0), max(1.0, TEXTURE_BLUR * long_side))  # average ripples out
+    yy, xx = np.mgrid[0:height, 0:width]
+    seed_radius = max(3.0, SEED_RADIUS * long_side)
+    seed = (xx - x) ** 2 + (yy - y) ** 2 <= seed_radius**2
+    patch = lab[seed]
+    mean = np.median(patch, axis=0)  # robust: a bit of rock or foam in the patch does not define the stuff
+    spread = 1.4826 * np.median(np.abs(patch - mean), axis=0)
+    spread = np.maximum(spread, np.array([3.0, 2.5, 2.5], np.float32))  # L, a, b floors
+    distance = np.sqrt((((lab - mean) / spread) ** 2).sum(axis=-1) / 3.0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    start = (min(height - 1, max(0, int(y))), min(width - 1, max(0, int(x))))
+    region = seed
+    for threshold in GROW_THRESHOLDS:
+        similar = cv2.morphologyEx((distance < threshold).astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0
+        similar |= seed
+        _, labels = cv2.connectedComponents(similar.astype(np.uint8), connectivity=8)
+        grown = labels == labels[start]
+        # A sudden jump in size, or most of the photo, means the tolerance let the region spill into its
+        # surroundings: keep the last region before that.
+        jumped = threshold > SETTLE_THRESHOLD and grown.sum() > LEAK_JUMP * region.sum() and grown.mean() > 0.05
+        spilled = grown.mean() > MAX_GROWN_SHARE or jumped
+        if spilled and region is not seed:
+            break
+        region = grown
+        if spilled or (threshold >= SETTLE_THRESHOLD and distance_inside(region)[start] >= room_px):
+            break
+    # A region that leaks over most of the photo is not what the user pointed at: keep a disc around the arrow.
+    if region.mean() > MAX_GROWN_SHARE:
+        region &= (xx - x) ** 2 + (yy - y) ** 2 <= (max(room_px * 1.5, 0.25 * long_side)) ** 2
     return region
 
 
@@ -172,7 +206,8 @@ def motion_field(
             raise ValueError(f"arrow start ({arrow.x0:.0f}, {arrow.y0:.0f}) lies outside the photo")
         start = (int(arrow.y0), int(arrow.x0))
         if region_id[start] == 0 and image is not None and not (freeze is not None and freeze[start]):
-            region_id[region_around(image, arrow.x0, arrow.y0) & (region_id == 0)] = 3
+            room = arrow.length * ARROW_PX_PER_FRAME * speed * travel_frames + TAPER_MARGIN_PX + 1
+            region_id[region_around(image, arrow.x0, arrow.y0, room) & (region_id == 0)] = 3
     if freeze is not None:
         region_id[freeze] = 0
 

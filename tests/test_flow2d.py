@@ -79,3 +79,29 @@ def test_arrow_outside_regions_grows_a_region_from_the_image():
     assert (flow.flow_px_per_frame[flow.moving][:, 0] > 0).all()
     # Without the image the arrow has no region to steer.
     assert not motion_field((h, w), none, none, 30, arrows=[Arrow(10, 37, 40, 37)]).moving.any()
+
+
+def test_arrow_on_textured_water_moves_it_at_the_asked_speed():
+    # Rippled water (strong texture) the automatic masks missed, between a textured meadow and a textured field:
+    # a colour flood fill stops after a few pixels; the grown region must cover the water, not its banks.
+    rng = np.random.default_rng(0)
+    h, w = 96, 128
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.25, 0.55, 0.2)
+    image[:, :, 1] += 0.15 * rng.standard_normal((h, w)).astype(np.float32)  # grass texture
+    water = np.zeros((h, w), bool)
+    water[30:70] = True
+    import cv2
+
+    ripples = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.5)
+    ripples *= 0.25 / ripples.std()  # ±25 % brightness ripples a few pixels across
+    image[water] = np.stack([0.15 + 0.5 * ripples, 0.3 + 0.5 * ripples, 0.65 + 0.5 * ripples], -1)[water]
+    image = np.clip(image, 0, 1)
+    none = np.zeros((h, w), bool)
+    arrow = Arrow(30, 50, 70, 50)  # 40 px → 0.8 px per frame
+    flow = motion_field((h, w), none, none, 20.0, arrows=[arrow], image=image)
+    grown = flow.region_id == 3
+    assert grown[water].mean() > 0.75 and grown[~water].mean() < 0.02
+    asked = arrow.length / 50
+    assert flow.flow_px_per_frame[50, 30, 0] >= 0.8 * asked
+    assert np.median(flow.flow_px_per_frame[40:60, 20:108, 0]) >= 0.8 * asked
