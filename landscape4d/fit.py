@@ -13,11 +13,11 @@ With geometry and opacities fixed, the rendered image is *linear* in the colours
 αᵢ·Tᵢ do not depend on colours), so the fit is a least-squares problem. CGLS solves it in a handful of
 iterations, each one rasterizer forward plus one backward (the cost of one Adam step): the forward of the search
 direction gives ``A p``, and the backward of the same graph with the new residual as output gradient gives
-``Aᵀ r``. Colours are kept in ``COLOR_RANGE`` (a little headroom around [0, 1]) by an active set: after every
+``Aᵀ r``. Colours are kept in ``COLOR_RANGE`` (one unit of headroom on either side of [0, 1]) by an active set: after every
 round of ``ROUND_ITERS`` iterations colours past a bound are clamped and frozen, and CG restarts on the rest.
-Gaussians the input camera does not see (background layers, the backdrop under moving content) get no gradient
+Gaussians the input camera does not see (background layers, the backdrop under moving content) get almost no gradient
 and keep their colours. Geometry, opacities and scales stay fixed: they come from depth and guarantee coverage
-from every camera on the paths, which a photometric loss on one view cannot see (fitting means or scales did
+from every camera on the paths, which a photometric loss on one view cannot see (fitting means, or means and scales, did
 raise the PSNR but opened holes along the paths).
 """
 
