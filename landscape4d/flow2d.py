@@ -38,6 +38,9 @@ class Arrow:
     def scaled(self, sx: float, sy: float) -> "Arrow":
         return Arrow(self.x0 * sx, self.y0 * sy, self.x1 * sx, self.y1 * sy)
 
+    def shifted(self, dx: float, dy: float) -> "Arrow":
+        return Arrow(self.x0 + dx, self.y0 + dy, self.x1 + dx, self.y1 + dy)
+
     @staticmethod
     def parse(text: str) -> "Arrow":
         """Parse ``"x0,y0,x1,y1"`` (the CLI form)."""
@@ -188,13 +191,16 @@ def motion_field(
     arrows: list[Arrow] | None = None,
     speed: float = 1.0,
     image: np.ndarray | None = None,
+    reference_width: int | None = None,
 ) -> Flow2D:
     """The Eulerian field of a photo of ``shape`` (H, W); arrows are in working-image pixels.
 
     An arrow that starts outside every region (and outside ``freeze``) grows a user region around its start
-    from ``image`` when given, so a hint is never silently ignored.
+    from ``image`` when given, so a hint is never silently ignored. ``reference_width`` is the photo's width when
+    ``shape`` is a larger canvas around it (default speeds are fractions of the photo's width).
     """
     height, width = shape
+    reference_width = reference_width or width
     region_id = np.zeros(shape, np.int32)
     region_id[sky] = 1
     region_id[water] = 2
@@ -212,12 +218,12 @@ def motion_field(
         region_id[freeze] = 0
 
     defaults = {
-        1: np.array([DEFAULT_SKY_SPEED * width, 0.0], np.float32),
-        2: np.array([0.0, DEFAULT_WATER_SPEED * width], np.float32),
-        3: np.array([0.0, DEFAULT_WATER_SPEED * width], np.float32),
+        1: np.array([DEFAULT_SKY_SPEED * reference_width, 0.0], np.float32),
+        2: np.array([0.0, DEFAULT_WATER_SPEED * reference_width], np.float32),
+        3: np.array([0.0, DEFAULT_WATER_SPEED * reference_width], np.float32),
     }
     flow = np.zeros((height, width, 2), np.float32)
-    max_speed = MAX_HALF_CYCLE_TRAVEL * width / (travel_frames / 2)
+    max_speed = MAX_HALF_CYCLE_TRAVEL * reference_width / (travel_frames / 2)
     for rid in (1, 2, 3):
         region = region_id == rid
         if not region.any():
@@ -238,3 +244,9 @@ def motion_field(
             flow[region] = _taper(smoothed, region, travel_frames)[region]
     flow[~moving] = 0.0
     return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames))
+
+
+def crop_flow(flow: Flow2D, top: int, left: int, height: int, width: int) -> Flow2D:
+    """The part of a canvas field that lies on the photo (the canvas holds the photo at (top, left))."""
+    window = (slice(top, top + height), slice(left, left + width))
+    return Flow2D(flow.flow_px_per_frame[window].copy(), flow.moving[window].copy(), flow.region_id[window].copy(), flow.travel_frames)

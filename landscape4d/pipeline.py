@@ -19,7 +19,7 @@ from .animate import DEFAULT_FADE, phase_offsets, with_backdrop
 from .camera import identity_camera
 from .depth import DepthEstimator, estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
-from .flow2d import Arrow, Flow2D, motion_field
+from .flow2d import Arrow, Flow2D, crop_flow, motion_field
 from .inpaint import Inpainter
 from .outpaint import Outpainter
 from .motion3d import MotionLifter, lift_motion
@@ -101,6 +101,15 @@ def scene_depth_range(depth_m: np.ndarray, sky: np.ndarray) -> tuple[float, floa
     return float(near), float(focus), float(far)
 
 
+def mirror_pad(mask: np.ndarray | None, margins: tuple[int, int, int, int]) -> np.ndarray | None:
+    """A photo-sized mask extended over the border ring (left, top, right, bottom) the way the default
+    outpainter extends the photo: mirrored."""
+    if mask is None or not any(margins):
+        return mask
+    left, top, right, bottom = margins
+    return np.pad(mask, ((top, bottom), (left, right)), mode="reflect")
+
+
 def _union_of_masks(sources: object, shape: tuple[int, int]) -> np.ndarray | None:
     if sources is None:
         return None
@@ -136,6 +145,9 @@ def build(
     freeze = _union_of_masks(edits.freeze, (height, width))
     sx, sy = width / photo.original_size[0], height / photo.original_size[1]
     arrows = [a.scaled(sx, sy) for a in edits.arrows]
+    for original, arrow in zip(edits.arrows, arrows):
+        if not (0 <= arrow.x0 < width and 0 <= arrow.y0 < height):
+            raise ValueError(f"arrow start ({original.x0:.0f}, {original.y0:.0f}) lies outside the photo")
     timings["photo"] = time.perf_counter() - t
 
     t = stage(2)
@@ -144,12 +156,8 @@ def build(
         depth_m = load_user_depth(edits.depth, (height, width), regions.sky)
     else:
         depth_m = estimate_depth(photo.image, regions.sky, backends.depth, water=regions.water)
-    flow = motion_field(
-        (height, width), regions.sky, regions.water, settings.travel_frames, moves, freeze, arrows, settings.speed,
-        photo.image,
-    )
     near, focus, far = scene_depth_range(depth_m, regions.sky)
-    timings["depth_regions_flow"] = time.perf_counter() - t
+    timings["depth_regions"] = time.perf_counter() - t
 
     t = stage(3)
     camera = identity_camera(width, height, settings.fov_deg)
@@ -165,8 +173,18 @@ def build(
     t = stage(4)
     gaussians, origin = gaussians_from_views(views)
     layer = torch.tensor([view.layer for view in views], dtype=torch.int8)[origin.long()]
+    # The 2D motion lives on the photo plus its border ring, so water and clouds run on past the frame's edge
+    # (a moving camera sees them there) instead of stopping short of it.
+    canvas = border or source
+    left, top = (margins[0], margins[1]) if border is not None else (0, 0)
+    flow_canvas = motion_field(
+        canvas.depth_m.shape, mirror_pad(regions.sky, margins), mirror_pad(regions.water, margins),
+        settings.travel_frames, mirror_pad(moves, margins), mirror_pad(freeze, margins),
+        [a.shifted(left, top) for a in arrows], settings.speed, canvas.image, reference_width=width,
+    )
+    flow = crop_flow(flow_canvas, top, left, height, width)
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
-    velocity = lift_motion(gaussians.means, flow, depth_m, camera, backends.motion)
+    velocity = lift_motion(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, backends.motion)
     gaussians, velocity = with_backdrop(gaussians, velocity)
     layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t

@@ -42,7 +42,7 @@ MAIN_COLUMNS = (
     Column("photo_piqe", "PIQE photo", "f2", ""),
 )
 EVAL_TIMINGS = {"build_total": "build", "eval_render": "eval renders", "eval_total": "eval", "process_cpu": "CPU (process)"}
-STAGE_NAMES = {"photo": "load photo", "depth_regions_flow": "depth + regions + 2D flow", "motion": "3D motion"}
+STAGE_NAMES = {"photo": "load photo", "depth_regions": "depth + regions", "depth_regions_flow": "depth + regions + 2D flow", "motion": "2D + 3D motion"}
 
 
 def timing_keys(results: list[PhotoResult]) -> list[str]:
