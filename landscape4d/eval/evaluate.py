@@ -21,7 +21,7 @@ import torch
 from ..animate import LoopStates
 from . import metrics as M
 
-CONTACT_TRAJECTORIES = ("circle", "zoom-in")  # the two paths shown on a contact sheet
+CONTACT_TRAJECTORIES = ("dolly-out", "orbit", "up-down", "circle", "zoom-in")  # paths shown on a contact sheet
 SEAM_EXTRA_TRAJECTORY = "swing"  # the seam is also checked from this path's most lateral camera
 FLICKER_TRAJECTORY = "circle"  # the CLI's default path
 
@@ -302,8 +302,8 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
             fractions.append(M.hole_fraction(alpha))
             edges.append(render.edge_of_world(camera, i * step_s, rgb, alpha))
             piqes.append(M.piqe(rgb))
-            if keep_sheet_frames and preset in CONTACT_TRAJECTORIES and i in _sheet_indices(len(cameras)):
-                out.sheet_frames.setdefault(preset, []).append(rgb)
+            if keep_sheet_frames and preset in CONTACT_TRAJECTORIES and i in _sheet_indices(len(cameras), preset):
+                out.sheet_frames.setdefault(preset, []).append((f"frame {i}/{len(cameras)}", rgb))
         out.holes[preset] = (float(np.mean(fractions)), float(np.max(fractions)))
         out.edge[preset] = (float(np.mean(edges)), float(np.max(edges)))
     values["holes_mean"] = float(np.mean([m for m, _ in out.holes.values()]))
@@ -331,7 +331,12 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     return out
 
 
-def _sheet_indices(count: int) -> tuple[int, ...]:
+def _sheet_indices(count: int, preset: str = "") -> tuple[int, ...]:
+    """Frames worth looking at: a periodic path's extremes (¼, ½, ¾ of the way), else its start, middle and end."""
+    from ..trajectories import PERIODIC
+
+    if preset in PERIODIC:
+        return (count // 4, count // 2, (3 * count) // 4)
     return (0, count // 2, count - 1)
 
 

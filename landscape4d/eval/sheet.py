@@ -68,7 +68,8 @@ def _text_tile(lines: list[str], shape: tuple[int, int]) -> np.ndarray:
 
 
 def contact_sheet(result: Any, summary: list[str]) -> np.ndarray:
-    """RGB uint8 sheet: row 1 input | depth | masks | flow; rows 2–3 three frames of each contact trajectory."""
+    """RGB uint8 sheet: row 1 input | depth | masks | flow; then a row of three frames for each contact trajectory
+    (``sheet_frames[preset]`` holds (label, frame) pairs)."""
     maps = result.sheet_frames["maps"]
     top = [
         _labelled(maps["image"], "input"),
@@ -79,8 +80,7 @@ def contact_sheet(result: Any, summary: list[str]) -> np.ndarray:
     rows = [np.concatenate(top, axis=1)]
     tile_shape = top[0].shape[:2]
     for index, (name, frames) in enumerate((k, v) for k, v in result.sheet_frames.items() if k != "maps"):
-        labels = ("first", "middle", "last")
-        tiles = [_labelled(frame, f"{name}: {labels[i]} frame") for i, frame in enumerate(frames[:3])]
+        tiles = [_labelled(frame, f"{name}: {label}") for label, frame in frames[:3]]
         while len(tiles) < 3:
             tiles.append(np.full((*tile_shape, 3), BACKGROUND, np.uint8))
         lines = summary if index == 0 else []
