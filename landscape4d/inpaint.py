@@ -66,9 +66,38 @@ def push_pull_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return estimate
 
 
+DETAIL_SIGMA_PX = 1.5  # fine detail = image − its blur at this scale; it is what a smooth fill lacks
+
+
+def mirrored_detail(image: np.ndarray, known: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """[H,W,3] fine detail for the ``fill`` pixels, mirrored in from the nearest ``known`` pixels.
+
+    Each fill pixel p takes the detail (image − blur) at q + (q − p), its mirror image across the nearest known
+    pixel q (or at q when the mirror point is not known), so grass stays grass-like and water keeps its
+    ripples where a smooth fill would leave a flat smear.
+    """
+    blurred = cv2.GaussianBlur(image, (0, 0), DETAIL_SIGMA_PX)
+    weight = cv2.GaussianBlur(known.astype(np.float32), (0, 0), DETAIL_SIGMA_PX)
+    known_blur = cv2.GaussianBlur(image * known[..., None], (0, 0), DETAIL_SIGMA_PX) / np.maximum(weight, 1e-6)[..., None]
+    detail = np.where(known[..., None], image - np.where(weight[..., None] > 0.5, known_blur, blurred), 0.0)
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    known_rows, known_cols = np.nonzero(known)  # label k ↔ the k-th known pixel in row-major order
+    rows, cols = np.nonzero(fill)
+    index = labels[rows, cols] - 1
+    q_rows, q_cols = known_rows[index], known_cols[index]
+    m_rows = np.clip(2 * q_rows - rows, 0, known.shape[0] - 1)
+    m_cols = np.clip(2 * q_cols - cols, 0, known.shape[1] - 1)
+    use_mirror = known[m_rows, m_cols]
+    s_rows, s_cols = np.where(use_mirror, m_rows, q_rows), np.where(use_mirror, m_cols, q_cols)
+    out = np.zeros_like(image)
+    out[rows, cols] = detail[s_rows, s_cols]
+    return out
+
+
 class ClassicInpainter:
     """Weight-free default: push-pull interpolation of colour and log-depth from the far side only (the
-    occluder's band is hidden from the fill), so revealed background never takes the foreground's colour."""
+    occluder's band is hidden from the fill), so revealed background never takes the foreground's colour; the far
+    side's fine detail is mirrored into the smooth fill so the revealed background keeps its texture."""
 
     def __call__(self, image: np.ndarray, depth_m: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not hole.any():
@@ -78,6 +107,7 @@ class ClassicInpainter:
             raise ValueError("nothing to inpaint from: the whole view is a hole")
         log_depth = np.log(np.maximum(depth_m, 1e-6))[..., None]
         filled = push_pull_fill(np.concatenate([image, log_depth], axis=-1), ~exclude)
-        image_out = np.where(hole[..., None], filled[..., :3], image)
+        texture = mirrored_detail(image.astype(np.float32), ~exclude, hole)
+        image_out = np.where(hole[..., None], np.clip(filled[..., :3] + texture, 0.0, 1.0), image)
         depth_out = np.where(hole, np.exp(filled[..., 3]), depth_m)
         return image_out.astype(np.float32), depth_out.astype(np.float32)

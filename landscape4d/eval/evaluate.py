@@ -69,6 +69,8 @@ class Renderer:
     def __init__(self, scene: Any) -> None:
         self.scene = scene
         self.states = LoopStates(scene)
+        # Renders go through gsplat where CUDA is present (the loop state is laid out on the CPU).
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.seconds = 0.0
         self.count = 0
         self._provenance_states: LoopStates | None = None
@@ -79,7 +81,7 @@ class Renderer:
 
         start = time.perf_counter()
         with torch.no_grad():
-            out = rasterize_gaussians(self.states(phase), camera)
+            out = rasterize_gaussians(self.states(phase).to(self.device), camera)
         self.seconds += time.perf_counter() - start
         self.count += 1
         return to_uint8(out), out.alpha.cpu().numpy().astype(np.float64)
@@ -97,7 +99,7 @@ class Renderer:
             self._provenance_states = LoopStates(provenance_scene(self.scene))
         start = time.perf_counter()
         with torch.no_grad():
-            out = rasterize_gaussians(self._provenance_states(phase), camera)
+            out = rasterize_gaussians(self._provenance_states(phase).to(self.device), camera)
         self.seconds += time.perf_counter() - start
         self.count += 1
         alpha = out.alpha.cpu().numpy().astype(np.float64)
