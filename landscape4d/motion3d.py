@@ -93,8 +93,9 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
 
     A visible copy never strays more than v·T from rest (``animate``; T = ``flow.travel_frames``), and a straight
     3D path projects to a straight 2D segment; so the segment from p − v·T to p + v·T is sampled every pixel and
-    must stay inside the region shrunk by ``TAPER_MARGIN_PX`` (a Gaussian's footprint), and pixels outside the
-    motion regions never change. Needed because the lift follows the surface in 3D, whose projection perspective
+    must stay inside the region, ``TAPER_MARGIN_PX`` (a Gaussian's footprint) from its border or at least as far
+    as it starts (a particle along a river bank may run along it), so pixels outside the motion regions never
+    change. Needed because the lift follows the surface in 3D, whose projection perspective
     stretches beyond the tapered 2D field.
     """
     moving = velocity.abs().sum(dim=-1) > 0
@@ -107,8 +108,9 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()
     region_id = flow.region_id
     own = region_id[rows, cols]
-    # Each region shrunk by the footprint margin (the rest pixel itself always counts as inside).
-    shrunk = distance_inside(region_id > 0) > TAPER_MARGIN_PX
+    # Paths keep a footprint's margin from the region's border, or at least stay as far from it as they start.
+    inward = distance_inside(region_id > 0)
+    need = np.minimum(TAPER_MARGIN_PX, inward[rows, cols] - 0.5)
     n = float(flow.travel_frames)
     scale = torch.ones(len(points), dtype=torch.float64)
     for _ in range(6):  # shorten by steps until every path fits
@@ -125,7 +127,7 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
                 y = pos[:, 1].floor().long().numpy()
                 inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
                 ok = np.zeros(len(points), bool)
-                ok[inside] = (region_id[y[inside], x[inside]] == own[inside]) & shrunk[y[inside], x[inside]]
+                ok[inside] = (region_id[y[inside], x[inside]] == own[inside]) & (inward[y[inside], x[inside]] >= need[inside])
                 bad |= ~ok & (length * min(1.0, j / max(samples, 1)) > 0.5)
         if not bad.any():
             break
