@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def example_build():
-    # An arrow in the lake pointing left: the requested direction the rendered water must follow.
-    return build(EXAMPLE_PHOTO, Settings(), UserEdits(arrows=[Arrow(360, 230, 280, 230)]))
+    # An arrow in the middle of the lake pointing left: the direction and speed the rendered water must follow.
+    return build(EXAMPLE_PHOTO, Settings(), UserEdits(arrows=[Arrow(440, 250, 360, 250)]))
 
 
 def _frame(scene, camera: Camera, t: float) -> np.ndarray:
@@ -70,18 +70,25 @@ def test_loop_seam_and_static_stability(example_build):
 
 def test_motion_follows_arrow(example_build):
     scene, flow2d = example_build.scene, example_build.flow
-    a = _frame(scene, scene.source_camera, 0.3)
-    b = _frame(scene, scene.source_camera, 0.3 + 4 / 30)
+    a = _frame(scene, scene.source_camera, 0.0)
+    b = _frame(scene, scene.source_camera, 4 / 30)
     flow = _flow(a, b)
     sx = example_build.photo.image.shape[1] / example_build.photo.original_size[0]
     sy = example_build.photo.image.shape[0] / example_build.photo.original_size[1]
-    arrow_region = flow2d.region_id == flow2d.region_id[int(230 * sy), int(360 * sx)]
+    arrow_region = flow2d.region_id == flow2d.region_id[int(250 * sy), int(440 * sx)]
     water = arrow_region & (np.linalg.norm(flow2d.flow_px_per_frame, axis=-1) > 0.05)
     water = cv2.erode(water.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     assert water.sum() > 500
     mean = flow[water].mean(axis=0)
     angle = np.degrees(np.arctan2(mean[1], mean[0]))
     assert abs(abs(angle) - 180.0) <= 20.0, f"water moves at {angle:.0f}°, arrow points at 180°"
+    # ... at the speed it asks for: arrow length / 50 working px per 30-fps frame, measured on the frames.
+    asked_px = Arrow(440, 250, 360, 250).scaled(sx, sy).length / 50 * 4
+    rows, cols = np.mgrid[0 : water.shape[0], 0 : water.shape[1]]
+    near_start = water & ((cols - 440 * sx) ** 2 + (rows - 250 * sy) ** 2 <= 25**2)
+    assert near_start.sum() > 100
+    moved = -float(np.median(flow[near_start][:, 0]))
+    assert 0.8 * asked_px <= moved <= 1.25 * asked_px, f"water moved {moved:.2f} px in 4 frames, asked {asked_px:.2f}"
 
 
 def test_swing_gives_real_parallax(example_build):
