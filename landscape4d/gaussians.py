@@ -1,7 +1,8 @@
 """The explicit 3D Gaussian set, in gsplat's conventions.
 
 ``means`` [N,3] world, ``quats`` [N,4] w x y z (unit), ``scales`` [N,3] linear (standard deviations),
-``opacities`` [N] in [0,1], ``colors`` [N,3] RGB in [0,1]. Log/logit parametrisations live only inside the
+``opacities`` [N] in [0,1], ``colors`` [N,3] RGB, nominally in [0,1] (the colour fit may go a little beyond, within
+``fit.COLOR_RANGE``, to undo the overlap of neighbouring footprints; writers of 8-bit formats clamp). Log/logit parametrisations live only inside the
 optimiser (see ``fit.py``).
 """
 
@@ -19,7 +20,7 @@ class GaussianSet:
     quats: torch.Tensor  # [N,4] w x y z
     scales: torch.Tensor  # [N,3] linear
     opacities: torch.Tensor  # [N] in [0,1]
-    colors: torch.Tensor  # [N,3] RGB in [0,1]
+    colors: torch.Tensor  # [N,3] RGB, nominally [0,1] (see the module docstring)
 
     def __post_init__(self) -> None:
         n = self.means.shape[0]

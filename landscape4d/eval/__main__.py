@@ -99,10 +99,19 @@ def environment(settings: Any, preset: str) -> dict[str, str]:
     return {
         "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "version": f"landscape4d {__version__}, commit {commit}{dirty}",
-        "machine": f"{os.cpu_count()} CPU cores ({cpu}), no GPU used" if settings.device != "cuda" else f"{os.cpu_count()} CPU cores + CUDA",
+        "machine": _machine(cpu, settings.device),
         "software": f"Python {platform.python_version()}, torch {torch.__version__}, {platform.system()} {platform.release()}",
         "settings": f"preset `{preset}`: " + ", ".join(f"{k}={v}" for k, v in asdict(settings).items()),
     }
+
+
+def _machine(cpu: str, device: str) -> str:
+    """The machine line of the report: which GPU rendered, if any (device "auto" uses CUDA when present)."""
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return f"{os.cpu_count()} CPU cores ({cpu}) + {torch.cuda.get_device_name(0)} (gsplat)"
+    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU used"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,17 @@ EVAL_TIMINGS = {"build_total": "build", "eval_render": "eval renders", "eval_tot
 STAGE_NAMES = {"photo": "load photo", "depth_regions": "depth + regions", "depth_regions_flow": "depth + regions + 2D flow", "motion": "2D + 3D motion"}
 
 
+def _per_path_table(title: str, results: list[PhotoResult], field_name: str) -> list[str]:
+    """A '### title' table of photo × preset path cells "mean / worst" from ``PhotoResult.<field_name>``."""
+    lines = ["", f"### {title}", "", "| photo | " + " | ".join(TRAJECTORIES) + " |", "|" + "---|" * (1 + len(TRAJECTORIES))]
+    for r in results:
+        if r.error is None:
+            per_path = getattr(r, field_name)
+            cells = [f"{fmt(per_path[t][0], 'pct')} / {fmt(per_path[t][1], 'pct')}" if t in per_path else "–" for t in TRAJECTORIES]
+            lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def timing_keys(results: list[PhotoResult]) -> list[str]:
     """The pipeline's stage keys (``SceneBuild.timings_s``, in their order) followed by the evaluation's."""
     stages: list[str] = []
@@ -207,19 +218,8 @@ def render_markdown(
               "Arrows: ↑ higher is better, ↓ lower is better, →1 best at 1.", ""]
     lines += _result_rows(results)
 
-    lines += ["", "### Holes per path (mean / worst frame, % of pixels with alpha < 0.9)", ""]
-    lines += ["| photo | " + " | ".join(TRAJECTORIES) + " |", "|" + "---|" * (1 + len(TRAJECTORIES))]
-    for r in results:
-        if r.error is None:
-            cells = [f"{fmt(r.holes[t][0], 'pct')} / {fmt(r.holes[t][1], 'pct')}" if t in r.holes else "–" for t in TRAJECTORIES]
-            lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
-
-    lines += ["", "### Edge of the world per path (mean / worst frame, % of pixels; definition above)", ""]
-    lines += ["| photo | " + " | ".join(TRAJECTORIES) + " |", "|" + "---|" * (1 + len(TRAJECTORIES))]
-    for r in results:
-        if r.error is None:
-            cells = [f"{fmt(r.edge[t][0], 'pct')} / {fmt(r.edge[t][1], 'pct')}" if t in r.edge else "–" for t in TRAJECTORIES]
-            lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
+    lines += _per_path_table("Holes per path (mean / worst frame, % of pixels with alpha < 0.9)", results, "holes")
+    lines += _per_path_table("Edge of the world per path (mean / worst frame, % of pixels; definition above)", results, "edge")
 
     lines += ["", "### Timings (s) and peak memory", ""]
     keys = timing_keys(results)
