@@ -39,26 +39,30 @@ BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps 
 BACKDROP_BEHIND = 1.04  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
 
 
-def with_backdrop(gaussians: GaussianSet, velocity: torch.Tensor) -> tuple[GaussianSet, torch.Tensor]:
-    """Add a static, opaque, softer copy of the moving content just behind it.
+def with_backdrop(
+    gaussians: GaussianSet, velocity: torch.Tensor, travel_frames: float = 0.0
+) -> tuple[GaussianSet, torch.Tensor]:
+    """Add a static, opaque, softer copy of the moving content behind it.
 
-    Mid-loop, the two cross-fading populations are each partly transparent and stretched apart, which would
-    let holes open in water and sky; the backdrop keeps every pixel covered while the moving layers on top carry
-    the motion. It is static, so the loop's endpoints still match exactly.
+    Mid-loop, the cross-fading copies are partly transparent and stretched apart, which would let holes open in
+    water and sky; the backdrop keeps every pixel covered while the moving layers on top carry the motion. It is
+    static, so the loop's endpoints still match exactly. Each copy sits ``BACKDROP_BEHIND`` behind the farthest
+    point of its Gaussian's path (``travel_frames`` each way), so water sliding down a slope never dips behind
+    its own backdrop and freezes.
     """
     moving = velocity.abs().sum(dim=-1) > 0
-    source = gaussians.select(torch.nonzero(moving).squeeze(1)[::BACKDROP_EVERY])
+    index = torch.nonzero(moving).squeeze(1)[::BACKDROP_EVERY]
+    source = gaussians.select(index)
+    # The world origin is the photo's camera (identity rotation): distance along the ray scales with z.
+    z = source.means[:, 2].clamp_min(1e-9)
+    reach = velocity[index, 2].abs() * travel_frames
+    behind = BACKDROP_BEHIND * (1.0 + reach / z)
     backdrop = source.replace(
-        means=source.means * BACKDROP_BEHIND,  # the world origin is the photo's camera
-        scales=source.scales * BACKDROP_GROW * BACKDROP_BEHIND,
+        means=source.means * behind[:, None],
+        scales=source.scales * BACKDROP_GROW * behind[:, None],
         opacities=torch.full_like(source.opacities, 0.99),
     )
     return GaussianSet.concat([gaussians, backdrop]), torch.cat([velocity, torch.zeros_like(backdrop.means)])
-
-
-def cycles_for(loop_frames: int, cycle_frames: float) -> int:
-    """How many cross-fade cycles of about ``cycle_frames`` fit a loop of ``loop_frames`` (at least one)."""
-    return max(1, round(loop_frames / max(cycle_frames, 1.0)))
 
 
 def phase_offsets(

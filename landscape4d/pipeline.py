@@ -185,7 +185,7 @@ def build(
     flow = crop_flow(flow_canvas, top, left, height, width)
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
     velocity = lift_motion(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, backends.motion)
-    gaussians, velocity = with_backdrop(gaussians, velocity)
+    gaussians, velocity = with_backdrop(gaussians, velocity, settings.travel_frames)
     layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t
 
