@@ -71,8 +71,8 @@ def phase_offsets(
     """[N] per-Gaussian phase offsets ψ ∈ [−(1 − fade)/2, (1 − fade)/2]: smooth noise over the source image.
 
     Neighbouring Gaussians share a phase (texture stays coherent) while distant parts of a lake fade at other
-    times, so the region's sharpness and mean colour stay steady over the loop. Values are spread uniformly
-    (rank transform) so some part of every region is always mid-cycle.
+    times, so the whole region never blurs at once. Values are spread uniformly over the photo (rank transform);
+    a small region (a waterfall) spans few noise blobs, so its mean colour still pulses with the cycle.
     """
     height, width = camera.height, camera.width
     rng = np.random.default_rng(seed)
