@@ -38,6 +38,11 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos.mkdir()
     image = synthetic_landscape()
     Image.fromarray(image).save(photos / "tiny_lake.png")
+    fluid = np.zeros(image.shape[:2], np.uint8)
+    fluid[: int(0.4 * image.shape[0])] = 255  # sky
+    fluid[int(0.7 * image.shape[0]) :] = 255  # lake
+    (photos / "masks").mkdir()
+    Image.fromarray(fluid).save(photos / "masks" / "tiny_lake_fluid_mask.png")  # the region-quality reference
     (photos / "broken.jpg").write_bytes(b"not a jpeg")  # recorded as an error; the run goes on
     frames = [np.roll(image, (0, i), axis=(0, 1)) for i in range(4)]
     clip = write_mp4(frames, root / "clip.mp4", fps=10)
@@ -72,6 +77,18 @@ def test_metrics_csv_values_are_sane(report_dir: Path):
     assert float(row["epe_ours_px"]) < 0.05
     assert float(row["peak_rss_mb"]) > 0 and float(row["time_build_total_s"]) > 0
     assert not math.isnan(float(row["flicker_warp_rmse"]))
+    # Only the hills are textured here (soft sky, smooth lake): none of them is asked to move or visibly moves, so
+    # both IoUs are exactly 1 and precision/recall have nothing to count.
+    assert float(row["region_iou"]) == 1.0 and float(row["visible_iou"]) == 1.0
+    assert math.isnan(float(row["region_precision"])) and math.isnan(float(row["visible_recall"]))
+    assert math.isnan(float(row["region_angle_deg"]))  # no reference motion field
+
+
+def test_region_table_in_report(report_dir: Path):
+    report = (report_dir / "report.md").read_text()
+    assert "### Motion regions vs reference masks" in report and "motion regions vs reference" in report
+    line = next(line for line in report.splitlines() if line.startswith("| tiny_lake |") and "/" in line)
+    assert line.count("|") == 9
 
 
 def test_real_video_check(report_dir: Path):

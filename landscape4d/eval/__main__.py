@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=16, help="frames sampled along each camera path (default: 16)")
     p.add_argument("--isolate", choices=("yes", "no"), default="yes", help="one fresh process per photo (default: yes)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N photos")
+    p.add_argument("--masks", action="append", default=[], metavar="DIR",
+                   help="folder with reference <stem>_fluid_mask.png (and <stem>_motion.npy) for the region-quality "
+                   "table; also searched: the photo's folder, its masks/ subfolder and a masks/ folder beside it")
     return p
 
 
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    config = replace(EvalConfig(), trajectory_frames=args.frames)
+    config = replace(EvalConfig(), trajectory_frames=args.frames,
+                     reference_masks=tuple(str(Path(d).resolve()) for d in args.masks))
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     isolate = args.isolate == "yes"

@@ -40,6 +40,7 @@ class EvalConfig:
     adherence_max_gap: float = 1 / 6  # ... but at most this fraction of the loop (the cross-fade stays small)
     depth_tolerance: float = 0.03  # visibility test of the multi-view EPE (relative depth)
     moved_depth: str = "keep"  # how the multi-view EPE lifts a moved pixel (see metrics.carry_flow_to_source)
+    reference_masks: tuple[str, ...] = ()  # extra folders with <stem>_fluid_mask.png (see eval.regions)
 
 
 @dataclass
@@ -249,8 +250,10 @@ def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: Ev
 # One scene
 
 
-def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_frames: bool = False) -> PhotoResult:
-    """Every metric of one ``SceneBuild`` (timings of the build are copied from it)."""
+def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_frames: bool = False,
+                   reference: Any = None) -> PhotoResult:
+    """Every metric of one ``SceneBuild`` (timings of the build are copied from it); with ``reference`` (an
+    ``eval.regions.Reference``) also the region quality against it."""
     from ..render import trajectory_for
     from ..trajectories import PRESETS
 
@@ -284,6 +287,13 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     # Ghosting of the moving regions over the same phases: blur (sharpness ratio) and colour drift.
     ghost = M.ghosting(static_frames, erode(flow.moving, config.margin_px))
     values["sharpness_ratio"], values["colour_drift"] = ghost.sharpness_ratio, ghost.colour_drift
+    # Region quality: the requested moving region and the pixels that visibly move, against the reference.
+    if reference is not None:
+        from .regions import evaluate_regions
+
+        quality = evaluate_regions(photo.image, flow.moving, reference, flow.flow_px_per_frame, result.regions.sky,
+                                   result.regions.water, static_frames)
+        values.update(quality.as_values())
 
     # Motion adherence: DIS flow between loop phases 0 and s, divided by s, against the requested field.
     values.update(motion_adherence(render, flow, frame0, config))
@@ -353,13 +363,15 @@ def peak_rss_mb() -> float:
 def evaluate_photo(path: str | Path, settings: Any, config: EvalConfig = EvalConfig(), keep_sheet_frames: bool = False) -> PhotoResult:
     """Build a photo with ``settings`` and measure it; an exception becomes ``PhotoResult.error``."""
     from ..pipeline import build
+    from .regions import find_reference
 
     path = Path(path)
     try:
         start = time.perf_counter()
         result = build(path, settings)
         build_s = time.perf_counter() - start
-        out = evaluate_build(result, config, keep_sheet_frames)
+        reference = find_reference(path, list(config.reference_masks))
+        out = evaluate_build(result, config, keep_sheet_frames, reference)
         out.timings_s["build_total"] = build_s
         out.timings_s["eval_total"] = time.perf_counter() - start - build_s
     except Exception as error:  # noqa: BLE001 - the report records every failure and the run goes on

@@ -62,6 +62,8 @@ def timing_keys(results: list[PhotoResult]) -> list[str]:
     for r in results:
         stages += [k for k in r.timings_s if k not in EVAL_TIMINGS and k != "eval_renders" and k not in stages]
     return stages + list(EVAL_TIMINGS)
+REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_precision", "visible_recall", "visible_iou",
+               "region_angle_deg", "region_angle_sky_deg", "region_angle_water_deg")
 EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels", "epe_points")
 
 
@@ -175,6 +177,19 @@ def definitions(config: EvalConfig) -> list[str]:
         "rendered from the input camera at t = i/fps and compared with real frame i (PSNR, SSIM as above; *masked* = "
         "PSNR inside the motion regions). The *still image* baseline repeats frame 0. Means over frames 1 … T−1 "
         "(an infinite PSNR counts as 100 dB).",
+        "- **motion regions vs reference** (only photos with a reference `<stem>_fluid_mask.png`: white = sky or "
+        "water, hand-made; found in `--masks` folders, the photo's folder, its `masks/` subfolder or a `masks/` "
+        "folder beside it; resized to the working size, area average > 0.5): scored on *textured* pixels of the "
+        "photo (Shi–Tomasi as for motion adherence; motion of a flat patch is invisible). *mask* = the requested "
+        "moving region (`Flow2D.moving`); *visible* = pixels that visibly move in the static-camera video: the "
+        f"{c.static_samples} input-camera frames of static stability, a pixel moves if max over phases and channels "
+        "of |I_k − I_0| > 8 levels. Precision = |P ∧ R|/|P|, recall = |P ∧ R|/|R|, IoU = |P ∧ R|/|P ∨ R|. "
+        "*angle* (where a reference motion field `<stem>_motion.npy` exists, resized with its components scaled "
+        "to the axes): mean unsigned angle between the requested field and the reference field over pixels moving "
+        "in both and in the reference mask (each field above 10 % of its median speed there), all / in our sky / "
+        "in our water. The reference's direction is one plausible choice (a lake may drift either way), so the "
+        "angle is informative; precision is what matters most: a road, field or tree that flows is the worst "
+        "error.",
     ]
 
 
@@ -196,6 +211,25 @@ def _result_rows(results: list[PhotoResult]) -> list[str]:
             cell = fmt(_mean_inf(column), c.fmt)
             cells.append(f"{cell} (+{infinite} ∞)" if infinite and infinite < len(column) else cell)
         lines.append(f"| **mean** ({len(ok)}) | | {fmt(sum(r.gaussians for r in ok) / len(ok), 'int')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _region_table(results: list[PhotoResult]) -> list[str]:
+    """The '### Motion regions vs reference masks' table (photos with a reference only)."""
+    rows = [r for r in results if r.error is None and not math.isnan(r.values.get("region_iou", float("nan")))]
+    if not rows:
+        return []
+    lines = ["", "### Motion regions vs reference masks (textured pixels)", "",
+             "| photo | mask precision ↑ | mask recall ↑ | mask IoU ↑ | visible precision ↑ | visible recall ↑ | "
+             "visible IoU ↑ | angle ° all / sky / water |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        v = r.values
+        cells = [fmt(v.get(k)) for k in REGION_KEYS[:6]]
+        angles = " / ".join(fmt(v.get(k), "f0") for k in REGION_KEYS[6:])
+        lines.append(f"| {r.name} | " + " | ".join(cells) + f" | {angles} |")
+    if len(rows) > 1:
+        means = [fmt(_mean_inf([r.values.get(k, float("nan")) for r in rows])) for k in REGION_KEYS[:6]]
+        lines.append(f"| **mean** ({len(rows)}) | " + " | ".join(means) + " | |")
     return lines
 
 
@@ -229,6 +263,8 @@ def render_markdown(
         if r.error is None:
             cells = [fmt(r.timings_s.get(k), "f2") for k in keys]
             lines.append(f"| {r.name} | " + " | ".join(cells) + f" | {fmt(r.timings_s.get('eval_renders'), 'int')} | {fmt(r.peak_rss_mb, 'int')} |")
+
+    lines += _region_table(results)
 
     lines += ["", "### Details", ""]
     lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | still % | EPE points |",
@@ -271,7 +307,7 @@ def render_markdown(
 
 def write_csv(results: list[PhotoResult], path: str | Path) -> Path:
     path = Path(path)
-    value_keys = [c.key for c in MAIN_COLUMNS] + list(EXTRA_KEYS)
+    value_keys = [c.key for c in MAIN_COLUMNS] + list(EXTRA_KEYS) + list(REGION_KEYS)
     hole_keys = [f"{m}_{t}_{s}" for m in ("holes", "edge") for t in TRAJECTORIES for s in ("mean", "worst")]
     stage_keys = timing_keys(results)
     time_fields = [f"time_{k}_s" for k in stage_keys] + ["eval_renders"]
