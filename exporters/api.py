@@ -11,6 +11,7 @@ import numpy as np
 
 from landscape4d.scene import Scene4D
 
+from .footprint import EXPORT_FOOTPRINT, export_ready, grid_for_budget
 from .loop import prepare_scene, rest_splats, splatv_report, viewer_camera
 from .ply import encode_compressed_ply, encode_ply
 from .sequence import check_frame_formats, frame_phases, write_sequence_zip
@@ -20,15 +21,21 @@ from .spz import SPZ_VERSIONS, encode_spz
 from .viewer_html import build_viewer_html, orbit_distance, viewer_config, viewer_zip
 
 FORMATS = ("ply", "compressed_ply", "splat", "spz", "sequence", "splatv")
-SUFFIXES = {"ply": ".ply", "compressed_ply": ".ply", "splat": ".splat", "spz": ".spz", "sequence": ".zip", "splatv": ".splatv"}
+SUFFIXES = {"ply": ".ply", "compressed_ply": ".compressed.ply", "splat": ".splat", "spz": ".spz", "sequence": ".zip", "splatv": ".splatv"}
+MB = 1_000_000
+# Every format: ``footprint`` (splat σ in pixel spacings, 0 = the scene's own footprints, see ``footprint.py``) and
+# ``max_bytes`` (the file's size budget: above it the scene is resampled on a coarser pixel grid; None or 0 = none).
+COMMON = {"max_gaussians": None, "footprint": EXPORT_FOOTPRINT}
 OPTIONS = {  # format → accepted keyword options and their defaults
-    "ply": {"max_gaussians": None, "sh_degree": None},
-    "compressed_ply": {"max_gaussians": None},
-    "splat": {"max_gaussians": None},
-    "spz": {"max_gaussians": None, "spz_version": 3},
-    "sequence": {"max_gaussians": None, "frame_formats": ("ply",), "stride": 1, "min_weight": 1.0 / 255.0},
-    "splatv": {"max_gaussians": None, "lobes": DEFAULT_LOBES, "viewer": True, "embed": True, "error_samples": 25},
+    "ply": {**COMMON, "max_bytes": None, "sh_degree": None},  # the static .ply keeps full detail
+    "compressed_ply": {**COMMON, "max_bytes": None},
+    "splat": {**COMMON, "max_bytes": None},
+    "spz": {**COMMON, "max_bytes": 15 * MB, "spz_version": 3},
+    "sequence": {**COMMON, "max_bytes": 250 * MB, "frame_formats": ("compressed_ply",), "stride": None, "min_weight": 1.0 / 255.0},
+    "splatv": {**COMMON, "max_bytes": 64 * MB, "lobes": DEFAULT_LOBES, "viewer": True, "embed": True, "error_samples": 25},
 }
+SEQUENCE_FPS = 10.0  # default sequence frame rate: stride = round(loop fps / this)
+BYTES_PER_SPLAT = {"ply": 68, "compressed_ply": 16 + 72 / 256, "splat": 32, "spz": 12}  # spz: gzip, checked after
 
 
 @dataclass
@@ -48,6 +55,11 @@ class ExportResult:
             + (f"; dropped {s['dropped_invalid']:,} with NaN/inf" if s["dropped_invalid"] else "")
             + (f"; {s['dropped_budget']:,} over the budget" if s["dropped_budget"] else "")
         )
+        if s.get("grid", 1.0) > 1.0:
+            lines.append(
+                f"size budget: {s['source_gaussians']:,} Gaussians resampled on a {s['grid']:.2f}-px grid "
+                f"(more detail: raise --max-mb)"
+            )
         if "fit_error_px" in s:
             fit, fade, loop = s["fit_error_px"], s["fade_error"], s["loop_error"]
             lines.append(
@@ -82,7 +94,7 @@ def resolve_output(out: str | Path, fmt: str, name: str = "scene") -> Path:
         return out / f"{name}{suffix}"
     if out.suffix == "":
         return out.with_name(out.name + suffix)
-    if out.suffix.lower() != suffix:
+    if out.suffix.lower() != "." + suffix.rsplit(".", 1)[-1]:
         raise ValueError(f"--out {out} has suffix {out.suffix!r} but format {fmt!r} writes {suffix!r} files")
     return out
 
@@ -113,15 +125,39 @@ def _offsets(scene: Scene4D) -> np.ndarray:
     return scene.phase_offset.detach().cpu().numpy().astype(np.float64)
 
 
+def default_stride(scene: Scene4D) -> int:
+    """Sequence stride for about ``SEQUENCE_FPS`` frames a second (at least 2 frames in the loop)."""
+    return max(1, min(round(scene.loop_fps / SEQUENCE_FPS), scene.loop_frames // 2))
+
+
+def estimated_bytes(fmt: str, opts: dict[str, Any], scene: Scene4D) -> int:
+    """What ``fmt`` would write for ``scene`` (before any ``max_gaussians`` budget): exact for fixed-size formats,
+    an upper bound for sequences (every moving Gaussian in both slots), an estimate for ``.spz`` (gzip)."""
+    n = len(scene.gaussians)
+    moving = int(scene.moving.sum())
+    if fmt in BYTES_PER_SPLAT:
+        per = 248 if fmt == "ply" and opts.get("sh_degree") == 3 else BYTES_PER_SPLAT[fmt]
+        return int(n * per) + 1024
+    if fmt == "sequence":
+        frames = len(frame_phases(scene.loop_frames, opts["stride"]))
+        return int(frames * (n + moving) * sum(BYTES_PER_SPLAT[f] for f in opts["frame_formats"])) + frames * 1024
+    records = n - moving + int(record_counts(_offsets(scene)[scene.moving.numpy()], scene.cycles, scene.fade, opts["lobes"]).sum())
+    return records * 64 + 4096
+
+
 def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> ExportResult:
     """Export ``scene`` as ``fmt`` (one of ``FORMATS``) to ``out`` (a file path or a folder).
 
-    Options (all optional; see ``OPTIONS``): ``max_gaussians`` — the most splats any file or frame may hold (most
-    important Gaussians kept); ``sh_degree`` (ply); ``spz_version`` 2 or 3; ``frame_formats`` (subset of ply /
-    compressed_ply / splat), ``stride``, ``min_weight`` (sequence); ``lobes`` 1–3 (temporal lobes per copy),
-    ``viewer`` (also write ``<stem>_viewer.zip`` with viewer.html and the .splatv), ``embed`` (scene inside
-    viewer.html), ``error_samples`` (viewer times at which the decoded file is compared with ``LoopStates``)
-    (splatv).
+    Options (all optional; see ``OPTIONS``): ``footprint`` — exported splats' σ in pixel spacings (default
+    ``EXPORT_FOOTPRINT``: gap-free at any window size, colours re-fitted; 0 keeps the scene's own); ``max_bytes`` —
+    the file's size budget (default 15 MB spz, 250 MB sequence, 64 MB splatv, none for the others; 0: none): above it the
+    scene is resampled on a coarser pixel grid (``footprint.resample``), so the picture stays whole;
+    ``max_gaussians`` — the most splats any file or frame may hold (most important Gaussians kept);
+    ``sh_degree`` (ply); ``spz_version`` 2 or 3; ``frame_formats`` (subset of ply / compressed_ply / splat;
+    default compressed_ply), ``stride`` (default: about 10 frames a second), ``min_weight`` (sequence); ``lobes``
+    1–3 (temporal lobes per copy), ``viewer`` (also write ``<stem>_viewer.zip`` with viewer.html and the .splatv),
+    ``embed`` (scene inside viewer.html), ``error_samples`` (viewer times at which the decoded file is compared
+    with ``LoopStates``) (splatv).
     """
     fmt = fmt.replace("-", "_")
     if fmt not in FORMATS:
@@ -129,9 +165,17 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
     opts = _options(fmt, options)
     path = resolve_output(out, fmt)
     started = time.perf_counter()
+    if not isinstance(opts["footprint"], (int, float)) or not 0 <= opts["footprint"] <= 4:
+        raise ValueError(f"footprint must be a number of pixel spacings in [0, 4], got {opts['footprint']!r}")
+    if opts["max_bytes"] is not None and (not isinstance(opts["max_bytes"], int) or opts["max_bytes"] < 0):
+        raise ValueError(f"max_bytes must be a non-negative integer (0: no budget), got {opts['max_bytes']!r}")
+    if opts["max_bytes"] == 0:
+        opts["max_bytes"] = None
     moving_cost = 1
     if fmt == "sequence":
         opts["frame_formats"] = check_frame_formats(opts["frame_formats"])
+        if opts["stride"] is None:
+            opts["stride"] = default_stride(scene)
         frame_phases(scene.loop_frames, opts["stride"])  # validate before any heavy work
         moving_cost = 2
     elif fmt == "splatv":
@@ -143,13 +187,20 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             return record_counts(_offsets(cleaned)[cleaned.moving.numpy()], cleaned.cycles, cleaned.fade, lobes)
     elif fmt == "spz" and opts["spz_version"] not in SPZ_VERSIONS:
         raise ValueError(f"spz_version must be one of {SPZ_VERSIONS}, got {opts['spz_version']!r}")
-    prepared = prepare_scene(scene, opts["max_gaussians"], moving_cost)
+    cleaned = prepare_scene(scene, None)
+    # Size budget: the finest pixel grid whose file fits, then footprints for any window size (footprint.py).
+    grid = grid_for_budget(cleaned.scene, lambda s: estimated_bytes(fmt, opts, s), opts["max_bytes"])
+    ready = export_ready(cleaned.scene, opts["footprint"], grid)
+    prepared = prepare_scene(ready, opts["max_gaussians"], moving_cost)
     scene = prepared.scene
     stats: dict[str, Any] = {
         "format": fmt,
         "gaussians": len(scene.gaussians),
         "moving": int(scene.moving.sum()),
-        "dropped_invalid": prepared.dropped_invalid,
+        "source_gaussians": len(cleaned.scene.gaussians),
+        "grid": grid,
+        "footprint": opts["footprint"],
+        "dropped_invalid": cleaned.dropped_invalid,
         "dropped_budget": prepared.dropped_budget,
     }
     paths = [path]
@@ -164,6 +215,13 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             data = encode_splat(splats)
         else:
             data = encode_spz(splats, version=opts["spz_version"])
+            while opts["max_bytes"] is not None and len(data) > opts["max_bytes"] and grid < 8.0:
+                # gzip did less than estimated: a coarser grid, as far as the overshoot says.
+                grid = min(8.0, grid * max(1.07, (len(data) / opts["max_bytes"]) ** 0.5))
+                scene = prepare_scene(export_ready(cleaned.scene, opts["footprint"], grid), opts["max_gaussians"]).scene
+                splats = rest_splats(scene)
+                data = encode_spz(splats, version=opts["spz_version"])
+                stats.update(grid=grid, gaussians=len(splats))
         sizes[path.name] = _write(path, data)
         stats["splats"] = len(splats)
     elif fmt == "sequence":
@@ -186,7 +244,8 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         stats["fit_error_px"] = report["position"]
         stats["loop_error"] = {"weight": report["weight"], "opacity": report["opacity"], "stray": report["stray"]}
         if opts["viewer"]:
-            config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name)
+            config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name,
+                                   splats=encoding.stats["splats"])
             html = build_viewer_html(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
             zip_path = path.with_name(f"{path.stem}_viewer.zip")
             sizes[zip_path.name] = _write(zip_path, viewer_zip(html, encoding.data, path.name))
@@ -194,4 +253,3 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             paths.append(zip_path)
     stats["seconds"] = time.perf_counter() - started
     return ExportResult(paths, sizes, stats)
-

@@ -26,13 +26,22 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--format", required=True, choices=[_dashed(f) for f in FORMATS], help="what to write")
     parser.add_argument("--out", required=True, help="output file (suffix added if missing) or existing folder")
     parser.add_argument("--max-gaussians", type=int, default=None, help="budget: most splats a file/frame may hold")
+    parser.add_argument(
+        "--footprint", type=float, default=None,
+        help="splat size in pixel spacings, colours re-fitted (default 0.6: gap-free at any window size; 0 = the scene's own)",
+    )
+    parser.add_argument(
+        "--max-mb", type=float, default=None,
+        help="size budget in MB (default: spz 15, sequence 250, splatv 64; none for ply/splat): above it the scene is "
+        "resampled on a coarser grid; 0 = no budget",
+    )
     parser.add_argument("--sh-degree", type=int, choices=(0, 3), default=None, help="ply: SH degree (default: 3 if present)")
     parser.add_argument("--spz-version", type=int, choices=(2, 3), default=None, help="spz: format version (default 3)")
     parser.add_argument(
         "--frame-format", action="append", choices=[_dashed(f) for f in FRAME_FORMATS], default=None,
-        help="sequence: file type of each frame (repeatable, e.g. --frame-format ply --frame-format splat; default ply)",
+        help="sequence: file type of each frame (repeatable, e.g. --frame-format ply --frame-format splat; default compressed-ply)",
     )
-    parser.add_argument("--stride", type=int, default=None, help="sequence: keep every k-th loop frame (default 1)")
+    parser.add_argument("--stride", type=int, default=None, help="sequence: keep every k-th loop frame (default: about 10 frames a second)")
     parser.add_argument(
         "--lobes", type=int, choices=LOBE_CHOICES, default=None,
         help=f"splatv: temporal-opacity splats per particle copy (default {DEFAULT_LOBES}; more = closer cross-fade, bigger file)",
@@ -47,6 +56,8 @@ def options_from_args(args: argparse.Namespace) -> dict:
     fmt = args.format.replace("-", "_")
     candidates = {
         "max_gaussians": args.max_gaussians,
+        "footprint": args.footprint,
+        "max_bytes": None if args.max_mb is None else max(0, int(args.max_mb * 1_000_000)),
         "sh_degree": args.sh_degree,
         "spz_version": args.spz_version,
         "frame_formats": tuple(f.replace("-", "_") for f in args.frame_format) if args.frame_format else None,

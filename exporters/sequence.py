@@ -25,10 +25,11 @@ from landscape4d.animate import LoopStates
 from .loop import frame_splats
 from .ply import encode_compressed_ply, encode_ply
 from .splat import encode_splat
+from .viewer_html import zip_entry
 
 FRAME_FORMATS = {  # frame format → (file suffix, encoder)
     "ply": (".ply", encode_ply),
-    "compressed_ply": (".ply", encode_compressed_ply),
+    "compressed_ply": (".compressed.ply", encode_compressed_ply),
     "splat": (".splat", encode_splat),
 }
 
@@ -80,7 +81,7 @@ def write_sequence_zip(
             for fmt in formats:
                 suffix, encode = FRAME_FORMATS[fmt]
                 data = encode(splats)
-                archive.writestr(f"{prefix}{index:04d}{suffix}", data)
+                archive.writestr(zip_entry(f"{prefix}{index:04d}{suffix}", zipfile.ZIP_STORED), data)
                 entry["bytes"][fmt] = len(data)
             frames.append(entry)
     tmp.replace(path)

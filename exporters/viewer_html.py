@@ -68,8 +68,10 @@ def viewer_config(
     loop_seconds: float,
     file_name: str,
     background: tuple[int, int, int] = (0, 0, 0),
+    splats: int | None = None,
 ) -> dict:
-    """The JSON the page reads: source intrinsics, orbit start, loop period, file name, background."""
+    """The JSON the page reads: source intrinsics, orbit start, loop period, file name, background and the number
+    of splats in the file (the texture gsplat.js uploads is padded to whole rows; the page shows this count)."""
     if not loop_seconds > 0:
         raise ValueError(f"loop_seconds must be positive, got {loop_seconds}")
     orbit = OrbitStart.from_camera(camera, distance)
@@ -91,6 +93,7 @@ def viewer_config(
         "near": 1e-3 * distance,
         "far": 1e4 * distance,
         "background": [int(c) for c in background] + [255],
+        "splats": None if splats is None else int(splats),
     }
 
 
@@ -120,6 +123,15 @@ def viewer_zip(html: str, splatv: bytes, splatv_name: str) -> bytes:
     """A zip with ``viewer.html`` and the ``.splatv`` beside it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        archive.writestr("viewer.html", html)
-        archive.writestr(splatv_name, splatv)
+        archive.writestr(zip_entry("viewer.html"), html)
+        archive.writestr(zip_entry(splatv_name), splatv)
     return buffer.getvalue()
+
+
+def zip_entry(name: str, compress_type: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+    """A zip member that unpacks as a regular file with mode 0644 (``writestr(name)`` gives 0600)."""
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o100644 << 16)
+    info.create_system = 3  # unix: the mode above is honoured by unzip and shutil.unpack_archive
+    info.compress_type = compress_type
+    return info

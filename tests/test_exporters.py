@@ -409,7 +409,7 @@ def test_sequence_frames_follow_cycles_fades_and_phase_offsets(tmp_path, scene):
     the Gaussians LoopStates draws with a visible weight, where it draws them; frame 0 is the still scene."""
     offsets = phase_offsets(scene.gaussians.means, scene.source_camera, 0.3, seed=4)
     cycled = dataclasses.replace(scene, cycles=3, fade=0.3, phase_offset=offsets)
-    result = export_scene(cycled, "sequence", tmp_path / "seq.zip", frame_formats=("splat",))
+    result = export_scene(cycled, "sequence", tmp_path / "seq.zip", frame_formats=("splat",), stride=1)
     states = LoopStates(cycled)
     moving = int(cycled.moving.sum())
     with zipfile.ZipFile(tmp_path / "seq.zip") as archive:
@@ -433,8 +433,8 @@ def test_sequence_frames_follow_cycles_fades_and_phase_offsets(tmp_path, scene):
 def test_sequence_compressed_frames(tmp_path, scene):
     export_scene(scene, "sequence", tmp_path / "seq.zip", stride=4, frame_formats=("compressed_ply",))
     with zipfile.ZipFile(tmp_path / "seq.zip") as archive:
-        assert archive.namelist() == ["frame0000.ply", "frame0001.ply", "frame0002.ply"]
-        read = read_compressed_ply(archive.read("frame0001.ply"))
+        assert archive.namelist() == ["frame0000.compressed.ply", "frame0001.compressed.ply", "frame0002.compressed.ply"]
+        read = read_compressed_ply(archive.read("frame0001.compressed.ply"))
     state = gaussians_at(scene, 4)
     assert len(read["means"]) == len(state.gaussians)  # nothing invisible mid-loop
     read_sorted = np.sort(read["means"][:, 2])
@@ -504,7 +504,7 @@ def test_cli_export(tmp_path, scene, capsys):
                               "--frame-format", "compressed-ply", "--frame-format", "splat"])
     assert run_export(args) == 0
     with zipfile.ZipFile(tmp_path / "q.zip") as archive:
-        assert archive.namelist() == ["frame0000.ply", "frame0000.splat", "frame0001.ply", "frame0001.splat"]
+        assert archive.namelist() == ["frame0000.compressed.ply", "frame0000.splat", "frame0001.compressed.ply", "frame0001.splat"]
     with pytest.raises(ValueError, match="--stride do"):
         run_export(parser.parse_args([str(path), "--format", "ply", "--out", str(tmp_path / "x.ply"), "--stride", "2"]))
     with pytest.raises(FileNotFoundError):

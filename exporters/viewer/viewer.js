@@ -137,7 +137,7 @@ function start(object) {
   controls.panSpeed = CONFIG.orbit.panSpeed;
   picker.hidden = true;
   state.ready = true;
-  setStatus(`${object.data.vertexCount.toLocaleString()} splats · loop ${CONFIG.loopSeconds.toFixed(2)} s`);
+  setStatus(`${(CONFIG.splats ?? object.data.vertexCount).toLocaleString()} splats · loop ${CONFIG.loopSeconds.toFixed(2)} s`);
 }
 
 function resize() {
