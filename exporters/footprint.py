@@ -113,6 +113,18 @@ def resample(scene: Scene4D, k: float) -> Scene4D:
     )
 
 
+def window_camera(camera: Camera, width: int = 1920, height: int = 1080) -> Camera:
+    """The source camera in a ``width`` × ``height`` window: same pose, focal scaled so the photo covers the window
+    (cropped along the other axis), principal point at the window's centre."""
+    s = max(width / camera.width, height / camera.height)
+    K = camera.K.clone().double()
+    K[0, 0] *= s
+    K[1, 1] *= s
+    K[0, 2] = width / 2.0
+    K[1, 2] = height / 2.0
+    return Camera(K.to(camera.K.dtype), camera.world_to_camera, width, height)
+
+
 def _scaled_camera(camera: Camera, factor: float) -> Camera:
     K = camera.K.clone()
     K[:2] *= factor
