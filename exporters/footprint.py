@@ -113,10 +113,11 @@ def resample(scene: Scene4D, k: float) -> Scene4D:
     )
 
 
-def window_camera(camera: Camera, width: int = 1920, height: int = 1080) -> Camera:
+def window_camera(camera: Camera, width: int = 1920, height: int = 1080, cover: bool = True) -> Camera:
     """The source camera in a ``width`` × ``height`` window: same pose, focal scaled so the photo covers the window
-    (cropped along the other axis), principal point at the window's centre."""
-    s = max(width / camera.width, height / camera.height)
+    (cropped along the other axis; ``cover=False``: the whole photo fits, as ``viewer.html`` does), principal
+    point at the window's centre."""
+    s = (max if cover else min)(width / camera.width, height / camera.height)
     K = camera.K.clone().double()
     K[0, 0] *= s
     K[1, 1] *= s
