@@ -1,6 +1,12 @@
 """Motion regions of a photo: where the sky is and where the water is.
 
-Estimators are swappable callables (``RegionEstimator``); :class:`ClassicRegions` is the weight-free default.
+Estimators are swappable callables (``RegionEstimator``); :class:`ClassicRegions` is the weight-free default and a
+segmentation model can replace it through the same interface. An estimator returns :class:`RegionMasks`: the
+``sky`` and ``water`` masks that will move, and the list of automatic ``regions`` it found, each one connected
+area with its kind, its confidence in [0, 1] and a short note of the evidence. Regions with confidence ≥
+``ACCEPT_CONFIDENCE`` make up ``sky`` / ``water``; weaker ones are kept as suggestions (shown in the app, where one
+click accepts or removes any region: :meth:`RegionMasks.choose`). An estimator that only knows masks may leave
+``regions`` empty: :func:`estimate_regions` then lists the masks' connected parts with confidence 1.
 ``load_user_mask`` reads a mask a user painted or uploaded.
 
 User masks: any image mode. Where the mask has real transparency (some alpha < 255) a pixel is selected where
@@ -11,7 +17,8 @@ not selected), above 0.5 for float masks in [0, 1]. Boolean arrays are used as t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -21,22 +28,87 @@ import numpy as np
 from .classic import ClassicRegions
 
 ASPECT_TOLERANCE = 0.02  # a mask whose aspect ratio differs by more than this was not made for this photo
+ACCEPT_CONFIDENCE = 0.5  # automatic regions at least this confident move; weaker ones are only suggested
+MIN_PART_FRACTION = 0.002  # regions_from_masks: connected parts smaller than this share of the photo are merged
 
-__all__ = ["ClassicRegions", "RegionEstimator", "RegionMasks", "estimate_regions", "load_user_mask"]
+__all__ = ["ACCEPT_CONFIDENCE", "ClassicRegions", "Region", "RegionEstimator", "RegionMasks", "estimate_regions",
+           "load_user_mask", "regions_from_masks"]
+
+KINDS = ("sky", "water")
+
+
+@dataclass
+class Region:
+    """One automatic region: a connected area of one kind, with the estimator's confidence in it."""
+
+    kind: str  # "sky" (clouds, fog, mist: drifts) or "water" (flows)
+    mask: np.ndarray  # [H,W] bool
+    confidence: float  # in [0, 1]; ≥ ACCEPT_CONFIDENCE: moves by default
+    evidence: str = ""  # a few words on why (shown to the user)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"region kind must be one of {KINDS}, got {self.kind!r}")
+        self.mask = np.asarray(self.mask, dtype=bool)
+        self.confidence = float(np.clip(self.confidence, 0.0, 1.0))
+
+    @property
+    def accepted(self) -> bool:
+        return self.confidence >= ACCEPT_CONFIDENCE
+
+    @property
+    def share(self) -> float:
+        return float(self.mask.mean())
 
 
 @dataclass
 class RegionMasks:
-    """Boolean region masks at the working resolution."""
+    """Boolean region masks at the working resolution, and the automatic regions behind them."""
 
     sky: np.ndarray  # [H,W] bool
     water: np.ndarray  # [H,W] bool
+    regions: list[Region] = field(default_factory=list)  # accepted regions and suggestions, most confident first
 
     def __post_init__(self) -> None:
         self.sky = np.asarray(self.sky, dtype=bool)
         self.water = np.asarray(self.water, dtype=bool)
         if self.sky.ndim != 2 or self.sky.shape != self.water.shape:
             raise ValueError(f"sky {self.sky.shape} and water {self.water.shape} must be equal [H,W] masks")
+        for region in self.regions:
+            if region.mask.shape != self.sky.shape:
+                raise ValueError(f"region mask {region.mask.shape} differs from the masks' {self.sky.shape}")
+
+    @property
+    def accepted(self) -> list[int]:
+        """Indices of the regions that move by default."""
+        return [i for i, region in enumerate(self.regions) if region.accepted]
+
+    def choose(self, chosen: Iterable[int]) -> RegionMasks:
+        """The masks made of the regions whose indices are in ``chosen`` (a user's accept / remove choices)."""
+        chosen = set(int(i) for i in chosen)
+        sky = np.zeros_like(self.sky)
+        water = np.zeros_like(self.water)
+        for index, region in enumerate(self.regions):
+            if index in chosen:
+                (sky if region.kind == "sky" else water)[region.mask] = True
+        return RegionMasks(sky, water & ~sky, list(self.regions))
+
+
+def regions_from_masks(sky: np.ndarray, water: np.ndarray, confidence: float = 1.0) -> list[Region]:
+    """The connected parts of plain masks as regions (parts under ``MIN_PART_FRACTION`` join their kind's
+    largest part, so nothing is lost), largest first."""
+    regions: list[Region] = []
+    for kind, mask in (("sky", sky), ("water", water)):
+        mask = np.asarray(mask, bool)
+        if not mask.any():
+            continue
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+        order = sorted(range(1, count), key=lambda i: -stats[i, cv2.CC_STAT_AREA])
+        big = [i for i in order if stats[i, cv2.CC_STAT_AREA] >= MIN_PART_FRACTION * mask.size] or order[:1]
+        parts = [labels == i for i in big]
+        parts[0] = parts[0] | (mask & ~np.isin(labels, big))
+        regions += [Region(kind, part, confidence) for part in parts]
+    return sorted(regions, key=lambda r: -r.share)
 
 
 class RegionEstimator(Protocol):
@@ -56,6 +128,8 @@ def estimate_regions(image: np.ndarray, estimator: RegionEstimator | None = None
     if masks.sky.shape != image.shape[:2]:
         raise ValueError(f"region estimator returned masks of shape {masks.sky.shape}, expected {image.shape[:2]}")
     masks.water = masks.water & ~masks.sky  # one pixel has one role (not in place: the arrays may alias)
+    if not masks.regions:
+        masks.regions = regions_from_masks(masks.sky, masks.water)
     return masks
 
 
@@ -159,4 +233,4 @@ def apply_user_regions(
     """The automatic masks with user-painted sky / water (files or arrays of any size with the photo's aspect)."""
     shape = regions.sky.shape
     painted = [None if m is None else load_user_mask(m, shape) for m in (sky, water)]
-    return RegionMasks(*paint_over(regions.sky, regions.water, *painted))
+    return RegionMasks(*paint_over(regions.sky, regions.water, *painted), regions=list(regions.regions))

@@ -61,19 +61,33 @@ class ClassicRegions:
         self.min_water_fraction = min_water_fraction
 
     def __call__(self, image: np.ndarray) -> RegionMasks:
-        from . import RegionMasks  # at call time: the package imports this module first
+        from . import Region, RegionMasks  # at call time: the package imports this module first
 
         image = _as_float_rgb(image)
         height, width = image.shape[:2]
         small = _resize_long_side(image, self.work_long_side)
         features = _features(small)
         sky_soft, below_horizon = _sky_and_cut(features, self.min_sky_fraction)
-        sky_small = sky_soft > 0.5
-        water_small = water_mask(features, sky_small, self.min_water_fraction, sky_like=below_horizon)
-        sky = _refine_to(sky_soft, image, (height, width))
-        water = _refine_to(water_small.astype(np.float32), image, (height, width)) & ~sky
-        water = _drop_small(water, self.min_water_fraction)
-        return RegionMasks(sky=sky, water=water)
+        sky_small = _add_sky_gaps(features, sky_soft > 0.5)
+        details: dict = {}
+        water_small = water_mask(features, sky_small, self.min_water_fraction, sky_like=below_horizon, details=details)
+        water_small = _cut_above_sea_horizon(water_small, sky_small)
+        found = _scored_components(features, sky_small, water_small, details, self.min_water_fraction)
+        regions = []
+        taken = np.zeros((height, width), bool)
+        for kind, mask_small, confidence, evidence in found:  # sky first: one pixel has one role
+            mask = _refine_to(mask_small.astype(np.float32), image, (height, width)) & ~taken
+            mask = _drop_small(mask, 0.25 * (self.min_sky_fraction if kind == "sky" else self.min_water_fraction))
+            if mask.any():
+                regions.append(Region(kind, mask, confidence, evidence))
+                taken |= mask if kind == "sky" else np.zeros_like(mask)
+        regions.sort(key=lambda r: (-r.confidence, -r.share))
+        sky = np.zeros((height, width), bool)
+        water = np.zeros((height, width), bool)
+        for region in regions:
+            if region.accepted:
+                (sky if region.kind == "sky" else water)[region.mask] = True
+        return RegionMasks(sky=sky, water=water & ~sky, regions=regions)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -335,12 +349,17 @@ def _shore_band_fraction(features: _Features, seeds: np.ndarray, line: Horizonta
 
 
 def water_mask(
-    features: _Features, sky: np.ndarray, min_fraction: float = 0.02, sky_like: np.ndarray | None = None
+    features: _Features,
+    sky: np.ndarray,
+    min_fraction: float = 0.02,
+    sky_like: np.ndarray | None = None,
+    details: dict | None = None,
 ) -> np.ndarray:
     """Water [h,w] bool at the feature size (see module docstring).
 
     ``sky_like`` [h,w] bool marks pale, smooth pixels that looked like sky but lie below the horizon (cut off
-    by the sky detector): below the horizon the sky's look means a reflecting water surface.
+    by the sky detector): below the horizon the sky's look means a reflecting water surface. ``details``, when
+    given, receives the per-pixel water score (``score``, [h,w] in [0,1]) and foam (``foam``, [h,w] bool).
     """
     from skimage.segmentation import felzenszwalb
 
@@ -370,13 +389,16 @@ def water_mask(
 
     # Colour cues: blue/cyan/teal water, dark-to-mid grey water, the sky's own colour (reflections). Bright
     # greys count only through the sky colour or as textured foam: smooth bright grey is concrete or metal.
+    lightness = mean(features.lab[..., 0])
     bluish = (
         np.clip(((blue - red) / np.maximum(value, 1e-3) + 0.02) / 0.15, 0, 1)
         * np.clip((blue / np.maximum(green, 1e-3) - 0.7) / 0.2, 0, 1)
         * np.clip((saturation - 0.08) / 0.1, 0, 1)  # a faint blue cast on white (clouds, snow) is not water
+        * np.clip((lightness - 15.0) / 15.0, 0, 1)  # near-black teal is a shaded slope, not open water
     )
     greyish = np.clip((0.22 - saturation) / 0.12, 0, 1) * np.clip((0.7 - value) / 0.1, 0, 1)
     colour = np.maximum(bluish, greyish)
+    sky_colour = np.zeros_like(colour)
     if sky.any():
         # A reflection has the sky's hue but is darker than the sky (water reflects well below 100 %); clouds
         # and snow that only look like the sky are as bright as it.
@@ -384,16 +406,21 @@ def water_mask(
         seg_lab = np.stack([mean(features.lab[..., c]) for c in range(3)], axis=1)
         chroma_delta = np.linalg.norm(seg_lab[:, 1:] - sky_lab[1:], axis=1)
         darker = np.clip((sky_lab[0] + 3.0 - seg_lab[:, 0]) / 10.0, 0, 1)
-        colour = np.maximum(colour, np.clip((15.0 - chroma_delta) / 8.0, 0, 1) * darker)
+        sky_colour = np.clip((15.0 - chroma_delta) / 8.0, 0, 1) * darker
+        colour = np.maximum(colour, sky_colour)
+    # Grey alone (no blue, not the sky's colour) is as much asphalt, gravel, rock or concrete as water.
+    grey_only = greyish > np.maximum(bluish, sky_colour) + 0.2
     earthy = np.clip(((red - blue) / np.maximum(value, 1e-3) - 0.15) / 0.15, 0, 1) * (saturation > 0.2)
     colour *= (1.0 - np.clip(vegetation / 0.4, 0, 1)) * (1.0 - earthy)
 
     # Long high-contrast straight lines inside a segment mean railings, walls or quays, not water: natural
     # shorelines are as straight but lie on a segment's border, and haze softens distant horizons.
     man_made = np.zeros((height, width), bool)
-    for line in find_horizontal_lines(features.gray, min_strength=0.2, max_lines=8):
+    near_line = np.zeros((height, width), bool)  # bands around those lines: pipes, railings, kerbs are thin
+    for line in find_horizontal_lines(features.gray, max_tilt_deg=8.0, min_strength=0.2, max_lines=8):
         rows_at = line.rows(width)[None, :]
         man_made |= np.abs(rows - rows_at) <= 1.5
+        near_line |= np.abs(rows - rows_at) <= max(3.0, 0.025 * height)
     lined = mean(man_made.astype(np.float32)) > 0.35
 
     ripples = np.clip((horizontal - 0.55) / 0.2, 0, 1)
@@ -403,10 +430,23 @@ def water_mask(
         # Sky-looking and smooth (or rippled) below the horizon: a reflection of that sky, i.e. water.
         mirror = np.clip((mean(sky_like.astype(np.float32)) - 0.3) / 0.3, 0, 1) * (1.0 - np.clip(vegetation / 0.4, 0, 1))
         score = np.maximum(score, mirror * np.maximum(ripples, smooth))
+    # Calm water mirrors the shore above it (whatever its colour: a forest's reflection is green).
+    mirror_axes, mirror_maps = _mirror_evidence(features, horizon)
+    mirror = np.max([mean(m) for m in mirror_maps] or [np.zeros(count)], axis=0)
+    score = np.maximum(score, np.clip((mirror - 0.25) / 0.3, 0, 1))
     water_seg = (score > 0.45) & (below_fraction > 0.8) & ~lined
+    if mirror_axes:  # what a calm lake mirrors stands above its waterline: nothing there is water
+        below_fraction = np.minimum(below_fraction, mean(np.broadcast_to(rows > min(mirror_axes), (height, width)).astype(np.float32)))
+        water_seg &= below_fraction > 0.8
 
-    foam_seg = (value > 0.7) & (saturation < 0.15) & (texture > 0.04) & (below_fraction > 0.8) & ~lined
+    # Foam is streaked: falling water vertically, surf and rapids along the flow; blossom, snow and gravel are not.
+    streaked = np.abs(horizontal - 0.5) > 0.12
+    # Bright smooth metal or stone along strong straight lines (pipes, railings) is not foam either.
+    foam_seg = (value > 0.7) & (saturation < 0.15) & (texture > 0.04) & (below_fraction > 0.8) & ~lined & streaked
+    foam_seg &= mean(near_line.astype(np.float32)) < 0.5
     water = water_seg[segments]
+    if mirror_axes:
+        water &= rows > min(mirror_axes)
     foam = foam_seg[segments]
     water = _drop_small(water, 0.5 * min_fraction)
     water = _cut_above_far_shore(features, water)
@@ -424,7 +464,28 @@ def water_mask(
     keep[0] = False
     water |= keep[foam_labels]
     water = _fill_small_holes(water, 0.003)
+    if details is not None:
+        details["score"] = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
+        details["foam"] = foam & water
+        details["grey_only"] = grey_only[segments] & ~foam
+        details["ripples"] = ripples[segments].astype(np.float32)
+        details["mirror"] = mirror[segments].astype(np.float32)
     return _plausible_water_bodies(water, sky, min_fraction)
+
+
+def _mirror_evidence(features: _Features, horizon: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
+    """Waterline rows and their ``evidence.mirror_maps``: about the photo's waterlines: rows below the sky line about which the photo is
+    clearly mirror-symmetric (``evidence.find_mirror_axes``); none in most photos."""
+    from .evidence import find_mirror_axes, mirror_maps
+
+    height, width = features.gray.shape
+    sky_row = int(np.median(horizon)) if (horizon >= 0).any() else 0
+    axes = find_mirror_axes(features.gray, sky_row, min_ncc=MIRROR_AXIS_NCC)
+    rows = [row for row, _ in axes]
+    return rows, (mirror_maps(features.gray, [np.full(width, float(row)) for row in rows]) if rows else [])
+
+
+MIRROR_AXIS_NCC = 0.55  # a waterline needs this much mirror symmetry across the whole width (calm water)
 
 
 def _cut_above_far_shore(features: _Features, water: np.ndarray) -> np.ndarray:
@@ -494,6 +555,133 @@ def _sky_line(sky: np.ndarray) -> np.ndarray:
     # Columns without sky (a tree reaching the top) take the global sky line so water still needs to be below it.
     fallback = int(np.percentile(lowest[has_sky], 90))
     return np.where(has_sky, lowest, fallback)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Regions and their confidence
+
+
+def _add_sky_gaps(features: _Features, sky: np.ndarray) -> np.ndarray:
+    """The sky plus the open patches the cloud edges cut off from it: smooth or cloud-like areas mostly
+    surrounded by sky (their outline is ≥ 50 % sky), in the sky's upper part, blue-sky or cloud coloured."""
+    if not sky.any():
+        return sky
+    height, width = sky.shape
+    candidate = _sky_candidates(features) & ~sky
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=4)
+    lowest_sky = np.percentile(np.nonzero(sky)[0], 98) + 0.05 * height
+    grown = sky.copy()
+    near, far = np.ones((3, 3), np.uint8), np.ones((11, 11), np.uint8)
+    for label in range(1, count):
+        area = stats[label, cv2.CC_STAT_AREA]
+        if area < 0.001 * sky.size:
+            continue
+        part = labels == label
+        if stats[label, cv2.CC_STAT_TOP] + stats[label, cv2.CC_STAT_HEIGHT] > lowest_sky:
+            continue
+        # The ring a few pixels out (cloud edges are crisp, so the sky does not reach the patch itself).
+        ring = cv2.dilate(part.astype(np.uint8), far).astype(bool) & ~cv2.dilate(part.astype(np.uint8), near).astype(bool)
+        if sky[ring].mean() < 0.5:
+            continue
+        lab = features.lab[part].mean(axis=0)
+        blue_sky = lab[2] < -12 and lab[0] > 40
+        cloud = features.value[part].mean() > 0.55 and features.saturation[part].mean() < 0.3
+        if (blue_sky or cloud) and features.vegetation[part].mean() < 0.1:
+            grown |= part
+    return grown
+
+
+def _cut_above_sea_horizon(water: np.ndarray, sky: np.ndarray) -> np.ndarray:
+    """Water meeting the sky along a level line (a sea horizon) ends there: nothing above that line is water."""
+    height, width = water.shape
+    count, labels = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~sky
+    rows = np.arange(height)[:, None]
+    out = water.copy()
+    for label in range(1, count):
+        part = labels == label
+        contact = np.nonzero(sky_rim & part)[0]
+        if contact.size > 0.05 * width and np.std(contact) <= 0.02 * height:
+            out &= ~(part & (rows < np.median(contact) - 1))
+    return out
+
+
+def _scored_components(
+    features: _Features, sky: np.ndarray, water: np.ndarray, details: dict, min_water_fraction: float
+) -> list[tuple[str, np.ndarray, float, str]]:
+    """(kind, mask at the feature size, confidence, evidence) of each connected sky and water region.
+
+    Sky: brighter than the rest of the photo (a dark cliff or a shadowed slope that reaches the top border is
+    not sky), touching the top border, mostly smooth or cloud-like. Water: the mean per-pixel water score,
+    raised by reflection symmetry (calm water mirrors the shore), lowered where the region lies in a road
+    wedge (straight edges converging toward the horizon) without mirroring anything.
+    """
+    from .evidence import reflection_symmetry, road_wedges
+
+    height, width = sky.shape
+    out: list[tuple[str, np.ndarray, float, str]] = []
+    lightness = features.lab[..., 0]
+    rest = ~(sky | water)
+    rest_lightness = float(np.median(lightness[rest])) if rest.sum() > 0.02 * sky.size else None
+    candidates = _sky_candidates(features)
+    top_rows = max(2, height // 40)
+    count, labels = cv2.connectedComponents(sky.astype(np.uint8), connectivity=8)
+    for label in range(1, count):
+        part = labels == label
+        part_lightness = float(lightness[part].mean())
+        brighter = 20.0 if rest_lightness is None else part_lightness - rest_lightness
+        # Daylight sky is bright, or at least brighter than the land (a dusk sky over dark silhouettes).
+        blue = float(np.clip((-features.lab[..., 2][part].mean() - 10.0) / 10.0, 0, 1)) * (part_lightness > 25.0)
+        bright = max(float(np.clip((part_lightness - 25.0) / 20.0, 0, 1)), float(np.clip((brighter + 12.0) / 16.0, 0, 1)), blue)
+        contact = float(part[:top_rows].any(axis=0).mean())
+        smooth = float(candidates[part].mean())
+        confidence = bright * (0.5 + 0.5 * min(1.0, contact / 0.15)) * (0.5 + 0.5 * min(1.0, smooth / 0.5))
+        evidence = (f"{'brighter' if brighter >= 0 else 'darker'} than the land by {abs(brighter):.0f} L*, "
+                    f"touches {contact:.0%} of the top edge, {smooth:.0%} smooth or cloud-like")
+        # Bright vertical streaks are falling water (a waterfall reaching the top edge), never sky.
+        textured = part & (features.texture > 0.03)
+        if textured.sum() > 0.3 * part.sum():
+            vertical = float(features.gxx[textured].sum() / max(features.gxx[textured].sum() + features.gyy[textured].sum(), 1e-8))
+            if vertical > 0.72:
+                white = features.value[part].mean() > 0.6 and features.saturation[part].mean() < 0.2
+                out.append(("water", part, 0.6 if white else 0.3, f"bright vertical streaks ({vertical:.0%} vertical): falling water"))
+                continue
+        out.append(("sky", part, confidence, evidence))
+
+    if water.any():
+        line = _sky_line(sky)
+        ground = np.arange(height)[:, None] > line[None, :] + 1
+        wedges = road_wedges(features.gray, ground, horizon=line if sky.any() else None)
+        score = details.get("score", np.full((height, width), 0.5, np.float32))
+        foam = details.get("foam", np.zeros((height, width), bool))
+        count, labels = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+        for label in range(1, count):
+            part = labels == label
+            mean_score = float(score[part].mean())
+            mirror = reflection_symmetry(features.gray, part)
+            if "mirror" in details:  # mirror symmetry about a waterline, found segment by segment
+                mirror = max(mirror, float(details["mirror"][part].mean()))
+            road = float(wedges[part].mean())
+            foam_share = float(foam[part].mean())
+            by_score = float(np.clip((mean_score - 0.3) / 0.3, 0, 1))
+            by_mirror = float(np.clip((mirror - 0.35) / 0.3, 0, 1))
+            confidence = max(by_score, by_mirror)
+            grey = float(details["grey_only"][part].mean()) if "grey_only" in details else 0.0
+            ripples = float(details["ripples"][part].mean()) if "ripples" in details else 1.0
+            if grey > 0.5 and ripples < 0.6 and by_mirror < 0.5:
+                confidence = min(confidence, 0.45)  # only grey and smooth: suggest it, do not move it
+            confidence *= 1.0 - float(np.clip((road - 0.2) / 0.4, 0, 1)) * (1.0 - by_mirror)
+            notes = [f"water look {mean_score:.2f}"]
+            if mirror > 0.35:
+                notes.append(f"mirrors the shore ({mirror:.2f})")
+            if foam_share > 0.2:
+                notes.append(f"{foam_share:.0%} foam")
+            if grey > 0.5:
+                notes.append("grey" + ("" if ripples >= 0.6 else ", no ripples"))
+            if road > 0.2:
+                notes.append(f"{road:.0%} inside converging straight edges (a road?)")
+            out.append(("water", part, confidence, ", ".join(notes)))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
