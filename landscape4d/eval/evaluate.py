@@ -33,7 +33,7 @@ class EvalConfig:
     trajectory_frames: int = 16  # frames sampled along each preset path (for holes and PIQE)
     video_seconds: float = 4.0  # the path lasts this long (the CLI default) ...
     video_fps: float = 24.0  # ... at this frame rate (flicker uses consecutive frames at this rate)
-    static_samples: int = 12  # loop phases k = j·N/12 rendered from the input camera (static stability)
+    static_samples: int = 12  # phases k = j·T/12 of one cross-fade cycle T = N/cycles, input camera (static, ghosting)
     flicker_frames: int = 8  # consecutive frames per flicker run; two runs (start and middle of the path)
     margin_px: int = 4  # motion regions are dilated (static stability) or eroded (motion metrics) by this
     adherence_target_px: float = 2.0  # frame gap for motion adherence: median requested motion ≈ this many px
@@ -278,7 +278,10 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     values["seam_psnr_db"] = min(seams)
 
     # Static stability under the input camera.
-    phases = [j * n_loop / config.static_samples for j in range(config.static_samples)]
+    # The animation state is periodic with the cross-fade cycle T = N / cycles: sampling one cycle finely sees
+    # every state the loop shows (sampling the whole loop at N/12 would alias with the cycles and miss the worst).
+    cycle_frames = n_loop / max(int(scene.cycles), 1)
+    phases = [j * cycle_frames / config.static_samples for j in range(config.static_samples)]
     static_frames = [frame0] + [render(source, k)[0] for k in phases[1:]]
     change = M.static_change(static_frames, ~dilate(flow.moving, config.margin_px))
     values["static_p99"], values["static_max"] = change.p99, change.max

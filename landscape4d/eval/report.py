@@ -128,7 +128,8 @@ def definitions(config: EvalConfig) -> list[str]:
         f"t = period before the clock wraps), same camera; the minimum over the input camera and the most lateral "
         f"camera of the `{SEAM_EXTRA_TRAJECTORY}` path. ∞ = bit-identical.",
         f"- **static p99 / max** (static stability, 8-bit levels): input camera, {c.static_samples} loop phases "
-        f"k = j·N/{c.static_samples}; D(x) = max over phases and channels of |I_k(x) − I_0(x)|·255; p99 and max of D "
+        f"k = j·T/{c.static_samples} spread over one cross-fade cycle T = N / cycles (the animation state repeats "
+        "every cycle, so these are every state the loop shows at 1/12-cycle steps); D(x) = max over phases and channels of |I_k(x) − I_0(x)|·255; p99 and max of D "
         f"over pixels outside the motion regions dilated by {c.margin_px} px (a Gaussian's footprint). The CSV also "
         "has `static_max_nomargin` (no dilation).",
         f"- **sharpness ratio / colour drift** (ghosting of the animation): the same {c.static_samples} input-camera "
