@@ -642,7 +642,7 @@ def test_gradio_model3d_shows_ply_and_splat(browser, site):
 # exports' footprints (exporters/footprint.py) must render gap-free. Each viewer runs with its default settings and
 # is compared with our own render (the CPU rasterizer) of the same camera and the same splats:
 # PSNR ≥ 28 dB and ≤ 0.5 % page-coloured (gap) pixels. The page is black in every viewer here, so a gap pixel is
-# one the viewer leaves (nearly) black where our render shows content.
+# one where the viewer shows less than half of what our render shows there (see gap_share).
 #
 # Spark (@sparkjsdev/spark + three, from node_modules: `npm ci`) draws on demand: the page renders when the test
 # asks and counts Spark's onDirty calls (a finished depth sort); a picture is taken once two renders, with every
@@ -750,10 +750,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def gap_share(shot: np.ndarray, ref: np.ndarray) -> float:
-    """Share of the pixels where our render shows content (max channel > 0.2) that the viewer leaves page-coloured
-    (black: max channel < 0.05)."""
+    """Share of the pixels where our render shows content (max channel > 0.2) that the viewer leaves mostly
+    page-coloured: on the black page a pixel shows c · ref, and a gap is c < 0.5 (c: the projection of the viewer's
+    colour on ours). The scene's own footprints leave 6 % such pixels here (and 28 % with c < 0.75)."""
     content = ref.max(axis=-1) > 0.2
-    return float((shot.max(axis=-1)[content] < 0.05).mean())
+    c = (shot * ref).sum(axis=-1) / np.maximum((ref * ref).sum(axis=-1), 1e-9)
+    return float((c[content] < 0.5).mean())
 
 
 def assert_hd_matches(shot: np.ndarray, ref: np.ndarray, label: str) -> None:
