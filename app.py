@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from landscape4d import preview
 from landscape4d.flow2d import Arrow
@@ -246,30 +247,91 @@ def show_photo(photo: Any, quality: str, resolution: str):
 
     regions = estimate_regions(working.image)  # at the scene's working size, as the pipeline will see them
     display = preview.to_uint8(load_photo(path, DISPLAY_LONG_SIDE).image)  # the pad and brush: larger
-    overlay = preview.region_overlay(display, regions.sky, regions.water)
-    view = {"photo": display, "overlay": overlay, "size": list(working.original_size),
-            "sky": regions.sky, "water": regions.water, "moving": regions.sky | regions.water}
+    automatic = [{"kind": r.kind, "mask": r.mask, "confidence": r.confidence, "evidence": r.evidence}
+                 for r in regions.regions]
+    view = {"photo": display, "size": list(working.original_size), "regions": automatic,
+            "chosen": list(regions.accepted), "sky": regions.sky, "water": regions.water}
+    view = _paint_view(view, preview.PaintedLayers())
+    suggested = len(automatic) - len(regions.accepted)
     status = (
         f"Photo **{working.name}** ({working.original_size[0]}×{working.original_size[1]}): sky "
-        f"{regions.sky.mean():.0%}, water {regions.water.mean():.0%} of the picture. Paint or draw arrows to change "
-        "the motion, or press **Generate**."
+        f"{regions.sky.mean():.0%}, water {regions.water.mean():.0%} of the picture"
+        + (f"; {suggested} more region{'s' if suggested != 1 else ''} suggested (orange, still: tick to move)"
+           if suggested else "")
+        + ". Untick a wrong region, paint or draw arrows to change the motion, or press **Generate**."
     )
-    pad = preview.arrow_pad_html(overlay, working.original_size, [])
-    return pad, _editor_value(overlay), view, "", gr.update(interactive=True), gr.update(interactive=False), status
+    pad = preview.arrow_pad_html(view["overlay"], working.original_size, [])
+    return pad, _editor_value(view["overlay"]), view, "", gr.update(interactive=True), gr.update(interactive=False), status
+
+
+def _paint_view(view: dict, layers: preview.PaintedLayers) -> dict:
+    """The view with its overlay and moving mask: the chosen automatic regions with the painted layers on top,
+    every automatic region numbered, the unchosen ones outlined in orange."""
+    shape = view["sky"].shape
+    sky, water = paint_over(view["sky"], view["water"], preview.resize_mask(layers.sky, shape),
+                            preview.resize_mask(layers.water, shape))
+    freeze = preview.resize_mask(layers.freeze, shape)
+    moving = (sky | water) & ~freeze if freeze is not None else sky | water
+    overlay = preview.region_overlay(view["photo"], sky, water, layers.freeze)
+    overlay = preview.label_regions(overlay, view.get("regions", []), view.get("chosen", []))
+    return {**view, "overlay": overlay, "moving": moving}
 
 
 def repaint_regions(editor: dict | None, view: dict | None, arrows_text: str):
     """Brush strokes → the pad shows the regions the scene will use: automatic ones with the painted layers on top."""
     if not view:
         return gr.skip(), gr.skip()
-    layers = preview.painted_layers(editor)
-    shape = view["sky"].shape
-    sky, water = paint_over(view["sky"], view["water"], preview.resize_mask(layers.sky, shape),
-                                    preview.resize_mask(layers.water, shape))
-    freeze = preview.resize_mask(layers.freeze, shape)
-    moving = (sky | water) & ~freeze if freeze is not None else sky | water
-    view = {**view, "overlay": preview.region_overlay(view["photo"], sky, water, layers.freeze), "moving": moving}
+    view = _paint_view(view, preview.painted_layers(editor))
     return view, _pad(view, arrows_text)
+
+
+def region_list(view: dict | None):
+    """The automatic regions as a checkbox list (ticked = moves), numbered as on the pad."""
+    if not view or not view.get("regions"):
+        return gr.update(choices=[], value=[], visible=bool(view))
+    choices = [preview.region_choice(i, r) for i, r in enumerate(view["regions"])]
+    return gr.update(choices=choices, value=list(view.get("chosen", [])), visible=True)
+
+
+def choose_regions(chosen: list | None, editor: dict | None, view: dict | None, arrows_text: str):
+    """One click on the list accepts or removes an automatic region; the pad shows the result at once."""
+    if not view or not view.get("regions"):
+        return gr.skip(), gr.skip()
+    chosen = sorted(int(i) for i in (chosen or []) if 0 <= int(i) < len(view["regions"]))
+    sky = np.zeros_like(view["sky"])
+    water = np.zeros_like(view["water"])
+    for index in chosen:
+        region = view["regions"][index]
+        (sky if region["kind"] == "sky" else water)[region["mask"]] = True
+    view = _paint_view({**view, "chosen": chosen, "sky": sky, "water": water & ~sky}, preview.painted_layers(editor))
+    return view, _pad(view, arrows_text)
+
+
+def with_region_choices(layers: preview.PaintedLayers, view: dict | None) -> preview.PaintedLayers:
+    """The painted layers plus the user's choices among the automatic regions, as edits the pipeline applies on
+    top of its own (identical) automatic regions: a removed region is frozen (where nothing was painted), a
+    ticked suggestion is painted in with its kind."""
+    from landscape4d.regions import ACCEPT_CONFIDENCE
+
+    if not view or not view.get("regions"):
+        return layers
+    regions, chosen = view["regions"], set(view.get("chosen", []))
+    painted = [m for m in (layers.water, layers.sky, layers.freeze) if m is not None]
+    shape = painted[0].shape if painted else regions[0]["mask"].shape
+    empty = np.zeros(shape, bool)
+    fit = lambda m: empty.copy() if m is None else preview.resize_mask(m, shape)  # noqa: E731
+    added = {"sky": empty.copy(), "water": empty.copy()}
+    removed = empty.copy()
+    for index, region in enumerate(regions):
+        accepted = region["confidence"] >= ACCEPT_CONFIDENCE
+        if index in chosen and not accepted:
+            added[region["kind"]] |= fit(region["mask"])
+        elif index not in chosen and accepted:
+            removed |= fit(region["mask"])
+    removed &= ~(fit(layers.sky) | fit(layers.water))
+    union = lambda a, b: (fit(a) | b) if (a is not None or b.any()) else None  # noqa: E731
+    return preview.PaintedLayers(water=union(layers.water, added["water"]), sky=union(layers.sky, added["sky"]),
+                                 freeze=union(layers.freeze, removed))
 
 
 def _pad(view: dict | None, arrows_text: str) -> str:
@@ -419,7 +481,7 @@ def _viewer_url(path: str | None) -> str:
 
 
 def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds, speed, quality, resolution,
-             state, request: gr.Request, progress=gr.Progress()):
+             state, view=None, request: gr.Request = None, progress=gr.Progress()):
     """Build the scene (unless this session already built it from the same inputs), render, write the files."""
     started = time.perf_counter()
     path = _photo_path(photo)
@@ -427,7 +489,7 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
     settings = _settings(quality, resolution, loop_seconds, speed)
     arrows = _arrows(arrows_text, checked.original_size)
     _check_video(trajectory, seconds, fps)
-    layers = preview.painted_layers(editor)
+    layers = with_region_choices(preview.painted_layers(editor), view)
     session = _session(state, request)
     key = _fingerprint(path, layers, arrows, settings)
 
@@ -595,6 +657,10 @@ def build_demo() -> gr.Blocks:
             with gr.Column(scale=7, min_width=360):
                 pad = gr.HTML(preview.arrow_pad_html(None, None), js_on_load=preview.ARROW_PAD_JS,
                               elem_id="arrow-pad", label="Motion regions and arrows")
+                auto_regions = gr.CheckboxGroup([], label="Automatic regions (ticked ones move; numbers as on the photo)",
+                                                info="One click unticks a wrong region (it stays still) or ticks an "
+                                                "orange suggestion (it moves). Paint in step 2 for anything else.",
+                                                visible=False, elem_id="auto-regions")
                 with gr.Row():
                     arrows = gr.Textbox(label="Arrows (x0,y0,x1,y1 in photo pixels; drawn on the photo above)",
                                         placeholder="e.g. 300,380,200,400", scale=4, elem_id="arrows")
@@ -630,7 +696,9 @@ def build_demo() -> gr.Blocks:
         estimate_inputs = [photo_size, quality, resolution, loop_seconds, speed, seconds, fps, state]
         photo.change(show_photo, [photo, quality, resolution], [pad, editor, view, arrows, run, again, status],
                      api_name="load_photo", concurrency_limit=None, show_progress="minimal").then(
-            lambda v: v and v["size"], view, photo_size, **light).then(estimate, estimate_inputs, note, **light)
+            lambda v: v and v["size"], view, photo_size, **light).then(estimate, estimate_inputs, note, **light).then(
+            region_list, view, auto_regions, **light)
+        auto_regions.input(choose_regions, [auto_regions, editor, view, arrows], [view, pad], **light)
         # Brush strokes fire "input" (not "change") on the editor.
         editor.input(repaint_regions, [editor, view, arrows], [view, pad], trigger_mode="always_last", **light)
         pad.input(add_arrow, [arrows], [arrows], **light)
@@ -644,7 +712,7 @@ def build_demo() -> gr.Blocks:
 
         outputs = [status, video, model, live, *downloads, state, again]
         run.click(generate, [photo, editor, arrows, trajectory, seconds, fps, loop_seconds, speed, quality,
-                             resolution, state], outputs, api_name="generate", concurrency_id="heavy").success(
+                             resolution, state, view], outputs, api_name="generate", concurrency_id="heavy").success(
             estimate, estimate_inputs, note, **light)
         again.click(rerender, [trajectory, seconds, fps, state], outputs, api_name="rerender", concurrency_id="heavy")
     return demo

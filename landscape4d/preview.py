@@ -25,6 +25,7 @@ WATER_RGB = (45, 212, 191)  # teal: stands out on blue or grey water
 FREEZE_RGB = (239, 68, 68)
 ARROW_RGB = (250, 204, 21)
 STILL_ARROW_RGB = (203, 213, 225)  # an arrow that starts outside every region (it grows one by colour)
+SUGGESTED_RGB = (251, 146, 60)  # orange outline: an automatic region found but not trusted enough to move
 TINT = 0.42  # overlay opacity inside a region
 
 # Layer names of the brush editor, in order; the app maps them to region edits by position.
@@ -83,6 +84,57 @@ def region_overlay(
         edge = mask & ~(cv2.erode(mask.astype(np.uint8), kernel) > 0)
         out[edge] = colour
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _label_point(mask: np.ndarray) -> tuple[int, int]:
+    """(x, y) of the pixel deepest inside ``mask`` (where a region's number is drawn)."""
+    distance = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    row, col = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    return int(col), int(row)
+
+
+def label_regions(overlay: np.ndarray, regions: Sequence, chosen: Sequence[int]) -> np.ndarray:
+    """``overlay`` (uint8 [H,W,3], e.g. from ``region_overlay``) with every automatic region numbered (1-based, as
+    in the app's region list) and the regions that are not chosen outlined in dashed orange.
+
+    ``regions``: objects or dicts with ``mask`` [h,w] bool (any size with the overlay's aspect ratio).
+    """
+    out = to_uint8(overlay).copy()
+    height, width = out.shape[:2]
+    chosen = set(int(i) for i in chosen)
+    thickness = max(1, round(max(height, width) / 300))
+    scale = max(0.4, max(height, width) / 900)
+    for index, region in enumerate(regions):
+        mask = _resize_mask(region["mask"] if isinstance(region, Mapping) else region.mask, height, width)
+        if not mask.any():
+            continue
+        if index not in chosen:
+            edge = mask & ~(cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+            rows, cols = np.nonzero(edge)
+            dashed = ((rows + cols) // max(4, 3 * thickness)) % 2 == 0
+            grown = np.zeros((height, width), np.uint8)
+            grown[rows[dashed], cols[dashed]] = 1
+            grown = cv2.dilate(grown, np.ones((thickness, thickness), np.uint8)).astype(bool)
+            out[grown] = SUGGESTED_RGB
+        x, y = _label_point(mask)
+        text = str(index + 1)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness + 1)
+        origin = (int(np.clip(x - tw // 2, 0, width - tw)), int(np.clip(y + th // 2, th, height - 1)))
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 3, cv2.LINE_AA)
+        colour = (255, 255, 255) if index in chosen else SUGGESTED_RGB
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness + 1, cv2.LINE_AA)
+    return out
+
+
+def region_choice(index: int, region) -> tuple[str, int]:
+    """(label, value) of automatic region ``index`` for the app's checkbox list."""
+    get = (lambda k: region[k]) if isinstance(region, Mapping) else (lambda k: getattr(region, k))
+    mask = get("mask")
+    kind = "sky / clouds" if get("kind") == "sky" else "water"
+    share = float(np.asarray(mask).mean())
+    label = f"{index + 1} · {kind} · {share:.0%} of the photo · confidence {float(get('confidence')):.2f}"
+    evidence = get("evidence")
+    return (f"{label} ({evidence})" if evidence else label), index
 
 
 def resize_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -216,7 +268,7 @@ def _arrow_svg(arrow: Arrow, number: int, unit: float, active: bool = True) -> s
 
 
 def legend_html(show_painted: bool = True) -> str:
-    items = [("sky / clouds", SKY_RGB), ("water", WATER_RGB)]
+    items = [("sky / clouds", SKY_RGB), ("water", WATER_RGB), ("suggested, still", SUGGESTED_RGB)]
     if show_painted:
         items.append(("frozen", FREEZE_RGB))
     items.append(("arrow", ARROW_RGB))

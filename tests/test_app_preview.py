@@ -199,3 +199,53 @@ def test_device_note_says_where_things_run():
     gpu, note = app.device_note()
     assert ("GPU" in note) if gpu else ("CPU only" in note)
     assert math.isfinite(len(note))
+
+
+def _two_regions():
+    sky = np.zeros((40, 60), bool)
+    sky[:12] = True
+    water = np.zeros((40, 60), bool)
+    water[26:] = True
+    return [{"kind": "sky", "mask": sky, "confidence": 0.95, "evidence": "bright"},
+            {"kind": "water", "mask": water, "confidence": 0.3, "evidence": "grey, no ripples"}]
+
+
+def test_region_labels_number_every_region_and_outline_the_unchosen_in_orange():
+    regions = _two_regions()
+    base = preview.region_overlay(np.full((80, 120, 3), 0.5, np.float32), regions[0]["mask"])  # 2× the masks
+    out = preview.label_regions(base, regions, chosen=[0])
+    orange = np.all(out == np.array(preview.SUGGESTED_RGB, np.uint8), axis=-1)
+    assert orange[50:].any(), "the suggested water is outlined (and numbered) in orange"
+    assert not orange[:40].any(), "the chosen sky has no orange"
+    boundary = orange[50:54].sum() + orange[-2:].sum()
+    assert boundary > 0 and orange[56:-4, 4:-4].sum() < orange.sum(), "the outline runs along the edge, dashed"
+    assert not np.array_equal(out[:24], base[:24]), "the sky carries its number"
+    assert np.array_equal(out[30:48], base[30:48]), "nothing is drawn between the regions"
+    choice = preview.region_choice(1, regions[1])
+    assert choice[1] == 1 and choice[0].startswith("2 · water · 35% of the photo · confidence 0.30")
+    assert "grey, no ripples" in choice[0]
+
+
+def test_one_click_removes_or_accepts_an_automatic_region():
+    import app
+
+    regions = _two_regions()
+    view = {"photo": np.full((80, 120, 3), 128, np.uint8), "size": [120, 80], "regions": regions, "chosen": [0],
+            "sky": regions[0]["mask"], "water": np.zeros((40, 60), bool)}
+    view = app._paint_view(view, preview.PaintedLayers())
+    assert view["moving"][:12].all() and not view["moving"][12:].any()
+    # Untick the sky, tick the suggested water.
+    after, pad = app.choose_regions([1], None, view, "")
+    assert not after["moving"][:12].any() and after["moving"][26:].all()
+    assert "data:image/jpeg;base64," in pad
+    edits = app.with_region_choices(preview.PaintedLayers(), after)
+    assert edits.freeze is not None and edits.freeze[:12].all() and not edits.freeze[12:].any()
+    assert edits.water is not None and edits.water[26:].all() and edits.sky is None
+    # Painted water inside a removed region is kept (not frozen); nothing changes when nothing was chosen.
+    painted = np.zeros((80, 120), bool)  # editor resolution: twice the working size
+    painted[:8] = True
+    edits = app.with_region_choices(preview.PaintedLayers(water=painted), after)
+    assert edits.freeze.shape == (80, 120) and not edits.freeze[:8].any() and edits.freeze[8:24].all()
+    kept = app.with_region_choices(preview.PaintedLayers(), view)
+    assert kept.freeze is None and kept.water is None and kept.sky is None
+    assert app.with_region_choices(preview.PaintedLayers(water=painted), None).water is painted

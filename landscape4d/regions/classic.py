@@ -632,7 +632,7 @@ def _scored_components(
         brighter = 20.0 if rest_lightness is None else part_lightness - rest_lightness
         # Daylight sky is bright, or at least brighter than the land (a dusk sky over dark silhouettes).
         blue = float(np.clip((-features.lab[..., 2][part].mean() - 10.0) / 10.0, 0, 1)) * (part_lightness > 25.0)
-        bright = max(float(np.clip((part_lightness - 25.0) / 20.0, 0, 1)), float(np.clip((brighter + 12.0) / 16.0, 0, 1)), blue)
+        bright = max(float(np.clip((part_lightness - 40.0) / 20.0, 0, 1)), float(np.clip((brighter + 4.0) / 12.0, 0, 1)), blue)
         contact = float(part[:top_rows].any(axis=0).mean())
         smooth = float(candidates[part].mean())
         confidence = bright * (0.5 + 0.5 * min(1.0, contact / 0.15)) * (0.5 + 0.5 * min(1.0, smooth / 0.5))

@@ -1,0 +1,183 @@
+"""Automatic regions on constructed landscapes with known answers: roads, blossoms, cliffs and waterfalls never
+flow; reflections and falling water do. Plus the confidence interface (regions, choose, suggestions)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from landscape4d.regions import ACCEPT_CONFIDENCE, Region, RegionMasks, estimate_regions, regions_from_masks
+from landscape4d.regions.evidence import find_mirror_axes, road_wedges
+
+H, W = 288, 512
+
+
+def _noise(seed: int, sigma_x: float, sigma_y: float | None = None) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = cv2.GaussianBlur(rng.random((H, W)).astype(np.float32), (0, 0), sigmaX=sigma_x, sigmaY=sigma_y or sigma_x)
+    return (n - n.mean()) / (n.std() + 1e-6)
+
+
+def _sky(rows: int, storm: bool = False, seed: int = 0) -> np.ndarray:
+    t = np.linspace(0, 1, rows, dtype=np.float32)[:, None, None]
+    top, bottom = ((0.35, 0.37, 0.4), (0.6, 0.62, 0.64)) if storm else ((0.25, 0.45, 0.85), (0.7, 0.8, 0.95))
+    sky = np.array(top) + (np.array(bottom) - np.array(top)) * t
+    return np.clip(sky + 0.15 * np.clip(_noise(seed, 10)[:rows], 0, None)[..., None], 0, 1)
+
+
+def _field(seed: int) -> np.ndarray:
+    return np.clip(np.array([0.25, 0.45, 0.15]) * (1 + 0.35 * _noise(seed, 1.5, 0.7)[..., None]), 0, 1)
+
+
+def _blur_noise(h: int, w: int, seed: int, sigma_x: float, sigma_y: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), sigmaX=sigma_x, sigmaY=sigma_y)
+    return (n - n.mean()) / (n.std() + 1e-6)
+
+
+def _road(wet: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A straight road to the horizon between fields: dry asphalt under a blue sky, or wet under a storm sky."""
+    horizon = int(0.42 * H)
+    image = np.zeros((H, W, 3), np.float32)
+    t = np.linspace(0, 1, horizon, dtype=np.float32)[:, None, None]
+    top, bottom = (np.array([0.35, 0.37, 0.4]), np.array([0.6, 0.62, 0.64])) if wet else (
+        np.array([0.25, 0.45, 0.85]), np.array([0.7, 0.8, 0.95]))
+    image[:horizon] = np.clip(top + (bottom - top) * t + np.clip(_blur_noise(horizon, W, 0, 10, 10), 0, None)[..., None] * 0.15, 0, 1)
+    field = _blur_noise(H - horizon, W, 1, 1.5, 0.7)
+    image[horizon:] = np.clip(np.array([0.25, 0.45, 0.15]) * (1 + 0.35 * field[..., None]), 0, 1)
+    road = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(road, [np.array([(264, horizon), (268, horizon), (int(0.95 * W), H - 1), (int(0.1 * W), H - 1)], np.int32)], 1)
+    road = road.astype(bool)
+    base = np.array([0.45, 0.47, 0.5]) if wet else np.array([0.33, 0.33, 0.34])
+    asphalt = np.clip(base * (1 + 0.12 * _blur_noise(H, W, 2, 1.2, 0.6)[..., None]), 0, 1)
+    image[road] = asphalt[road]
+    return image, road
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.mark.parametrize("wet", [False, True])
+def test_a_road_to_the_horizon_never_flows(wet: bool) -> None:
+    image, road = _road(wet)
+    masks = estimate_regions(image)
+    assert masks.water.mean() < 0.005, "the road is animated as water"
+    assert masks.sky[: int(0.35 * H)].mean() > 0.9
+    suggested = [r for r in masks.regions if r.kind == "water" and not r.accepted]
+    if not wet:  # dry asphalt still looks a little like grey water: it is offered, not moved
+        assert suggested and (suggested[0].mask & road).sum() > 0.8 * suggested[0].mask.sum()
+        assert "road" in suggested[0].evidence
+
+
+def test_road_wedges_find_converging_edges_only_with_a_horizon() -> None:
+    image, road = _road(False)
+    from landscape4d.regions.classic import _features, _resize_long_side
+
+    gray = _features(_resize_long_side(image, 256)).gray  # the classifier's working size and luma
+    road = cv2.resize(road.astype(np.uint8), (256, 144), interpolation=cv2.INTER_NEAREST).astype(bool)
+    ground = np.zeros((144, 256), bool)
+    ground[int(0.42 * 144) + 2 :] = True
+    horizon = np.full(256, 0.42 * 144)
+    wedges = road_wedges(gray, ground, horizon=horizon)
+    assert (wedges & road).sum() > 0.75 * road.sum() and (wedges & ~road).sum() < 0.6 * road.sum()
+    fields = ground & ~cv2.dilate(road.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    assert (wedges & fields).sum() < 0.5 * road.sum()
+    assert not road_wedges(gray, ground, horizon=None).any()  # no sky, no horizon: a pool's banks converge too
+    flat = np.full((144, 256), 0.5, np.float32)
+    assert not road_wedges(flat, ground, horizon=horizon).any()
+
+
+def test_blossom_over_a_lake_stays_still() -> None:
+    horizon = int(0.3 * H)
+    image = np.array([0.2, 0.35, 0.5]) * (1 + 0.15 * _noise(3, 6, 0.8)[..., None])
+    image[:horizon] = _sky(horizon)
+    yy, xx = np.mgrid[0:H, 0:W]
+    blossom = ((xx - 0.2 * W) / (0.22 * W)) ** 2 + ((yy - 0.62 * H) / (0.2 * H)) ** 2 + 0.35 * _noise(9, 6) < 1.0
+    pink = np.array([0.93, 0.85, 0.88]) * (1 + 0.12 * _noise(4, 1.2)[..., None])
+    image[blossom] = pink[blossom]
+    image = np.clip(image, 0, 1).astype(np.float32)
+    masks = estimate_regions(image)
+    lake = np.zeros((H, W), bool)
+    lake[horizon + 4 :] = True
+    lake &= ~cv2.dilate(blossom.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert (masks.water & blossom).sum() < 0.3 * blossom.sum(), "blossom churns like water"
+    assert (masks.water & lake).sum() > 0.8 * lake.sum()
+
+
+def test_waterfall_without_sky_has_no_sky_and_moves_the_falling_column() -> None:
+    image = np.clip(0.22 + 0.08 * _noise(0, 1.5)[..., None] * np.ones(3), 0, 1)
+    column = np.zeros((H, W), bool)
+    column[: int(0.75 * H), int(0.4 * W) : int(0.6 * W)] = True
+    image[column] = np.clip(0.85 + 0.08 * _noise(5, 0.8, 8), 0, 1)[..., None].repeat(3, 2)[column]
+    pool = np.zeros((H, W), bool)
+    pool[int(0.75 * H) :, int(0.15 * W) : int(0.85 * W)] = True
+    image[pool] = np.clip(np.array([0.25, 0.38, 0.42]) * (1 + 0.2 * _noise(6, 6, 0.8)[..., None]), 0, 1)[pool]
+    masks = estimate_regions(image.astype(np.float32))
+    rock = ~cv2.dilate((column | pool).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert masks.sky.mean() < 0.005, "falling water or rock taken for sky"
+    assert (masks.water & column).sum() > 0.7 * column.sum()
+    assert (masks.water & pool).sum() > 0.7 * pool.sum()
+    assert (masks.water & rock).sum() < 0.02 * rock.sum()
+    falling = [r for r in masks.regions if "falling water" in r.evidence]
+    assert falling and falling[0].accepted
+
+
+def test_dark_cliffs_reaching_the_top_are_not_sky() -> None:
+    image = _field(20) * 0.8
+    yy, xx = np.mgrid[0:H, 0:W]
+    cliffs = (((xx - 0.3 * W) / (0.15 * W)) ** 2 + (yy / (0.35 * H)) ** 2 < 1) | (
+        ((xx - 0.75 * W) / (0.12 * W)) ** 2 + (yy / (0.3 * H)) ** 2 < 1)
+    image[cliffs] = (np.clip(0.28 + 0.03 * _noise(21, 3), 0, 1)[..., None] * np.array([1.0, 1.0, 1.02]))[cliffs]
+    masks = estimate_regions(np.clip(image, 0, 1).astype(np.float32))
+    assert masks.sky.mean() < 0.005 and masks.water.mean() < 0.005
+    assert all(not r.accepted for r in masks.regions)  # at most suggested, with a reason
+    assert all("darker" in r.evidence for r in masks.regions if r.kind == "sky")
+
+
+def test_a_calm_lake_mirroring_the_hills_is_water_below_the_waterline_only() -> None:
+    shore = H // 2
+    image = np.zeros((H, W, 3), np.float32)
+    image[: H // 4] = _sky(H // 4)
+    image[H // 4 : shore] = np.clip(np.array([0.35, 0.38, 0.33]) * (1 + 0.3 * _noise(7, 1.5)[H // 4 : shore, :, None]), 0, 1)
+    image[shore:] = (image[:shore][::-1] * 0.75 + np.array([0.02, 0.04, 0.06]))[: H - shore]
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    axes = find_mirror_axes(cv2.resize(gray, (256, 144)), 36)
+    assert axes and abs(axes[0][0] - 72) <= 1 and axes[0][1] > 0.9
+    masks = estimate_regions(np.clip(image, 0, 1))
+    assert masks.water[: shore - 2].sum() == 0, "the mirrored hills themselves flow"
+    assert masks.water[shore:].mean() > 0.7
+    reflections = [r for r in masks.regions if r.kind == "water" and "mirrors" in r.evidence]
+    assert reflections and all(r.accepted for r in reflections)
+
+
+def test_mirror_axes_ignore_unrelated_texture() -> None:
+    gray = (0.5 + 0.1 * _noise(8, 1.5)).astype(np.float32)
+    assert find_mirror_axes(gray, 10) == []
+
+
+def test_regions_interface_confidence_choose_and_plain_estimators() -> None:
+    image = np.zeros((40, 60, 3), np.float32)
+    sky = np.zeros((40, 60), bool)
+    sky[:10] = True
+    water = np.zeros((40, 60), bool)
+    water[30:, :20] = True
+    water[30:, 40:] = True  # two separate parts
+    masks = estimate_regions(image, lambda _image: (sky, water))  # a backend that only knows masks
+    assert [r.kind for r in masks.regions] == ["sky", "water", "water"]
+    assert all(r.confidence == 1.0 and r.accepted for r in masks.regions)
+    without_left = masks.choose([0, 2])
+    assert without_left.sky[:10].all() and without_left.water[30:, 40:].all() and not without_left.water[:, :20].any()
+    assert not masks.choose([]).sky.any()
+    weak = Region("water", water, 0.3, "grey")
+    assert not weak.accepted and ACCEPT_CONFIDENCE > 0.3
+    assert RegionMasks(sky, np.zeros_like(water), [Region("sky", sky, 0.9), weak]).accepted == [0]
+    with pytest.raises(ValueError):
+        Region("lava", sky, 1.0)
+    with pytest.raises(ValueError):
+        RegionMasks(sky, water, [Region("sky", np.zeros((5, 5), bool), 1.0)])
+    tiny = np.zeros((40, 60), bool)
+    tiny[0, 0] = True  # parts under MIN_PART_FRACTION join their kind's largest part: nothing is lost
+    parts = regions_from_masks(sky | tiny, np.zeros_like(sky))
+    assert len(parts) == 1 and parts[0].mask.sum() == (sky | tiny).sum()
