@@ -68,10 +68,11 @@ class ClassicRegions:
         small = _resize_long_side(image, self.work_long_side)
         features = _features(small)
         sky_soft, below_horizon = _sky_and_cut(features, self.min_sky_fraction)
-        sky_small = _add_sky_gaps(features, sky_soft > 0.5)
+        sky_small = _peel_textured_bottom(features, _add_sky_gaps(features, sky_soft > 0.5))
         details: dict = {}
         water_small = water_mask(features, sky_small, self.min_water_fraction, sky_like=below_horizon, details=details)
         water_small = _cut_above_sea_horizon(water_small, sky_small)
+        water_small = _trim_far_shore_band(features, water_small, sky_small)
         found = _scored_components(features, sky_small, water_small, details, self.min_water_fraction)
         regions = []
         taken = np.zeros((height, width), bool)
@@ -591,6 +592,30 @@ def _add_sky_gaps(features: _Features, sky: np.ndarray) -> np.ndarray:
     return grown
 
 
+def _peel_textured_bottom(features: _Features, sky: np.ndarray, max_share: float = 0.05) -> np.ndarray:
+    """The sky without the textured rows at the bottom of each column (far hills, a town or trees in the haze that
+    the colour model took for sky): up to ``max_share`` of the height is peeled off while the texture there is
+    well above the sky's own."""
+    if not sky.any():
+        return sky
+    height, width = sky.shape
+    level = max(0.03, 3.0 * float(np.median(features.texture[sky])))
+    textured = features.texture > level
+    out = sky.copy()
+    has_sky = sky.any(axis=0)
+    lowest = height - 1 - np.argmax(sky[::-1], axis=0)
+    # Only along the horizon: where the sky ends on a roof, a tree or a ridge its edge is already an edge.
+    has_sky &= lowest >= np.percentile(lowest[has_sky], 90) - 0.03 * height
+    for _ in range(max(1, int(max_share * height))):
+        rows = np.clip(lowest, 0, height - 1)
+        columns = np.nonzero(has_sky & (lowest >= 0) & textured[rows, np.arange(width)] & out[rows, np.arange(width)])[0]
+        if columns.size == 0:
+            break
+        out[lowest[columns], columns] = False
+        lowest[columns] -= 1
+    return out
+
+
 def _cut_above_sea_horizon(water: np.ndarray, sky: np.ndarray) -> np.ndarray:
     """Water meeting the sky along a level line (a sea horizon) ends there: nothing above that line is water."""
     height, width = water.shape
@@ -603,6 +628,29 @@ def _cut_above_sea_horizon(water: np.ndarray, sky: np.ndarray) -> np.ndarray:
         contact = np.nonzero(sky_rim & part)[0]
         if contact.size > 0.05 * width and np.std(contact) <= 0.02 * height:
             out &= ~(part & (rows < np.median(contact) - 1))
+    return out
+
+
+def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray) -> np.ndarray:
+    """Water that reaches up to the sky loses its textured top rows: the far shore (distant land, town, haze)
+    seen as a band between the sky and the lake. Rows are removed from the top while their texture is well above
+    the water's own (the median over the lower 60 % of its rows), for at most 30 % of its height."""
+    height, width = water.shape
+    count, labels = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    out = water.copy()
+    for label in range(1, count):
+        part = labels == label
+        rows = np.nonzero(part.any(axis=1))[0]
+        if rows.size < 8 or not (sky_rim & part)[rows[0] : rows[0] + 3].any():
+            continue
+        texture = np.array([features.texture[r][part[r]].mean() for r in rows])
+        level = float(np.median(texture[int(0.4 * rows.size) :]))
+        cut = 0
+        while cut < 0.3 * rows.size and texture[cut] > 1.6 * level + 0.005:
+            cut += 1
+        if cut:
+            out &= ~(part & (np.arange(height)[:, None] < rows[cut]))
     return out
 
 
