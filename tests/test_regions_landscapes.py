@@ -181,3 +181,20 @@ def test_regions_interface_confidence_choose_and_plain_estimators() -> None:
     tiny[0, 0] = True  # parts under MIN_PART_FRACTION join their kind's largest part: nothing is lost
     parts = regions_from_masks(sky | tiny, np.zeros_like(sky))
     assert len(parts) == 1 and parts[0].mask.sum() == (sky | tiny).sum()
+
+
+def test_a_grey_cascade_in_shade_is_suggested_not_moved() -> None:
+    image = np.clip(0.22 + 0.08 * _noise(10, 1.5)[..., None] * np.ones(3), 0, 1)
+    image[: int(0.25 * H)] = _sky(int(0.25 * H))
+    column = np.zeros((H, W), bool)
+    column[int(0.3 * H) : int(0.75 * H), int(0.45 * W) : int(0.55 * W)] = True
+    image[column] = np.clip(0.55 + 0.08 * _noise(11, 0.8, 8), 0, 1)[..., None].repeat(3, 2)[column]
+    pool = np.zeros((H, W), bool)
+    pool[int(0.75 * H) :, int(0.1 * W) : int(0.9 * W)] = True
+    image[pool] = np.clip(np.array([0.25, 0.38, 0.42]) * (1 + 0.2 * _noise(12, 6, 0.8)[..., None]), 0, 1)[pool]
+    masks = estimate_regions(image.astype(np.float32))
+    assert (masks.water & pool).sum() > 0.7 * pool.sum()
+    assert (masks.water & column).sum() < 0.2 * column.sum(), "grey streaks are not trusted enough to move"
+    cascades = [r for r in masks.regions if "waterfall" in r.evidence]
+    assert cascades and not cascades[0].accepted
+    assert (cascades[0].mask & column).sum() > 0.5 * column.sum()

@@ -729,7 +729,34 @@ def _scored_components(
             if road > 0.2:
                 notes.append(f"{road:.0%} inside converging straight edges (a road?)")
             out.append(("water", part, confidence, ", ".join(notes)))
+        out += _falling_water_suggestions(features, sky, water)
     return out
+
+
+def _falling_water_suggestions(features: _Features, sky: np.ndarray, water: np.ndarray) -> list:
+    """Pale, unsaturated, vertically streaked areas that reach down to the water: a waterfall or cascade the
+    segment rules missed (often grey in shade). Light rock with vertical cracks looks the same to these cues, so
+    they are suggested (confidence 0.45), never moved without the user's click."""
+    height, width = water.shape
+    gxx, gyy = cv2.blur(features.gxx, (9, 9)), cv2.blur(features.gyy, (9, 9))
+    vertical = gxx / np.maximum(gxx + gyy, 1e-8)
+    streaks = (vertical > 0.7) & (features.value > 0.45) & (features.saturation < 0.15) & (features.texture > 0.04)
+    streaks &= ~water & ~sky
+    streaks = cv2.morphologyEx(streaks.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(streaks.astype(np.uint8), connectivity=8)
+    below_water = cv2.dilate(water.astype(np.uint8), np.ones((7, 3), np.uint8), anchor=(1, 0)).astype(bool)
+    found = []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < 0.003 * water.size:
+            continue
+        part = labels == label
+        if stats[label, cv2.CC_STAT_HEIGHT] < 1.5 * stats[label, cv2.CC_STAT_WIDTH] and not (part & below_water).any():
+            continue
+        if not (part & cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)).any():
+            continue  # a waterfall ends in water
+        found.append(("water", part, 0.45, f"pale vertical streaks reaching the water ({float(vertical[part].mean()):.0%} "
+                                           "vertical): a waterfall? (or rock)"))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------------------
