@@ -18,7 +18,21 @@ segments crossed by very high-contrast straight lines are vetoed (railings, quay
 are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
 prefer missing some water over moving a meadow.
 
-Everything runs on a copy at most ``work_long_side`` px long (~0.3 s at the default) and is deterministic
+Each connected sky or water region then gets a confidence in [0, 1] and a note of its evidence (``RegionMasks.
+regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are suggestions the app offers:
+- sky: daylight-bright (or deep blue, or brighter than the land: a dusk sky), touching the top edge, mostly smooth
+  or cloud-like; bright vertical streaks reaching the top are falling water, not sky. Blue gaps between clouds
+  that the crisp cloud edges cut off are added; textured rows along the horizon (far hills in the haze) are
+  peeled off.
+- water: the mean per-pixel water score, raised by mirror symmetry about a waterline (``evidence``: calm water
+  mirrors the shore, whatever its colour; nothing above that waterline is water), lowered to a suggestion when
+  the region is only grey without ripples (asphalt, gravel, rock, concrete) or lies in a road wedge (straight
+  edges converging toward the horizon). The sea ends at its level horizon; water reaching up to the sky loses
+  its textured top band (the far shore). Near-black teal is shade; foam must be streaked (not blossom, snow or
+  gravel) and must not lie along strong straight lines (pipes, railings). Pale vertical streaks reaching the
+  water are suggested as a waterfall.
+
+Everything runs on a copy at most ``work_long_side`` px long (~0.3–0.5 s at the default) and is deterministic
 (GrabCut's k-means seeding uses OpenCV's RNG, which is re-seeded before each call).
 """
 
