@@ -607,7 +607,8 @@ INTRO = """
 # landscape4d · one photo → a living 3D scene
 Upload a landscape photo: sky and water are found automatically, each region with a confidence (untick a wrong one,
 tick an orange suggestion). Optionally paint regions and draw arrows for the direction of motion, pick a camera
-path, and press **Generate**. You get a looping video, the 3D scene in the page, and splat files for web viewers. Everything runs offline with weight-free classical models.
+path, and press **Generate**. You get a looping video, the 3D scene in the page, and splat files for web viewers.
+Everything runs offline with weight-free classical models.
 """
 
 
