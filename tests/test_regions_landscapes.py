@@ -198,3 +198,21 @@ def test_a_grey_cascade_in_shade_is_suggested_not_moved() -> None:
     cascades = [r for r in masks.regions if "waterfall" in r.evidence]
     assert cascades and not cascades[0].accepted
     assert (cascades[0].mask & column).sum() > 0.5 * column.sum()
+
+
+def test_the_far_shore_band_between_a_hazy_sky_and_a_lake_stays_still() -> None:
+    """Pale sky, a thin textured band of distant town and hills in the haze, then a pale lake: only sky and lake."""
+    top, shore, lake_top = int(0.4 * H), int(0.4 * H), int(0.47 * H)
+    t = np.linspace(0, 1, top, dtype=np.float32)[:, None, None]
+    image = np.zeros((H, W, 3), np.float32)
+    image[:top] = np.array([0.78, 0.84, 0.9]) + (np.array([0.88, 0.9, 0.92]) - np.array([0.78, 0.84, 0.9])) * t
+    band = np.clip(0.72 + 0.06 * _noise(13, 0.8)[..., None], 0, 1) * np.array([0.95, 0.98, 1.0])
+    image[shore:lake_top] = band[shore:lake_top]
+    lake = np.clip(np.array([0.76, 0.8, 0.82]) * (1 + 0.03 * _noise(14, 5, 0.8)[..., None]), 0, 1)
+    image[lake_top:] = lake[lake_top:]
+    masks = estimate_regions(image.astype(np.float32))
+    band_mask = np.zeros((H, W), bool)
+    band_mask[shore + 2 : lake_top - 2] = True
+    moving = masks.sky | masks.water
+    assert moving[band_mask].mean() < 0.2, "the far shore drifts with the sky or flows with the lake"
+    assert masks.sky[: top - 4].mean() > 0.9 and masks.water[lake_top + 6 :].mean() > 0.8

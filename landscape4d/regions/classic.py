@@ -647,11 +647,13 @@ def _cut_above_sea_horizon(water: np.ndarray, sky: np.ndarray) -> np.ndarray:
 
 def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray) -> np.ndarray:
     """Water that reaches up to the sky loses its textured top rows: the far shore (distant land, town, haze)
-    seen as a band between the sky and the lake. Rows are removed from the top while their texture is well above
-    the water's own (the median over the lower 60 % of its rows), for at most 30 % of its height."""
+    seen as a band between the sky and the lake. Rows are removed from the top down to the last row whose texture is
+    well above the water's own (the median over the lower 60 % of its rows), stopping at three smooth rows in a
+    row and at 30 % of its height."""
     height, width = water.shape
     count, labels = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
-    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    reach = max(2, int(0.03 * height))  # "up to the sky": within 3 % of the height below it
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((2 * reach + 1, 5), np.uint8)).astype(bool)
     out = water.copy()
     for label in range(1, count):
         part = labels == label
@@ -660,9 +662,14 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
             continue
         texture = np.array([features.texture[r][part[r]].mean() for r in rows])
         level = float(np.median(texture[int(0.4 * rows.size) :]))
-        cut = 0
-        while cut < 0.3 * rows.size and texture[cut] > 1.6 * level + 0.005:
-            cut += 1
+        cut, smooth_run = 0, 0
+        for index in range(int(0.3 * rows.size)):  # the band may have a smoother row or two inside it
+            if texture[index] > 1.6 * level + 0.005:
+                cut, smooth_run = index + 1, 0
+            else:
+                smooth_run += 1
+                if smooth_run >= 3:
+                    break
         if cut:
             out &= ~(part & (np.arange(height)[:, None] < rows[cut]))
     return out
