@@ -584,7 +584,7 @@ def _add_sky_gaps(features: _Features, sky: np.ndarray) -> np.ndarray:
     height, width = sky.shape
     candidate = _sky_candidates(features) & ~sky
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=4)
-    lowest_sky = np.percentile(np.nonzero(sky)[0], 98) + 0.05 * height
+    lowest_sky = np.percentile(np.nonzero(sky)[0], 98)
     grown = sky.copy()
     near, far = np.ones((3, 3), np.uint8), np.ones((11, 11), np.uint8)
     for label in range(1, count):
