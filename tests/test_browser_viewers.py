@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import threading
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -711,6 +712,7 @@ def hd():
     cover = window_camera(scene.source_camera, HD_W, HD_H)
     contain = window_camera(scene.source_camera, HD_W, HD_H, cover=False)
     (root / "probe.html").write_text(PROBE_HTML % {"w": HD_W, "h": HD_H, "fx": float(cover.K[0, 0]), "fy": float(cover.K[1, 1])})
+    (root / "settings.json").write_text(json.dumps(supersplat_settings(cover)))
     stats = {}
     for fmt in ("ply", "compressed_ply", "splat", "spz", "splatv", "sequence"):
         stats[fmt] = export_scene(scene, fmt, root).stats
@@ -818,3 +820,65 @@ def test_viewer_html_at_1920x1080(hd_page, hd):
         assert f"{splats:,}" in status  # the file's splats, not the texture's padded rows
     shot = settled_grab(hd_page, viewer_grab(hd_page), VIEWER_FRAMES, "hd_viewer_raw.png", timeout=240)
     assert_hd_matches(shot, our_render(hd["ready"], hd["contain"]), "viewer_html")
+
+
+# The SuperSplat viewer (@playcanvas/supersplat-viewer, its own standalone page from node_modules, WebGL, no UI).
+# The scene's settings.json is the one in the viewer's documentation (no tone mapping, post effects off, black
+# background) with our source camera as the initial camera (its `fov` is horizontal). The viewer's orbit camera
+# drifts with time, so the page's clock is pinned: Date.now, performance.now and requestAnimationFrame timestamps
+# read a number only the test could move (it never does), and the page counts the frames it draws. A picture is
+# taken once two screenshots, frames apart, are identical (PlayCanvas sorts the splats in a worker).
+CLOCK_JS = """(() => { const now = 1000; window.__frames = 0;
+  Date.now = () => now; performance.now = () => now;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (cb) => raf(() => { window.__frames++; cb(now); }); })();"""
+
+
+def supersplat_settings(camera) -> dict:
+    fov = 2 * math.degrees(math.atan(camera.width / 2 / float(camera.K[0, 0])))
+    return {
+        "version": 2, "tonemapping": "none", "highPrecisionRendering": False, "background": {"color": [0, 0, 0]},
+        "postEffectSettings": {
+            "sharpness": {"enabled": False, "amount": 0}, "bloom": {"enabled": False, "intensity": 0.1, "blurLevel": 2},
+            "grading": {"enabled": False, "brightness": 1, "contrast": 1, "saturation": 1, "tint": [1, 1, 1]},
+            "vignette": {"enabled": False, "intensity": 0.5, "inner": 0.3, "outer": 0.75, "curvature": 1},
+            "fringing": {"enabled": False, "intensity": 0.5},
+        },
+        "animTracks": [],
+        # Our world is the photo's camera frame (OpenCV axes); the viewer shows INRIA-convention .ply upright
+        # from a camera at the origin looking down +z.
+        "cameras": [{"initial": {"position": [0, 0, 0], "target": [0, 0, 1], "fov": fov}}],
+        "annotations": [], "startMode": "default",
+    }
+
+
+@pytest.mark.parametrize("name, phase", [("scene.ply", None), ("scene.compressed.ply", None), ("frame0001.compressed.ply", "sequence")])
+def test_supersplat_viewer_at_1920x1080(browser, hd, name, phase):
+    viewer = NODE_MODULES / "@playcanvas" / "supersplat-viewer" / "public" / "index.html"
+    if not viewer.exists():
+        pytest.skip("needs @playcanvas/supersplat-viewer (run `npm ci`)")
+    context = browser.new_context(viewport={"width": HD_W, "height": HD_H}, device_scale_factor=1)
+    context.add_init_script(CLOCK_JS)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        base = hd["base"]
+        page.goto(f"{base}/node_modules/@playcanvas/supersplat-viewer/public/index.html"
+                  f"?content={base}/{name}&settings={base}/settings.json&webgl&noui")
+        page.wait_for_function("window.app && window.__frames > 5", timeout=120_000)
+        deadline = time.monotonic() + 240
+        previous = None
+        while True:
+            start = page.evaluate("window.__frames")
+            page.wait_for_function(f"window.__frames > {start + 3}", timeout=60_000)
+            current = png_to_array(page.screenshot())
+            if previous is not None and np.array_equal(current, previous) and current.max() > 0:
+                break
+            assert time.monotonic() < deadline, "the SuperSplat viewer's picture never settled"
+            previous = current
+        assert errors == []
+        k = 0.0 if phase is None else float(hd["stats"]["sequence"]["stride"])
+        assert_hd_matches(current, our_render(hd["ready"], hd["cover"], k), f"supersplat_{name}")
+    finally:
+        context.close()
