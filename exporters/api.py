@@ -16,7 +16,7 @@ from .loop import prepare_scene, rest_splats, splatv_report, viewer_camera
 from .ply import encode_compressed_ply, encode_ply
 from .sequence import check_frame_formats, frame_phases, write_sequence_zip
 from .splat import encode_splat
-from .splatv import DEFAULT_LOBES, LOBE_CHOICES, encode_splatv, fade_error, record_counts
+from .splatv import DEFAULT_LOBES, LOBE_CHOICES, SPLATS_PER_ROW, encode_splatv, fade_error, record_counts
 from .spz import SPZ_VERSIONS, encode_spz
 from .viewer_html import build_viewer_html, orbit_distance, viewer_config, viewer_zip
 
@@ -142,7 +142,8 @@ def estimated_bytes(fmt: str, opts: dict[str, Any], scene: Scene4D) -> int:
         frames = len(frame_phases(scene.loop_frames, opts["stride"]))
         return int(frames * (n + moving) * sum(BYTES_PER_SPLAT[f] for f in opts["frame_formats"])) + frames * 1024
     records = n - moving + int(record_counts(_offsets(scene)[scene.moving.numpy()], scene.cycles, scene.fade, opts["lobes"]).sum())
-    return records * 64 + 4096
+    rows = -(-records // SPLATS_PER_ROW)  # the texture is padded to whole rows
+    return rows * SPLATS_PER_ROW * 64 + 4096
 
 
 def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> ExportResult:

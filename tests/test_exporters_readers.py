@@ -113,3 +113,45 @@ def test_export_footprints_cover_the_pixel_grid(small_scene):
         coverage[name] = rasterize_gaussians(state, camera, background=torch.zeros(3)).alpha.numpy()
     assert (coverage["scene"] < 0.9).mean() > 0.2  # the scene's own splats: a dot grid at this size
     assert (coverage["export"] < 0.9).mean() < 0.005
+
+
+@pytest.mark.parametrize("fmt", ["splatv", "sequence", "spz"])
+def test_size_budget_resamples_without_holes(small_scene, tmp_path, fmt):
+    """A byte budget below the full scene's size: the file fits it, holds fewer Gaussians on a coarser grid, and
+    the picture stays whole (our render of what the file holds covers every pixel of the source view)."""
+    import torch
+
+    from exporters.api import estimated_bytes
+    from landscape4d.animate import gaussians_at
+    from landscape4d.raster import rasterize_gaussians
+
+    full = export_scene(small_scene, fmt, tmp_path / "full", max_bytes=0)
+    budget = full.sizes[full.paths[0].name] // 3
+    small = export_scene(small_scene, fmt, tmp_path / "small", max_bytes=budget)
+    assert small.sizes[small.paths[0].name] <= budget
+    assert small.stats["grid"] > 1.0 and small.stats["gaussians"] < 0.5 * full.stats["gaussians"]
+    assert small.stats["dropped_budget"] == 0  # resampled, not cut
+    ready = export_ready(small_scene, grid=small.stats["grid"])
+    assert len(ready.gaussians) == small.stats["gaussians"]
+    camera = small_scene.source_camera
+    alpha = rasterize_gaussians(gaussians_at(ready, 0.0).gaussians, camera, background=torch.zeros(3)).alpha.numpy()
+    assert (alpha < 0.9).mean() < 0.002
+    if fmt != "spz":
+        assert estimated_bytes(fmt, {**small.stats, "frame_formats": ("compressed_ply",), "stride": small.stats.get("stride", 1),
+                                     "lobes": small.stats.get("lobes", 2)}, ready) <= budget
+
+
+def test_zip_members_unpack_as_0644(small_scene, tmp_path):
+    import stat
+    import zipfile
+
+    export_scene(small_scene, "splatv", tmp_path)
+    export_scene(small_scene, "sequence", tmp_path)
+    for archive in ("scene_viewer.zip", "scene.zip"):
+        with zipfile.ZipFile(tmp_path / archive) as z:
+            for info in z.infolist():
+                assert stat.S_IMODE(info.external_attr >> 16) == 0o644, (archive, info.filename)
+                assert stat.S_ISREG(info.external_attr >> 16)
+        folder = tmp_path / archive.replace(".zip", "_out")
+        shutil.unpack_archive(tmp_path / archive, folder)
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in folder.iterdir())
