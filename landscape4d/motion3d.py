@@ -46,7 +46,9 @@ def smooth_surface(depth_m: np.ndarray, region: np.ndarray, sigma_px: float = SU
     return np.where(region, np.exp(blurred), depth_m).astype(depth_m.dtype)
 
 
-def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
+def lift_single_view(
+    means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera, confine: bool = True
+) -> torch.Tensor:
     uv, z = project_points(means_world.float(), camera)
     uv_np, z_np = uv.numpy().astype(np.float64), z.numpy().astype(np.float64)
     height, width = depth_m.shape
@@ -84,7 +86,8 @@ def lift_single_view(means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarra
     delta_camera = (ends[0] - ends[1]) / (2.0 * half)
     rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
     velocity[moving] = delta_camera @ rotation_camera_to_world.T
-    return confine_to_regions(means_world, torch.from_numpy(velocity.astype(np.float32)), flow, camera)
+    velocity_t = torch.from_numpy(velocity.astype(np.float32))
+    return confine_to_regions(means_world, velocity_t, flow, camera) if confine else velocity_t
 
 
 def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: Flow2D, camera: Camera) -> torch.Tensor:

@@ -16,16 +16,17 @@ import numpy as np
 import torch
 
 from .animate import DEFAULT_FADE, phase_offsets, with_backdrop
-from .camera import identity_camera
+from .camera import Camera, identity_camera
 from .depth import DepthEstimator, estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
 from .flow2d import Arrow, Flow2D, crop_flow, motion_field
 from .inpaint import Inpainter
 from .outpaint import Outpainter
-from .motion3d import MotionLifter, lift_motion
+from .motion3d import MotionLifter, lift_motion, lift_single_view
+from .mom3d import MomSettings, ViewMotion, estimate_view_motion, lift_multi_view
 from .photo import Photo, load_photo
 from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
-from .scene import LAYER_BACKDROP, Scene4D
+from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D
 from .settings import LOOP_FPS, Settings
 from .trajectories import PRESETS, extreme_view_poses, trajectory_cameras
 from .views import View, border_margins, border_view, gaussians_from_views, generate_views, source_view
@@ -69,6 +70,18 @@ class UserEdits:
 
 
 @dataclass
+class MotionInputs:
+    """The 2D motion the 3D motion comes from: the field on the photo plus its border ring (its depth and camera)
+    and, for 3D-MOM, each generated view's own field."""
+
+    flow: Flow2D
+    depth_m: np.ndarray
+    camera: Camera
+    view_motions: list[ViewMotion]
+    arrows: list[Arrow] = field(default_factory=list)  # in pixels of the canvas (photo plus border ring)
+
+
+@dataclass
 class SceneBuild:
     """The scene plus the intermediate maps (for previews, evaluation and debugging)."""
 
@@ -80,6 +93,7 @@ class SceneBuild:
     views: list[View]
     fit: FitReport
     timings_s: dict[str, float]
+    motion_inputs: MotionInputs | None = None  # what the 3D motion was solved from (evaluation re-solves it)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -184,7 +198,21 @@ def build(
     )
     flow = crop_flow(flow_canvas, top, left, height, width)
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
-    velocity = lift_motion(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, backends.motion)
+    view_motions: list[ViewMotion] = []
+    if settings.motion == "3dmom" and backends.motion is None:
+        # Each generated view's own 2D motion (the regions and arrows carried into it), then one 3D motion per
+        # Gaussian that agrees with all of them, starting from the (unconfined) single-view lift.
+        canvas_arrows = [a.shifted(left, top) for a in arrows]
+        view_motions = [
+            estimate_view_motion(view.camera, view.depth_m, view.image, flow_canvas, canvas.camera, canvas.depth_m,
+                                 canvas_arrows, settings.speed, width)
+            for view in views[1:] if view.layer != LAYER_BORDER
+        ]
+        start = lift_single_view(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, confine=False)
+        velocity = lift_multi_view(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, view_motions,
+                                   MomSettings(), device, initial_velocity=start)
+    else:
+        velocity = lift_motion(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, backends.motion)
     gaussians, velocity = with_backdrop(gaussians, velocity, settings.travel_frames)
     layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t
@@ -213,7 +241,8 @@ def build(
         fade=DEFAULT_FADE,
         phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed),
     )
-    return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings)
+    motion_inputs = MotionInputs(flow_canvas, canvas.depth_m, canvas.camera, view_motions, [a.shifted(left, top) for a in arrows])
+    return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 
 
 def build_scene(
@@ -227,4 +256,4 @@ def build_scene(
     return build(photo_source, settings, edits, backends, progress).scene
 
 
-__all__ = ["build", "build_scene", "Backends", "UserEdits", "SceneBuild", "STAGES"]
+__all__ = ["build", "build_scene", "Backends", "MotionInputs", "UserEdits", "SceneBuild", "STAGES"]

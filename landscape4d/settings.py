@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 from .camera import DEFAULT_FOV_DEG
 
+MOTION_METHODS = ("3dmom", "single-view")  # how 2D motion becomes 3D motion (see mom3d, motion3d)
 LOOP_FPS = 30.0  # motion is defined per frame of a 30 fps loop; videos at other fps sample the same loop in time
 MAX_LOOP_SECONDS = 4.0
 
@@ -25,6 +26,7 @@ class Settings:
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # refinement steps of the Gaussians' colours against the views
     fit_lr: float = 0.1
+    motion: str = "3dmom"  # "3dmom": one 3D motion that agrees with every view's own 2D motion; "single-view": lift the photo's field only
 
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
@@ -35,6 +37,8 @@ class Settings:
             raise ValueError(f"speed must be between 0 and 5, got {self.speed}")
         if not 0.2 <= self.cycle_seconds <= MAX_LOOP_SECONDS:
             raise ValueError(f"cycle_seconds must be between 0.2 and {MAX_LOOP_SECONDS}, got {self.cycle_seconds}")
+        if self.motion not in MOTION_METHODS:
+            raise ValueError(f"motion must be one of {', '.join(MOTION_METHODS)}, got {self.motion!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if not 0 <= self.num_views <= 64:

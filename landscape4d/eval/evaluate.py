@@ -145,86 +145,140 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(mask.astype(np.uint8), _disk(radius), borderType=cv2.BORDER_REPLICATE).astype(bool) if radius > 0 else mask.copy()
 
 
-def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The scene's 2D motion as seen by ``camera``: (flow [H,W,2] px per loop frame, z-depth [H,W], alpha [H,W]).
+def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The scene's motion as seen by ``camera``: (flow [H,W,2] px per loop frame, z-depth [H,W], alpha [H,W],
+    change of z-depth per loop frame [H,W]).
 
-    Each Gaussian carries m = proj(p + v) − proj(p) as its "colour"; the rasterizer blends it like colour and the
-    result is divided by the accumulated opacity. Static Gaussians carry zero.
+    Each Gaussian carries m = proj(p + v) − proj(p) and its depth change as its "colour"; the rasterizer blends
+    them like colour and the result is divided by the accumulated opacity. Static Gaussians carry zero.
     """
     from ..raster import rasterize_gaussians
 
     g = scene.gaussians
     K, w2c = camera.K.numpy(), camera.world_to_camera.numpy()
-    motion = M.project_motion(g.means.numpy(), scene.velocity.numpy().astype(np.float64), K, w2c)
-    motion[~scene.moving.numpy()] = 0.0
-    colors = torch.from_numpy(np.concatenate([motion, np.zeros((len(motion), 1))], axis=1).astype(np.float32))
+    velocity = scene.velocity.numpy().astype(np.float64)
+    motion = M.project_motion(g.means.numpy(), velocity, K, w2c)
+    depth_change = velocity @ w2c[2, :3].astype(np.float64)
+    still = ~scene.moving.numpy()
+    motion[still], depth_change[still] = 0.0, 0.0
+    colors = torch.from_numpy(np.concatenate([motion, depth_change[:, None]], axis=1).astype(np.float32))
     with torch.no_grad():
         out = rasterize_gaussians(g.replace(colors=colors), camera)
     alpha = out.alpha.numpy().astype(np.float64)
     safe = np.maximum(alpha, 1e-6)
-    flow = out.rgb.numpy()[..., :2].astype(np.float64) / safe[..., None]
+    rgb = out.rgb.numpy().astype(np.float64) / safe[..., None]
     depth = out.depth.numpy().astype(np.float64) / safe
-    return flow, depth, alpha
+    return rgb[..., :2], depth, alpha, rgb[..., 2]
 
 
 def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) -> np.ndarray:
-    """"Without 3D-MOM": the view's own 2D field, estimated independently like the paper's per-view estimator.
+    """"Without 3D-MOM": the view's own 2D field, estimated independently like the paper's per-view estimator
+    (``mom3d.estimate_view_motion``: the regions and arrows carried into the view through its depth)."""
+    from ..mom3d import estimate_view_motion
 
-    The source's region map is carried into the view through the view's depth (nearest source pixel of each view
-    pixel), and ``flow2d.motion_field`` runs on the view's own region masks with the same settings.
-    """
-    from ..flow2d import motion_field
-
-    scene, flow = result.scene, result.flow
-    height, width = depth_view.shape
-    grid = np.stack(np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5), -1).reshape(-1, 2)
-    world = M.unproject(grid, depth_view.reshape(-1), camera.K.numpy(), camera.world_to_camera.numpy())
-    uv, z = M.project(world, scene.source_camera.K.numpy(), scene.source_camera.world_to_camera.numpy())
-    cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
-    inside = (z > 0) & (depth_view.reshape(-1) > 0) & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    region = np.zeros(len(grid), np.int32)
-    region[inside] = flow.region_id[rows[inside], cols[inside]]
-    region = region.reshape(height, width)
-    speed = float(scene.meta.get("settings", {}).get("speed", 1.0))
-    moves = region == 3
-    field = motion_field((height, width), region == 1, region == 2, scene.loop_frames / scene.cycles, moves if moves.any() else None, speed=speed)
+    inputs = result.motion_inputs
+    speed = float(result.scene.meta.get("settings", {}).get("speed", 1.0))
+    if inputs is None:
+        flow, source_camera, depth, arrows = result.flow, result.scene.source_camera, result.depth_m, []
+    else:
+        flow, source_camera, depth, arrows = inputs.flow, inputs.camera, inputs.depth_m, inputs.arrows
+    field = estimate_view_motion(camera, depth_view, None, flow, source_camera, depth, arrows, speed, result.photo.width)
     return field.flow_px_per_frame.astype(np.float64)
+
+
+MOTION_ROWS = ("ours", "single_view", "paper", "per_view")  # the multi-view EPE's methods (report columns)
+
+
+def motion_variants(result: Any) -> dict[str, torch.Tensor]:
+    """Velocities of the scene's Gaussians (backdrop left out) for the 3D rows of the multi-view EPE: the scene as
+    built, the single-view lift, and the paper's plain 3D-MOM (its objective, no priors, from rest)."""
+    from ..mom3d import PAPER, lift_multi_view
+    from ..motion3d import lift_single_view
+
+    scene, inputs = result.scene, result.motion_inputs
+    out = {"ours": scene.velocity}
+    if inputs is None:
+        return out
+    means = scene.gaussians.means
+    views = inputs.view_motions or view_motions_of(result)
+    out["single_view"] = lift_single_view(means, inputs.flow, inputs.depth_m, inputs.camera)
+    out["paper"] = lift_multi_view(means, inputs.flow, inputs.depth_m, inputs.camera, views, PAPER,
+                                   initial_velocity=out["single_view"])
+    return out
+
+
+def view_motions_of(result: Any) -> list[Any]:
+    """The generated views' own 2D fields (as 3D-MOM estimates them), for a scene built without them."""
+    from ..mom3d import estimate_view_motion
+    from ..scene import LAYER_BORDER
+
+    inputs = result.motion_inputs
+    speed = float(result.scene.meta.get("settings", {}).get("speed", 1.0))
+    return [
+        estimate_view_motion(view.camera, view.depth_m, view.image, inputs.flow, inputs.camera, inputs.depth_m,
+                             inputs.arrows, speed, result.photo.width)
+        for view in result.views[1:] if view.layer != LAYER_BORDER
+    ]
 
 
 def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
     """EPE (px per loop frame) between the generated views' 2D motion carried to the input view and the input
-    view's own 2D motion, for ours (one 3D velocity per Gaussian) and for the per-view 2D baseline."""
-    from ..scene import LAYER_BORDER
+    view's own 2D motion, for each method of ``MOTION_ROWS`` (see the report header)."""
+    import dataclasses
+
+    from ..scene import LAYER_BACKDROP, LAYER_BORDER
 
     scene = result.scene
     source = scene.source_camera
     mask = erode(result.flow.moving, config.margin_px)
     generated = [view for view in result.views[1:] if view.layer != LAYER_BORDER]  # the border ring is the input camera
+    keys = [f"epe_{name}_px" for name in MOTION_ROWS]
     if not mask.any() or not generated:
-        return {"epe_ours_px": float("nan"), "epe_per_view_px": float("nan"), "epe_points": 0.0}
+        return {**{k: float("nan") for k in keys}, **{f"mom_{n}_px": float("nan") for n in MOTION_ROWS[:3]}, "epe_points": 0.0}
     rows, cols = np.nonzero(mask)
     pixels = np.stack([cols + 0.5, rows + 0.5], -1)
     points = M.unproject(pixels, result.depth_m[rows, cols].astype(np.float64), source.K.numpy(), source.world_to_camera.numpy())
-    ours_source, _, _ = render_motion_field(scene, source)
-    ours_source = ours_source[rows, cols]
-    baseline_source = result.flow.flow_px_per_frame.astype(np.float64)[rows, cols]
-    errors_ours, errors_base = [], []
-    for view in generated:
-        camera = view.camera
-        flow_view, depth_view, alpha_view = render_motion_field(scene, camera)
-        depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
-        args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
-        carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args, moved_depth=config.moved_depth)
-        errors_ours.append(M.endpoint_error(carried[visible], ours_source[visible]))
-        baseline_view = per_view_baseline_field(result, camera, depth_view)
-        carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
-        errors_base.append(M.endpoint_error(carried_b[visible_b], baseline_source[visible_b]))
-    ours, base = np.concatenate(errors_ours), np.concatenate(errors_base)
-    return {
-        "epe_ours_px": float(ours.mean()) if ours.size else float("nan"),
-        "epe_per_view_px": float(base.mean()) if base.size else float("nan"),
-        "epe_points": float(ours.size),
-    }
+    # The static backdrop under moving content only shows while its copies cross-fade; motion is the moving layer's.
+    keep = scene.layer != LAYER_BACKDROP if scene.layer is not None else torch.ones(len(scene.gaussians), dtype=torch.bool)
+    front = scene.subset(keep)
+    values: dict[str, float] = {}
+    points_seen = 0.0
+    variants = motion_variants(result)
+    if result.motion_inputs is not None:
+        from ..mom3d import ViewMotion, view_disagreement
+
+        inputs = result.motion_inputs
+        views = [ViewMotion(inputs.camera, inputs.flow.flow_px_per_frame, inputs.depth_m, inputs.flow.moving),
+                 *(inputs.view_motions or view_motions_of(result))]
+        for name, velocity in variants.items():
+            values[f"mom_{name}_px"] = view_disagreement(front.gaussians.means, velocity[keep], views)
+    for name, velocity in variants.items():
+        variant = dataclasses.replace(front, velocity=velocity[keep])
+        own, _, _, _ = render_motion_field(variant, source)
+        own = own[rows, cols]
+        errors = []
+        for view in generated:
+            camera = view.camera
+            flow_view, depth_view, alpha_view, depth_change = render_motion_field(variant, camera)
+            depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
+            args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
+            carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args, depth_change_view=depth_change)
+            errors.append(M.endpoint_error(carried[visible], own[visible]))
+            if name == "ours":
+                # "Without 3D-MOM": each view's field estimated on its own, carried at the view depth (a 2D field
+                # has no depth change), against the input view's requested field.
+                baseline_view = per_view_baseline_field(result, camera, depth_view)
+                carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
+                values.setdefault("_per_view", []).append(  # type: ignore[arg-type]
+                    M.endpoint_error(carried_b[visible_b], result.flow.flow_px_per_frame.astype(np.float64)[rows, cols][visible_b]))
+        error = np.concatenate(errors)
+        values[f"epe_{name}_px"] = float(error.mean()) if error.size else float("nan")
+        if name == "ours":
+            points_seen = float(error.size)
+    per_view = np.concatenate(values.pop("_per_view", [np.zeros(0)]))  # type: ignore[arg-type]
+    values["epe_per_view_px"] = float(per_view.mean()) if per_view.size else float("nan")
+    moms = {f"mom_{name}_px": values.get(f"mom_{name}_px", float("nan")) for name in MOTION_ROWS[:3]}
+    return {**{k: values.get(k, float("nan")) for k in keys}, **moms, "epe_points": points_seen}
 
 
 def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:
@@ -398,7 +452,8 @@ def summary_lines(result: Any) -> list[str]:
         f"seam PSNR {fmt(v.get('seam_psnr_db'))} dB",
         f"static p99/max {fmt(v.get('static_p99'))}/{fmt(v.get('static_max'))} levels",
         f"motion angle {fmt(v.get('motion_angle_deg'))} deg  speed x{fmt(v.get('motion_speed_ratio'))}",
-        f"MV EPE {fmt(v.get('epe_ours_px'), 'f4')} px (per-view 2D {fmt(v.get('epe_per_view_px'), 'f4')})",
+        f"MV EPE {fmt(v.get('epe_ours_px'), 'f4')} px (plain 3D-MOM {fmt(v.get('epe_paper_px'), 'f4')}, single-view "
+        f"{fmt(v.get('epe_single_view_px'), 'f4')}, per-view 2D {fmt(v.get('epe_per_view_px'), 'f4')})",
         f"flicker {fmt(v.get('flicker_warp_rmse'))}  PIQE {fmt(v.get('render_piqe'))} (photo {fmt(v.get('photo_piqe'))})",
     ]
 

@@ -459,13 +459,15 @@ def carry_flow_to_source(
     world_to_camera_source: np.ndarray,
     depth_tolerance: float = 0.03,
     moved_depth: str = "keep",
+    depth_change_view: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A view's 2D motion carried to the source view through depth, for source-view surface points [N,3].
 
     For each point P: q = proj_view(P) at view depth z = z_view(P); it is *visible* when z > 0, q lies inside
     the view and |depth_view(q) − z| ≤ ``depth_tolerance`` · z. The moved point is
     P' = unproject_view(q + flow_view(q), z'), with z' = z (``moved_depth="keep"``: the motion is lifted at the
-    point's own depth) or z' = depth_view(q + flow_view(q)) (``"surface"``: it slides on the view's surface).
+    point's own depth) or z' = depth_view(q + flow_view(q)) (``"surface"``: it slides on the view's surface); with
+    ``depth_change_view`` [H,W] (a 3D motion's change of view depth per frame, known to the view) z' = z + that at q.
     The carried motion is proj_source(P') − proj_source(P). Returns (carried [N,2], visible [N] bool).
     """
     if moved_depth not in ("keep", "surface"):
@@ -477,6 +479,8 @@ def carry_flow_to_source(
     visible = inside & (np.abs(surface - z) <= depth_tolerance * np.maximum(z, 1e-9))
     target = q + sample_bilinear(flow_view, q)
     target_z = z if moved_depth == "keep" else sample_bilinear(depth_view, target)
+    if depth_change_view is not None:
+        target_z = z + sample_bilinear(depth_change_view, q)
     moved = unproject(target, target_z, K_view, world_to_camera_view)
     start, _ = project(points_world, K_source, world_to_camera_source)
     end, _ = project(moved, K_source, world_to_camera_source)

@@ -1,0 +1,349 @@
+"""3D-MOM: one 3D velocity per Gaussian whose projections agree with every view's own 2D motion.
+
+The paper's core (REFERENCE §1 steps 4–5): each generated view gets its own Eulerian 2D field, estimated there
+with the same estimator as the source view from the motion regions and arrows carried into it; then one 3D
+velocity v per moving Gaussian p minimises Σ_views Σ_visible |proj(p + v) − proj(p) − f_view(proj(p))|₁.
+
+Solver: the projection is linearised at p (J = ∂proj/∂p, 2×3; velocities are a pixel or two per frame, so the
+second-order term is far below 0.001 px), and the L1 objective is minimised by iteratively reweighted least
+squares: every Gaussian solves its own 3×3 system per iteration, batched over all Gaussians and views at once
+(torch, on CUDA when present). The paper fits the same objective with SGD (lr 0.5, 200 epochs); IRLS reaches its
+optimum in a few dozen batched solves.
+
+Priors the paper lacks (each switchable in ``MomSettings``):
+* ``anchor``: the source view counts as much as all other views together: it is the field the user asked for
+  (arrows, speed), the other views settle what one view cannot see (motion along its rays);
+* ``smooth``: a Gaussian's velocity stays close to the mean velocity of its neighbours in the same region
+  (neighbours = the source-image pixels around it; Jacobi update between IRLS iterations);
+* ``surface``: water and user regions move along their surface (v ⟂ the normal of the smoothed depth surface);
+* ``sky_shell``: clouds move on the sky shell (v ⟂ the ray from the camera);
+* ``confine``: the loop-path confinement of ``motion3d.confine_to_regions`` (static pixels stay still).
+Zero motion outside the motion regions holds by construction: only Gaussians the source field moves are solved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .camera import Camera, project_points, sample_bilinear
+from .flow2d import Arrow, Flow2D, motion_field
+from .motion3d import confine_to_regions, lift_single_view, smooth_surface
+
+REGION_SKY, REGION_WATER = 1, 2  # Flow2D.region_id codes (3 = user region: moves like water)
+
+
+@dataclass
+class ViewMotion:
+    """One view's own 2D motion: the field a 2D estimator gives in that view, and the view's depth (visibility)."""
+
+    camera: Camera
+    flow_px_per_frame: np.ndarray  # [H,W,2] px per loop frame, in this view's pixels
+    depth_m: np.ndarray  # [H,W] z-depth in this view's camera frame
+    moving: np.ndarray  # [H,W] bool
+
+
+@dataclass(frozen=True)
+class MomSettings:
+    iterations: int = 20  # IRLS iterations
+    anchor: bool = True  # the source view weighs as much as all other views together
+    smooth: float = 0.3  # weight of the neighbour-smoothness prior (L1, px of velocity difference)
+    smooth_radius_px: int = 2  # neighbourhood half-size on the source image
+    surface: float = 1.0  # weight of "water moves along its surface" (L1, px of motion off the surface)
+    sky_shell: float = 1.0  # weight of "clouds move on the sky shell"
+    confine: bool = True  # shorten paths that would leave their region (static pixels stay still)
+    visibility_tolerance: float = 0.02  # visible in a view when within this relative depth of its surface
+    l1_epsilon_px: float = 1e-3  # IRLS floor on |residual| (px per frame)
+    start_at_rest: bool = False  # start from zero motion (the paper) instead of the single-view lift
+
+
+# The paper's plain 3D-MOM: its objective only (all views alike, L1, visible points), no priors, starting at rest.
+PAPER = MomSettings(anchor=False, smooth=0.0, surface=0.0, sky_shell=0.0, confine=False, start_at_rest=True)
+
+
+def carry_regions_to_view(region_id: np.ndarray, source: Camera, view_camera: Camera, view_depth_m: np.ndarray) -> np.ndarray:
+    """[H,W] region ids of a view: each view pixel, lifted with the view's depth, takes the id of the source pixel
+    it lands on (0 where it lands outside the source image or has no depth)."""
+    height, width = view_depth_m.shape
+    v, u = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    K = view_camera.K.numpy().astype(np.float64)
+    z = view_depth_m.astype(np.float64)
+    camera_points = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1).reshape(-1, 3)
+    to_world = view_camera.camera_to_world.numpy().astype(np.float64)
+    world = camera_points @ to_world[:3, :3].T + to_world[:3, 3]
+    uv, zs = project_points(torch.from_numpy(world), source)
+    uv, zs = uv.numpy(), zs.numpy()
+    src_h, src_w = region_id.shape
+    cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
+    inside = (zs > 0) & (z.reshape(-1) > 0) & (cols >= 0) & (cols < src_w) & (rows >= 0) & (rows < src_h)
+    out = np.zeros(height * width, np.int32)
+    out[inside] = region_id[rows[inside], cols[inside]]
+    return out.reshape(height, width)
+
+
+def carry_arrows_to_view(arrows: list[Arrow], source: Camera, source_depth_m: np.ndarray, view_camera: Camera) -> list[Arrow]:
+    """Arrows drawn on the source image, their end points lifted with the source depth and projected into a view
+    (as the paper projects its hint end points). Arrows whose start falls outside the view are dropped."""
+    out: list[Arrow] = []
+    if not arrows:
+        return out
+    ends = np.array([[a.x0, a.y0] for a in arrows] + [[a.x1, a.y1] for a in arrows], np.float64)
+    z = sample_bilinear(source_depth_m.astype(np.float64), ends)
+    K = source.K.numpy().astype(np.float64)
+    camera_points = np.stack([(ends[:, 0] - K[0, 2]) / K[0, 0] * z, (ends[:, 1] - K[1, 2]) / K[1, 1] * z, z], -1)
+    to_world = source.camera_to_world.numpy().astype(np.float64)
+    world = camera_points @ to_world[:3, :3].T + to_world[:3, 3]
+    uv, zv = project_points(torch.from_numpy(world), view_camera)
+    uv = uv.numpy()
+    n = len(arrows)
+    for i in range(n):
+        x0, y0 = uv[i]
+        if zv[i] > 0 and 0 <= x0 < view_camera.width and 0 <= y0 < view_camera.height:
+            out.append(Arrow(float(x0), float(y0), float(uv[n + i, 0]), float(uv[n + i, 1])))
+    return out
+
+
+def estimate_view_motion(
+    view_camera: Camera,
+    view_depth_m: np.ndarray,
+    view_image: np.ndarray | None,
+    source_flow: Flow2D,
+    source: Camera,
+    source_depth_m: np.ndarray,
+    arrows: list[Arrow],
+    speed: float,
+    reference_width: int,
+) -> ViewMotion:
+    """A view's own Eulerian field: the source's regions and arrows carried into it, then ``flow2d.motion_field``
+    there, so views disagree where depth, occlusion or the estimator disagree (the paper's per-view step)."""
+    region = carry_regions_to_view(source_flow.region_id, source, view_camera, view_depth_m)
+    moves = region == 3
+    field = motion_field(
+        region.shape, region == REGION_SKY, region == REGION_WATER, source_flow.travel_frames,
+        moves if moves.any() else None, None, carry_arrows_to_view(arrows, source, source_depth_m, view_camera),
+        speed, None, reference_width=reference_width,
+    )
+    return ViewMotion(view_camera, field.flow_px_per_frame.astype(np.float32), view_depth_m.astype(np.float32), field.moving)
+
+
+def _projection_jacobians(points_camera: torch.Tensor, K: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
+    """[N,2,3] ∂(pixel)/∂(world point) of a pinhole camera at camera-frame points [N,3]."""
+    x, y, z = points_camera.unbind(-1)
+    inv_z = 1.0 / z.clamp_min(1e-9)
+    zero = torch.zeros_like(z)
+    d_camera = torch.stack([
+        torch.stack([K[0, 0] * inv_z, zero, -K[0, 0] * x * inv_z**2], -1),
+        torch.stack([zero, K[1, 1] * inv_z, -K[1, 1] * y * inv_z**2], -1),
+    ], -2)  # [N,2,3] w.r.t. camera-frame coordinates
+    return d_camera @ rotation  # chain rule: camera = R · world + t
+
+
+def _surface_normals(depth_m: np.ndarray, region: np.ndarray, camera: Camera) -> np.ndarray:
+    """[H,W,3] unit normals (camera frame) of the depth surface smoothed inside ``region``."""
+    surface = smooth_surface(depth_m.astype(np.float64), region)
+    height, width = surface.shape
+    K = camera.K.numpy().astype(np.float64)
+    v, u = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    points = np.stack([(u - K[0, 2]) / K[0, 0] * surface, (v - K[1, 2]) / K[1, 1] * surface, surface], -1)
+    du = np.gradient(points, axis=1)
+    dv = np.gradient(points, axis=0)
+    normal = np.cross(du, dv)
+    return normal / np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
+
+
+def solve_velocities(
+    means_world: torch.Tensor,
+    initial_velocity: torch.Tensor,
+    views: list[ViewMotion],
+    settings: MomSettings = MomSettings(),
+    region_of: torch.Tensor | None = None,
+    normal_world: torch.Tensor | None = None,
+    neighbour_pixel: torch.Tensor | None = None,
+    grid_shape: tuple[int, int] | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """[N,3] velocities minimising the views' L1 disagreement plus the enabled priors.
+
+    ``views[0]`` is the source view (weighted by ``anchor``). ``region_of`` [N] gives each Gaussian's region id
+    (sky → shell prior, others → surface prior with ``normal_world`` [N,3]); ``neighbour_pixel`` [N] the flat
+    index of its source pixel in ``grid_shape`` (smoothness). Gaussians with zero ``initial_velocity`` and no
+    region (``region_of`` = 0) stay still.
+    """
+    device = torch.device(device)
+    dtype = torch.float64
+    p = means_world.to(device, dtype)
+    n = p.shape[0]
+    # Unknowns in px per frame: u = v · s, s = f / z_source (one world step of a pixel at the source depth), so
+    # the data and every prior are in px and float32 is ample.
+    source_w2c = views[0].camera.world_to_camera.to(device, dtype)
+    src_z = (p @ source_w2c[:3, :3].T + source_w2c[:3, 3])[:, 2]
+    px_per_unit = views[0].camera.K[0, 0].item() / src_z.clamp_min(1e-9)
+    pair_gaussian, pair_J, pair_f, pair_w = [], [], [], []
+    for index, view in enumerate(views):
+        w2c = view.camera.world_to_camera.to(device, dtype)
+        rotation, translation = w2c[:3, :3], w2c[:3, 3]
+        camera_points = p @ rotation.T + translation
+        K = view.camera.K.to(device, dtype)
+        z = camera_points[:, 2]
+        uv = camera_points[:, :2] / z.clamp_min(1e-9)[:, None] * torch.stack([K[0, 0], K[1, 1]]) + K[:2, 2]
+        uv_np, z_np = uv.cpu().numpy(), z.cpu().numpy()
+        height, width = view.depth_m.shape
+        inside = (z_np > 0) & (uv_np[:, 0] >= 0) & (uv_np[:, 0] < width) & (uv_np[:, 1] >= 0) & (uv_np[:, 1] < height)
+        surface = sample_bilinear(view.depth_m, uv_np)
+        visible = inside & (z_np <= surface * (1.0 + settings.visibility_tolerance))
+        keep = np.flatnonzero(visible)  # only visible (view, Gaussian) pairs enter the objective
+        J = _projection_jacobians(camera_points[keep], K, rotation) / px_per_unit[keep, None, None]
+        pair_gaussian.append(torch.from_numpy(keep).to(device))
+        pair_J.append(J.reshape(-1, 6).float())
+        pair_f.append(torch.from_numpy(sample_bilinear(view.flow_px_per_frame, uv_np[keep]).astype(np.float32)).to(device))
+        scale = float(max(1, len(views) - 1)) if index == 0 and settings.anchor else 1.0
+        pair_w.append(torch.full((keep.size,), scale, device=device))
+    # All (view, Gaussian) pairs in one list; JᵀJ and Jᵀf are fixed, only the IRLS weights change.
+    gaussian_of = torch.cat(pair_gaussian)
+    J = torch.cat(pair_J)  # [P,6]: rows (J00 J01 J02 J10 J11 J12)
+    f = torch.cat(pair_f)  # [P,2]
+    base_w = torch.cat(pair_w)
+    JtJ = (J[:, [0, 0, 0, 1, 1, 2]] * J[:, [0, 1, 2, 1, 2, 2]] + J[:, [3, 3, 3, 4, 4, 5]] * J[:, [3, 4, 5, 4, 5, 5]])
+    Jtf = J[:, 0:3] * f[:, 0:1] + J[:, 3:6] * f[:, 1:2]
+    dtype = torch.float32
+    u0 = (initial_velocity.to(device, torch.float64) * px_per_unit[:, None]).to(dtype)
+    # Prior directions d (unit, world): each prior is λ·|d · u| px, an L1 term like the data.
+    directions, strengths = [], []
+    if region_of is not None:
+        region_of = region_of.to(device)
+        if settings.sky_shell > 0:
+            ray = p - views[0].camera.camera_to_world.to(device, torch.float64)[:3, 3]
+            directions.append((ray / ray.norm(dim=-1, keepdim=True).clamp_min(1e-12)).to(dtype))
+            strengths.append(settings.sky_shell * (region_of == REGION_SKY).to(dtype))
+        if settings.surface > 0 and normal_world is not None:
+            directions.append(normal_world.to(device, dtype))
+            strengths.append(settings.surface * ((region_of > 0) & (region_of != REGION_SKY)).to(dtype))
+    use_smooth = settings.smooth > 0 and neighbour_pixel is not None
+    epsilon = settings.l1_epsilon_px
+    ridge = 1e-4  # keeps a Gaussian that no view constrains along some axis where it started (px⁻¹ weight)
+    u = u0.clone()
+    for _ in range(max(1, settings.iterations)):
+        ui = u[gaussian_of]
+        rx = (J[:, 0:3] * ui).sum(-1) - f[:, 0]
+        ry = (J[:, 3:6] * ui).sum(-1) - f[:, 1]
+        w = base_w / torch.sqrt(rx * rx + ry * ry).clamp_min(epsilon)  # IRLS weights of the L1 (per vector)
+        A6 = torch.zeros(n, 6, device=device, dtype=dtype).index_add_(0, gaussian_of, w[:, None] * JtJ)
+        b = torch.zeros(n, 3, device=device, dtype=dtype).index_add_(0, gaussian_of, w[:, None] * Jtf) + ridge * u0
+        A6[:, [0, 3, 5]] += ridge
+        for direction, strength in zip(directions, strengths):
+            weight = strength / (direction * u).sum(-1).abs().clamp_min(epsilon)
+            A6 += weight[:, None] * direction[:, [0, 0, 0, 1, 1, 2]] * direction[:, [0, 1, 2, 1, 2, 2]]
+        if use_smooth:
+            neighbour_mean = _neighbour_mean(u, neighbour_pixel.to(device), region_of, grid_shape, settings.smooth_radius_px)
+            weight = settings.smooth / (u - neighbour_mean).norm(dim=-1).clamp_min(epsilon)
+            A6[:, [0, 3, 5]] += weight[:, None]
+            b += weight[:, None] * neighbour_mean
+        u = _solve3(A6, b)
+    return (u.double() / px_per_unit[:, None]).to(initial_velocity.dtype).cpu()
+
+
+def _solve3(A: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched solve of symmetric positive definite 3×3 systems (upper triangles [N,6]: a00 a01 a02 a11 a12 a22)
+    by the adjugate (faster than a general solver for tiny systems)."""
+    dtype = b.dtype
+    A, b = A.double(), b.double()  # the adjugate of a nearly singular system needs the range
+    a00, a01, a02, a11, a12, a22 = A.unbind(-1)
+    c00 = a11 * a22 - a12 * a12
+    c01 = a02 * a12 - a01 * a22
+    c02 = a01 * a12 - a02 * a11
+    c11 = a00 * a22 - a02 * a02
+    c12 = a01 * a02 - a00 * a12
+    c22 = a00 * a11 - a01 * a01
+    det = (a00 * c00 + a01 * c01 + a02 * c02).clamp_min(1e-300)
+    x0 = c00 * b[:, 0] + c01 * b[:, 1] + c02 * b[:, 2]
+    x1 = c01 * b[:, 0] + c11 * b[:, 1] + c12 * b[:, 2]
+    x2 = c02 * b[:, 0] + c12 * b[:, 1] + c22 * b[:, 2]
+    return (torch.stack([x0, x1, x2], -1) / det[:, None]).to(dtype)
+
+
+def _neighbour_mean(
+    v: torch.Tensor, pixel: torch.Tensor, region_of: torch.Tensor | None, grid_shape: tuple[int, int] | None, radius: int
+) -> torch.Tensor:
+    """[N,3] mean of ``v`` over the Gaussians of the same region within ``radius`` px on the source image."""
+    assert grid_shape is not None
+    height, width = grid_shape
+    groups = region_of.long() if region_of is not None else torch.zeros(len(v), dtype=torch.long, device=v.device)
+    labels, group_index = torch.unique(groups, return_inverse=True)
+    count = len(labels)
+    # One (sum, count) channel set per region; a single pooling pass sums every region's neighbourhoods.
+    total = torch.zeros(count * 4, height * width, device=v.device, dtype=v.dtype)
+    channel = group_index[:, None] * 4 + torch.arange(4, device=v.device)
+    values = torch.cat([v, torch.ones(len(v), 1, device=v.device, dtype=v.dtype)], 1)
+    total.index_put_((channel.reshape(-1), pixel.repeat_interleave(4)), values.reshape(-1), accumulate=True)
+    pooled = torch.nn.functional.avg_pool2d(total.reshape(1, count * 4, height, width), 2 * radius + 1, stride=1, padding=radius)
+    pooled = pooled.reshape(count * 4, -1)[channel, pixel[:, None]]
+    return pooled[:, :3] / pooled[:, 3:].clamp_min(1e-12)
+
+
+def view_disagreement(means_world: torch.Tensor, velocity: torch.Tensor, views: list[ViewMotion],
+                      visibility_tolerance: float = MomSettings.visibility_tolerance) -> float:
+    """3D-MOM's data term: mean |proj(p + v) − proj(p) − f_view(proj(p))| (px per frame) over the moving
+    Gaussians and the views where they are visible (``views[0]`` is usually the source)."""
+    moving = velocity.abs().sum(dim=-1) > 0
+    p, v = means_world[moving].double(), velocity[moving].double()
+    errors = []
+    for view in views:
+        uv, z = project_points(p, view.camera)
+        moved, _ = project_points(p + v, view.camera)
+        uv_np, z_np = uv.numpy(), z.numpy()
+        height, width = view.depth_m.shape
+        inside = (z_np > 0) & (uv_np[:, 0] >= 0) & (uv_np[:, 0] < width) & (uv_np[:, 1] >= 0) & (uv_np[:, 1] < height)
+        visible = inside & (z_np <= sample_bilinear(view.depth_m, uv_np) * (1.0 + visibility_tolerance))
+        target = sample_bilinear(view.flow_px_per_frame, uv_np[visible])
+        errors.append(np.linalg.norm((moved - uv).numpy()[visible] - target, axis=-1))
+    error = np.concatenate(errors) if errors else np.zeros(0)
+    return float(error.mean()) if error.size else float("nan")
+
+
+def lift_multi_view(
+    means_world: torch.Tensor,
+    source_flow: Flow2D,
+    source_depth_m: np.ndarray,
+    source: Camera,
+    views: list[ViewMotion],
+    settings: MomSettings = MomSettings(),
+    device: torch.device | str = "cpu",
+    initial_velocity: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """3D-MOM velocities [N,3] (world units per loop frame) for Gaussians at ``means_world``.
+
+    ``views`` are the generated views' own fields (``estimate_view_motion``); the source field is added as view 0.
+    Starts from the single-view lift (or ``initial_velocity``; the plain paper variant starts at rest).
+    """
+    if initial_velocity is None:
+        initial_velocity = lift_single_view(means_world, source_flow, source_depth_m, source, confine=False)
+    moving = initial_velocity.abs().sum(dim=-1) > 0
+    if not moving.any():
+        return torch.zeros_like(initial_velocity)
+    points = means_world[moving]
+    uv, _ = project_points(points.float(), source)
+    height, width = source_flow.moving.shape
+    cols = uv[:, 0].clamp(0, width - 1).long()
+    rows = uv[:, 1].clamp(0, height - 1).long()
+    region = torch.from_numpy(source_flow.region_id)[rows, cols]
+    normals_camera = _surface_normals(source_depth_m, source_flow.moving, source)[rows.numpy(), cols.numpy()]
+    normals_world = torch.from_numpy(normals_camera) @ source.camera_to_world[:3, :3].double().T
+    source_view = ViewMotion(source, source_flow.flow_px_per_frame, source_depth_m, source_flow.moving)
+    start = torch.zeros_like(initial_velocity[moving]) if settings.start_at_rest else initial_velocity[moving]
+    solved = solve_velocities(
+        points, start, [source_view, *views], settings, region, normals_world, rows * width + cols, (height, width), device,
+    )
+    velocity = torch.zeros_like(initial_velocity)
+    velocity[moving] = solved.to(velocity.dtype)
+    if settings.confine:
+        velocity = confine_to_regions(means_world, velocity, source_flow, source)
+    return velocity
+
+
+__all__ = [
+    "MomSettings", "PAPER", "ViewMotion", "carry_arrows_to_view", "carry_regions_to_view", "estimate_view_motion",
+    "lift_multi_view", "solve_velocities", "view_disagreement",
+]
