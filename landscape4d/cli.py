@@ -39,7 +39,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--fov", type=float, default=None, help="horizontal field of view of the photo in degrees (default 60)")
     p.add_argument("--resolution", type=int, default=None, help="working long side in px (default 512 CPU / 1024 GPU)")
     p.add_argument("--motion", choices=MOTION_METHODS, default=None,
-                   help="3dmom: one 3D motion agreeing with every generated view (default); single-view: lift the photo's field only")
+                   help="single-view: lift the photo's field along the depth (default); 3dmom: one 3D motion agreeing with every generated view")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -8,8 +8,8 @@ neighbouring Gaussians get the same depth change and the texture moves as one (p
 scatter it into speckle). Where p and p + f lie on different sides of a depth edge the lift keeps the Gaussian's
 own depth. Near a horizon one pixel spans a long way in depth, so the *depth* change is clamped to
 ``MAX_CYCLE_DEPTH_CHANGE`` of the depth over one cross-fade cycle (nothing flies at the camera) while the on-screen
-motion stays as requested. The multi-view consistent 3D-MOM optimiser plugs in behind the same ``MotionLifter``
-signature.
+motion stays as requested. The multi-view 3D-MOM solve (``mom3d``, ``Settings.motion = "3dmom"``) starts from
+this lift.
 """
 
 from __future__ import annotations

@@ -132,3 +132,27 @@ def test_lift_multi_view_moves_only_what_the_source_field_moves() -> None:
     assert velocity[still].abs().max() == 0
     inner = torch.from_numpy(np.pad(moving[36:-4, 12:52], ((36, 4), (12, 12))).reshape(-1))
     assert _relative_error(velocity[inner].double(), truth[inner]) < 0.1
+
+
+def test_pipeline_with_3dmom_solves_against_every_generated_view() -> None:
+    from landscape4d.mom3d import view_disagreement
+    from landscape4d.pipeline import build
+    from landscape4d.scene import LAYER_BACKDROP
+    from landscape4d.settings import Settings
+    from test_eval_cli import synthetic_landscape
+
+    photo = synthetic_landscape(96, 64)
+    result = build(photo, Settings(long_side=96, num_views=4, fit_iters=0, motion="3dmom"))
+    inputs = result.motion_inputs
+    assert inputs is not None and len(inputs.view_motions) == 4
+    assert all(view.flow_px_per_frame.shape == (64, 96, 2) and view.moving.any() for view in inputs.view_motions)
+    scene = result.scene
+    front = scene.layer != LAYER_BACKDROP
+    assert scene.moving[front].any() and scene.velocity[~scene.moving].abs().max() == 0
+    # The solve agrees with the views at least as well as the single-view lift it starts from.
+    single = build(photo, Settings(long_side=96, num_views=4, fit_iters=0, motion="single-view")).scene
+    views = [ViewMotion(inputs.camera, inputs.flow.flow_px_per_frame, inputs.depth_m, inputs.flow.moving), *inputs.view_motions]
+    means = scene.gaussians.means[front]
+    ours = view_disagreement(means, scene.velocity[front], views)
+    lifted = view_disagreement(means, single.velocity[single.layer != LAYER_BACKDROP], views)
+    assert ours <= lifted * 1.001, (ours, lifted)

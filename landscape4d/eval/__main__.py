@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="balanced", help="quality preset (default: balanced = default settings)")
     p.add_argument("--long-side", type=int, default=None, help="working long side in px (default: the preset's)")
-    p.add_argument("--motion", choices=("3dmom", "single-view"), default=None, help="how 2D motion becomes 3D (default: the preset's, 3dmom)")
+    p.add_argument("--motion", choices=("3dmom", "single-view"), default=None, help="how 2D motion becomes 3D (default: the preset's, single-view)")
     p.add_argument("--clip", help="real video whose first frame is --clip-photo (real-video check)")
     p.add_argument("--clip-photo", help="first frame of --clip as an image")
     p.add_argument("--clip-frames", type=int, default=None, help="compare at most this many clip frames (default: all)")
