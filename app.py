@@ -31,7 +31,7 @@ from landscape4d import preview
 from landscape4d.flow2d import Arrow
 from landscape4d.photo import PhotoError, load_photo
 from landscape4d.regions import paint_over
-from landscape4d.settings import MAX_LOOP_SECONDS, Settings
+from landscape4d.settings import MAX_LOOP_SECONDS, MOTION_METHODS, Settings
 from landscape4d.settings import PRESETS as QUALITY
 from landscape4d.trajectories import PRESETS as TRAJECTORIES
 
@@ -125,10 +125,14 @@ def _sweep_stale_sessions() -> None:
 # Inputs → library arguments (validation only; messages the user can act on)
 
 
-def _settings(quality: str, resolution: str, loop_seconds: float, speed: float) -> Settings:
+def _settings(quality: str, resolution: str, loop_seconds: float, speed: float, motion: str | None = None) -> Settings:
     if quality not in QUALITY:
         raise gr.Error(f"Unknown quality {quality!r}; choose one of {', '.join(QUALITY)}.")
     changes: dict[str, Any] = {"loop_seconds": float(loop_seconds), "speed": float(speed)}
+    if motion:
+        if motion not in MOTION_METHODS:
+            raise gr.Error(f"Unknown 3D motion method {motion!r}; choose one of {', '.join(MOTION_METHODS)}.")
+        changes["motion"] = motion
     if resolution and str(resolution) != "preset":
         changes["long_side"] = int(resolution)
     try:
@@ -481,12 +485,12 @@ def _viewer_url(path: str | None) -> str:
 
 
 def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds, speed, quality, resolution,
-             state, view=None, request: gr.Request = None, progress=gr.Progress()):
+             state, view=None, motion: str = "single-view", request: gr.Request = None, progress=gr.Progress()):
     """Build the scene (unless this session already built it from the same inputs), render, write the files."""
     started = time.perf_counter()
     path = _photo_path(photo)
     checked = _check_photo(path)
-    settings = _settings(quality, resolution, loop_seconds, speed)
+    settings = _settings(quality, resolution, loop_seconds, speed, motion)
     arrows = _arrows(arrows_text, checked.original_size)
     _check_video(trajectory, seconds, fps)
     layers = with_region_choices(preview.painted_layers(editor), view)
@@ -654,6 +658,10 @@ def build_demo() -> gr.Blocks:
                 with gr.Accordion("Advanced", open=False):
                     resolution = gr.Dropdown(RESOLUTIONS, value="preset", label="Working resolution (long side, px)",
                                              info="'preset' follows the quality", elem_id="resolution")
+                    motion = gr.Radio(list(MOTION_METHODS), value="single-view", label="3D motion",
+                                      info="single-view: lift the photo's motion along its depth (fast) · 3dmom: "
+                                      "one 3D motion that agrees with every generated view (the paper's 3D-MOM)",
+                                      elem_id="motion")
                     photo_size = gr.JSON(None, visible=False)
             with gr.Column(scale=7, min_width=360):
                 pad = gr.HTML(preview.arrow_pad_html(None, None), js_on_load=preview.ARROW_PAD_JS,
@@ -713,7 +721,7 @@ def build_demo() -> gr.Blocks:
 
         outputs = [status, video, model, live, *downloads, state, again]
         run.click(generate, [photo, editor, arrows, trajectory, seconds, fps, loop_seconds, speed, quality,
-                             resolution, state, view], outputs, api_name="generate", concurrency_id="heavy").success(
+                             resolution, state, view, motion], outputs, api_name="generate", concurrency_id="heavy").success(
             estimate, estimate_inputs, note, **light)
         again.click(rerender, [trajectory, seconds, fps, state], outputs, api_name="rerender", concurrency_id="heavy")
     return demo

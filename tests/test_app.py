@@ -423,3 +423,18 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
         assert b"loopSeconds" in response.read()
     page.frame_locator("#live-viewer iframe").locator("canvas").wait_for(state="attached", timeout=180_000)
     page.close()
+
+
+def test_advanced_3d_motion_choice_reaches_the_settings(monkeypatch):
+    """The app's "3D motion" choice becomes ``Settings.motion``; an unknown value gets a message naming the choices."""
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    sys.path.insert(0, str(REPO))
+    import app
+    import gradio as gr
+
+    assert app._settings("fast", "preset", 3, 1, "3dmom").motion == "3dmom"
+    assert app._settings("fast", "preset", 3, 1).motion == "single-view"
+    with pytest.raises(gr.Error, match="Unknown 3D motion method 'magic'; choose one of 3dmom, single-view"):
+        app._settings("fast", "preset", 3, 1, "magic")
+    radio = next(c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) == "motion")
+    assert list(radio.choices) == [("3dmom", "3dmom"), ("single-view", "single-view")] and radio.value == "single-view"
