@@ -64,16 +64,21 @@ class MomSettings:
 PAPER = MomSettings(anchor=False, smooth=0.0, surface=0.0, sky_shell=0.0, confine=False, start_at_rest=True)
 
 
+def _pixels_to_world(uv: np.ndarray, z: np.ndarray, camera: Camera) -> np.ndarray:
+    """World points [N,3] of pixel coordinates [N,2] (centres at +0.5) at z-depths [N] of ``camera``."""
+    K = camera.K.numpy().astype(np.float64)
+    points = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], -1)
+    to_world = camera.camera_to_world.numpy().astype(np.float64)
+    return points @ to_world[:3, :3].T + to_world[:3, 3]
+
+
 def carry_regions_to_view(region_id: np.ndarray, source: Camera, view_camera: Camera, view_depth_m: np.ndarray) -> np.ndarray:
     """[H,W] region ids of a view: each view pixel, lifted with the view's depth, takes the id of the source pixel
     it lands on (0 where it lands outside the source image or has no depth)."""
     height, width = view_depth_m.shape
     v, u = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    K = view_camera.K.numpy().astype(np.float64)
     z = view_depth_m.astype(np.float64)
-    camera_points = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1).reshape(-1, 3)
-    to_world = view_camera.camera_to_world.numpy().astype(np.float64)
-    world = camera_points @ to_world[:3, :3].T + to_world[:3, 3]
+    world = _pixels_to_world(np.stack([u.ravel(), v.ravel()], -1), z.ravel(), view_camera)
     uv, zs = project_points(torch.from_numpy(world), source)
     uv, zs = uv.numpy(), zs.numpy()
     src_h, src_w = region_id.shape
@@ -91,11 +96,7 @@ def carry_arrows_to_view(arrows: list[Arrow], source: Camera, source_depth_m: np
     if not arrows:
         return out
     ends = np.array([[a.x0, a.y0] for a in arrows] + [[a.x1, a.y1] for a in arrows], np.float64)
-    z = sample_bilinear(source_depth_m.astype(np.float64), ends)
-    K = source.K.numpy().astype(np.float64)
-    camera_points = np.stack([(ends[:, 0] - K[0, 2]) / K[0, 0] * z, (ends[:, 1] - K[1, 2]) / K[1, 1] * z, z], -1)
-    to_world = source.camera_to_world.numpy().astype(np.float64)
-    world = camera_points @ to_world[:3, :3].T + to_world[:3, 3]
+    world = _pixels_to_world(ends, sample_bilinear(source_depth_m, ends), source)
     uv, zv = project_points(torch.from_numpy(world), view_camera)
     uv = uv.numpy()
     n = len(arrows)
