@@ -13,6 +13,8 @@ and reads the pixels of a drawn frame; the probe page hands over the frame it ha
 
 from __future__ import annotations
 
+import contextlib
+
 import base64
 import functools
 import http.server
@@ -254,15 +256,24 @@ def browser():
         instance.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1)
+@contextlib.contextmanager
+def harnessed_page(browser, width: int, height: int):
+    """A page of ``width``×``height`` CSS px with the test harness (pinned clock, frame counters) and its errors."""
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     context.add_init_script(HARNESS_JS)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with harnessed_page(browser, WIDTH, HEIGHT) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
@@ -733,13 +744,8 @@ def hd():
 
 @pytest.fixture
 def hd_page(browser):
-    context = browser.new_context(viewport={"width": HD_W, "height": HD_H}, device_scale_factor=1)
-    context.add_init_script(HARNESS_JS)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
+    with harnessed_page(browser, HD_W, HD_H) as page:
+        yield page
 
 
 def our_render(ready, camera, phase: float = 0.0) -> np.ndarray:

@@ -243,6 +243,7 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
     front = scene.subset(keep)
     values: dict[str, float] = {}
     points_seen = 0.0
+    per_view_errors: list[np.ndarray] = []
     variants = motion_variants(result)
     if result.motion_inputs is not None:
         from ..mom3d import ViewMotion, view_disagreement
@@ -269,13 +270,13 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
                 # has no depth change), against the input view's requested field.
                 baseline_view = per_view_baseline_field(result, camera, depth_view)
                 carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
-                values.setdefault("_per_view", []).append(  # type: ignore[arg-type]
-                    M.endpoint_error(carried_b[visible_b], result.flow.flow_px_per_frame.astype(np.float64)[rows, cols][visible_b]))
+                requested = result.flow.flow_px_per_frame.astype(np.float64)[rows, cols]
+                per_view_errors.append(M.endpoint_error(carried_b[visible_b], requested[visible_b]))
         error = np.concatenate(errors)
         values[f"epe_{name}_px"] = float(error.mean()) if error.size else float("nan")
         if name == "ours":
             points_seen = float(error.size)
-    per_view = np.concatenate(values.pop("_per_view", [np.zeros(0)]))  # type: ignore[arg-type]
+    per_view = np.concatenate(per_view_errors) if per_view_errors else np.zeros(0)
     values["epe_per_view_px"] = float(per_view.mean()) if per_view.size else float("nan")
     moms = {f"mom_{name}_px": values.get(f"mom_{name}_px", float("nan")) for name in MOTION_ROWS[:3]}
     return {**{k: values.get(k, float("nan")) for k in keys}, **moms, "epe_points": points_seen}
