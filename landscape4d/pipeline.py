@@ -27,7 +27,7 @@ from .mom3d import MomSettings, ViewMotion, estimate_view_motion, lift_multi_vie
 from .photo import Photo, load_photo
 from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
 from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D
-from .settings import LOOP_FPS, Settings
+from .settings import LOOP_FPS, Settings, default_long_side
 from .trajectories import PRESETS, extreme_view_poses, trajectory_cameras
 from .views import View, border_margins, border_view, gaussians_from_views, generate_views, source_view
 
@@ -105,7 +105,7 @@ def resolve_device(device: str) -> torch.device:
 
 
 def working_long_side(settings: Settings, device: torch.device) -> int:
-    return settings.long_side or (1024 if device.type == "cuda" else 512)
+    return settings.long_side or default_long_side(device.type)
 
 
 def scene_depth_range(depth_m: np.ndarray, sky: np.ndarray) -> tuple[float, float, float]:

@@ -13,6 +13,7 @@ from .animate import LoopStates, phase_at
 from .camera import Camera
 from .raster import RenderOutput, rasterize_gaussians
 from .scene import Scene4D
+from .settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE
 from .trajectories import trajectory_cameras
 from .video import write_mp4
 
@@ -82,10 +83,10 @@ def render_video(
     progress: Callable[[int, int], None] | None = None,
 ) -> VideoResult:
     """Render ``seconds`` × ``fps`` frames along a preset path and encode them as H.264 yuv420p MP4."""
-    if not 0 < fps <= 120:
-        raise ValueError(f"fps must be between 1 and 120, got {fps}")
-    if not 0 < seconds <= 120:
-        raise ValueError(f"seconds must be between 0 and 120, got {seconds}")
+    if not VIDEO_FPS_RANGE[0] <= fps <= VIDEO_FPS_RANGE[1]:
+        raise ValueError(f"fps must be between {VIDEO_FPS_RANGE[0]:g} and {VIDEO_FPS_RANGE[1]:g}, got {fps}")
+    if not VIDEO_SECONDS_RANGE[0] < seconds <= VIDEO_SECONDS_RANGE[1]:
+        raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most {VIDEO_SECONDS_RANGE[1]:g}, got {seconds}")
     num_frames = max(1, round(seconds * fps))
     cameras = trajectory_for(scene, trajectory, num_frames)
     holes: list[float] = []

@@ -9,6 +9,14 @@ from .camera import DEFAULT_FOV_DEG
 MOTION_METHODS = ("3dmom", "single-view")  # how 2D motion becomes 3D motion (see mom3d, motion3d)
 LOOP_FPS = 30.0  # motion is defined per frame of a 30 fps loop; videos at other fps sample the same loop in time
 MAX_LOOP_SECONDS = 4.0
+DEFAULT_LONG_SIDE_PX = {"cpu": 512, "cuda": 1024}  # working resolution when Settings.long_side is None
+VIDEO_SECONDS_RANGE = (0.0, 120.0)  # a rendered video lasts more than the first and at most the second
+VIDEO_FPS_RANGE = (1.0, 120.0)  # frames per second of a rendered video, both inclusive
+
+
+def default_long_side(device_type: str) -> int:
+    """The working resolution (long side, px) used when none is asked for: 1024 on a GPU, 512 on a CPU."""
+    return DEFAULT_LONG_SIDE_PX["cuda" if device_type == "cuda" else "cpu"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class Settings:
     cycle_seconds: float = 1.0  # one cross-fade cycle (a loop holds a whole number of them): how far water travels before it fades
     num_views: int = 12  # generated views around the input camera (besides the input view)
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
-    fit_iters: int = 20  # refinement steps of the Gaussians' colours against the views
+    fit_iters: int = 20  # steps of the colour fit against the input view (the fit refines colours only)
     fit_lr: float = 0.1
     # "single-view": lift the photo's field along the depth surface; "3dmom": one 3D motion that agrees with every
     # generated view's own 2D motion (mom3d). Single-view stays the default: on the quality report 3D-MOM measures
