@@ -147,13 +147,16 @@ def generate_views(
     source)."""
     inpainter = inpainter or ClassicInpainter()
     views = [source] + ([border] if border is not None else [])
+    # Each view's Gaussians are made once and kept: a new pose renders everything added so far (linear in views).
+    parts = [view_gaussians(views, index) for index in range(len(views))]
     for world_to_camera in poses_world_to_camera:
         camera = source.camera.with_pose(world_to_camera)
-        image, depth_m, alpha = render_rgbd(gaussians_from_views(views)[0], camera, device)
+        image, depth_m, alpha = render_rgbd(GaussianSet.concat([p for p in parts if p is not None]), camera, device)
         # Every under-covered pixel gets content: thin slivers at depth edges are disocclusions too.
         hole = alpha < HOLE_ALPHA
         image, depth_m = inpainter(image, depth_m, hole)
         views.append(View(camera, image, depth_m, hole))
+        parts.append(view_gaussians(views, len(views) - 1))
     return views
 
 
@@ -177,16 +180,26 @@ def push_behind_source(means_world: torch.Tensor, source: View) -> torch.Tensor:
     return transform_points(points_camera * factor[:, None], source.camera.camera_to_world)
 
 
+def view_gaussians(views: list[View], index: int) -> GaussianSet | None:
+    """Per-pixel Gaussians of ``views[index]``'s new content (None if it has none); content of generated views is
+    pushed behind the photo's surface (``views[0]``)."""
+    view = views[index]
+    if not view.new_content.any():
+        return None
+    part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content)
+    if index > 0:
+        means = push_behind_source(part.means, views[0])
+        # Keep the footprint in proportion to the new distance from the view that made it.
+        part = part.replace(means=means, scales=part.scales * (means.norm(dim=-1) / part.means.norm(dim=-1).clamp_min(1e-9))[:, None])
+    return part
+
+
 def gaussians_from_views(views: list[View]) -> tuple[GaussianSet, torch.Tensor]:
     """Per-pixel Gaussians of every view's new content, and [N] int view index of each (0 = source)."""
     parts, origin = [], []
-    for index, view in enumerate(views):
-        if view.new_content.any():
-            part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content)
-            if index > 0:
-                means = push_behind_source(part.means, views[0])
-                # Keep the footprint in proportion to the new distance from the view that made it.
-                part = part.replace(means=means, scales=part.scales * (means.norm(dim=-1) / part.means.norm(dim=-1).clamp_min(1e-9))[:, None])
+    for index in range(len(views)):
+        part = view_gaussians(views, index)
+        if part is not None:
             parts.append(part)
             origin.append(torch.full((len(part),), index, dtype=torch.int32))
     return GaussianSet.concat(parts), torch.cat(origin)

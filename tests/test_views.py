@@ -46,3 +46,30 @@ def test_views_reveal_and_fill_disocclusions_behind_the_photo_surface():
     assert (alpha < 0.9).mean() < 0.002
     colours = gaussians.colors[origin == 1]
     assert (colours[:, 2] > colours[:, 0]).float().mean() > 0.95  # the revealed background is blue, not red
+
+
+def test_generate_views_makes_each_views_gaussians_once(monkeypatch):
+    """Multi-view generation is incremental: a new pose renders the Gaussians of the earlier views without
+    rebuilding them, and the result equals building every view's Gaussians from scratch."""
+    import landscape4d.views as views_module
+
+    image, depth = near_box_scene()
+    camera = identity_camera(64, 48)
+    source = source_view(image, depth, camera)
+    poses = [pose_world_to_camera(torch.tensor([dx, dy, 0.0]), torch.eye(3))
+             for dx, dy in ((0.3, 0.0), (-0.3, 0.0), (0.0, 0.2), (0.0, -0.2))]
+    calls: list[int] = []
+    original = views_module.gaussians_from_pixels
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(views_module, "gaussians_from_pixels", counting)
+    views = generate_views(source, poses)
+    with_content = sum(bool(view.new_content.any()) for view in views)
+    assert len(calls) == with_content  # once per view; rebuilding per pose would call it 2 + 3 + 4 + 5 + … times
+    monkeypatch.setattr(views_module, "gaussians_from_pixels", original)
+    gaussians, origin = gaussians_from_views(views)
+    assert set(origin.unique().tolist()) <= set(range(len(views))) and len(gaussians) == int(sum(
+        view.new_content.sum() for view in views))
