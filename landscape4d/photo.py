@@ -88,7 +88,7 @@ def load_photo(
         raise TypeError(f"source must be a path, a PIL image or a NumPy array, got {type(source).__name__}")
 
     # The working size comes from the original size: a JPEG may have been decoded at a reduced (draft) scale.
-    image = _resize_to_working(rgb, _working_size(*original_size, long_side))
+    image = _resize_to_working(rgb, working_size(original_size, long_side))
     return Photo(image=image, original_size=original_size, name=name)
 
 
@@ -204,7 +204,7 @@ def _pil_to_rgb(
     try:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame is the photo
-        target_w, target_h = _working_size(width, height, long_side)
+        target_w, target_h = working_size((width, height), long_side)
         if allow_draft and image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK"):
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 13 MP JPEG then loads in a fraction of the time.
             # Ask for twice the working size so area averaging still does the final, high-quality reduction.
@@ -333,8 +333,11 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 # Resizing and naming
 
 
-def _working_size(width: int, height: int, long_side: int | None) -> tuple[int, int]:
-    """Even (width, height) of the working image (rules in the module docstring)."""
+def working_size(original_size: tuple[int, int], long_side: int | None) -> tuple[int, int]:
+    """Even (width, height) at which ``load_photo(…, long_side)`` returns a photo of ``original_size`` (width,
+    height after EXIF orientation): the one place of the rules in the module docstring (reduced to ``long_side``,
+    never enlarged except that a short side below 64 px is, both sides rounded half-up to even numbers)."""
+    width, height = (int(v) for v in original_size)
     long_px, short_px = max(width, height), min(width, height)
     cap = long_side / long_px if long_side is not None else math.inf
     scale = min(cap, max(1.0, MIN_WORKING_SHORT_SIDE_PX / short_px))
