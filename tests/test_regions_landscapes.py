@@ -73,9 +73,10 @@ def test_a_road_to_the_horizon_never_flows(wet: bool) -> None:
 
 def test_road_wedges_find_converging_edges_only_with_a_horizon() -> None:
     image, road = _road(False)
-    from landscape4d.regions.classic import _features, _resize_long_side
+    from landscape4d.imageops import resize_long_side
+    from landscape4d.regions.classic import _features
 
-    gray = _features(_resize_long_side(image, 256)).gray  # the classifier's working size and luma
+    gray = _features(resize_long_side(image, 256)).gray  # the classifier's working size and luma
     road = cv2.resize(road.astype(np.uint8), (256, 144), interpolation=cv2.INTER_NEAREST).astype(bool)
     ground = np.zeros((144, 256), bool)
     ground[int(0.42 * 144) + 2 :] = True

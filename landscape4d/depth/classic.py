@@ -26,47 +26,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..imageops import find_horizontal_lines, guided_filter, resize_long_side
+
 WORK_LONG_SIDE = 256  # segmentation size: enough for landscape layers, fast on a CPU
 GROUND_RANGE = 30.0  # far/near ratio of the ground plane between the bottom row and the horizon clamp
 NO_SKY_HORIZON = -0.1  # fraction of the height: above the frame, so the ground spans an ~11× depth range
 LAYER_VERTICALITY = 0.5  # how upright an ordinary below-horizon segment stands (0 = flat ground, 1 = wall)
 HORIZON_LIMITS = (0.15, 0.85)
 LINE_STRENGTH = 0.06  # Lab step (ΔE/100 per pixel) of a straight edge accepted as the horizon
-
-
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Edge-preserving smoothing of ``src`` [H,W] guided by ``guide`` [H,W] or [H,W,3] (He et al. 2010).
-
-    With a colour guide the local linear model uses the full 3×3 colour covariance, so edges between regions of
-    equal brightness but different colour (sky vs. sea) are kept.
-    """
-    src = src.astype(np.float32)
-    size = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
-
-    if guide.ndim == 2:
-        guide = guide.astype(np.float32)
-        mean_i, mean_p = box(guide), box(src)
-        var_i = box(guide * guide) - mean_i * mean_i
-        a = (box(guide * src) - mean_i * mean_p) / (var_i + eps)
-        b = mean_p - a * mean_i
-        return box(a) * guide + box(b)
-    guide = guide.astype(np.float32)
-    mean_i = box(guide)  # [H,W,3]
-    mean_p = box(src)
-    cov_ip = box(guide * src[..., None]) - mean_i * mean_p[..., None]
-    sigma = np.empty(guide.shape[:2] + (3, 3), np.float32)
-    for r in range(3):
-        for c in range(r, 3):
-            value = box(guide[..., r] * guide[..., c]) - mean_i[..., r] * mean_i[..., c]
-            sigma[..., r, c] = value
-            sigma[..., c, r] = value
-    sigma += eps * np.eye(3, dtype=np.float32)
-    a = np.linalg.solve(sigma, cov_ip[..., None])[..., 0]  # [H,W,3]
-    b = mean_p - (a * mean_i).sum(axis=-1)
-    return (box(a) * guide).sum(axis=-1) + box(b)
 
 
 class ClassicDepth:
@@ -84,9 +51,7 @@ class ClassicDepth:
             raise ValueError(f"image {image.shape[:2]} and sky {sky.shape} sizes differ")
         if sky.all():
             return np.ones((height, width), np.float32)  # clouds only: normalize_depth makes it a sky plane
-        scale = min(1.0, self.work_long_side / max(height, width))
-        small_size = (max(8, round(width * scale)), max(8, round(height * scale)))
-        small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA) if scale < 1.0 else image
+        small = resize_long_side(image, self.work_long_side)
         sky_small = _resize_mask(sky, small.shape[:2])
         water_small = None if water is None else _resize_mask(np.asarray(water, bool), small.shape[:2])
 
@@ -104,8 +69,6 @@ class ClassicDepth:
 
 def estimate_horizon(image: np.ndarray, sky: np.ndarray, water: np.ndarray | None = None) -> float:
     """Horizon row (float, in pixels of ``image``) from sky, water and straight edges (module docstring)."""
-    from ..regions.classic import find_horizontal_lines
-
     height = image.shape[0]
     low, high = HORIZON_LIMITS[0] * height, HORIZON_LIMITS[1] * height
     if water is not None and water.any():

@@ -44,6 +44,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from ..imageops import HorizontalLine, find_horizontal_lines, guided_filter, resize_long_side
+from .evidence import find_mirror_axes, mirror_maps, reflection_symmetry, road_wedges
+
 if TYPE_CHECKING:
     from . import RegionMasks
 
@@ -79,7 +82,7 @@ class ClassicRegions:
 
         image = _as_float_rgb(image)
         height, width = image.shape[:2]
-        small = _resize_long_side(image, self.work_long_side)
+        small = resize_long_side(image, self.work_long_side)
         features = _features(small)
         sky_soft, below_horizon = _sky_and_cut(features, self.min_sky_fraction)
         sky_small = _peel_textured_bottom(features, _add_sky_gaps(features, sky_soft > 0.5))
@@ -118,15 +121,6 @@ def _as_float_rgb(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(np.float32), 0.0, 1.0)
 
 
-def _resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
-    height, width = image.shape[:2]
-    scale = long_side / max(height, width)
-    if scale >= 1.0:
-        return image
-    size = (max(8, round(width * scale)), max(8, round(height * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def _features(rgb: np.ndarray) -> _Features:
     gray = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
     # Sobel 3×3 sums 4 weighted differences; /4 makes it a per-pixel intensity step.
@@ -145,87 +139,8 @@ def _features(rgb: np.ndarray) -> _Features:
     return _Features(rgb, gray, lab, edge, texture, gxx, gyy, saturation, value, vegetation)
 
 
-@dataclass(frozen=True)
-class HorizontalLine:
-    """A long, straight, near-horizontal intensity step: row(x) = row_at_centre + slope · (x − width/2)."""
-
-    row_at_centre: float
-    slope: float  # rows per column
-    strength: float  # mean vertical intensity step per pixel along the line (0 = none)
-
-    def rows(self, width: int) -> np.ndarray:
-        return self.row_at_centre + self.slope * (np.arange(width) + 0.5 - width / 2.0)
-
-    def below(self, shape: tuple[int, int], margin: float = 0.0) -> np.ndarray:
-        """[h,w] bool: pixels more than ``margin`` rows below the line."""
-        height, width = shape
-        return np.arange(height)[:, None] > self.rows(width)[None, :] + margin
-
-
-def find_horizontal_lines(
-    gray: np.ndarray,
-    max_tilt_deg: float = 3.0,
-    min_strength: float = 0.04,
-    max_lines: int = 6,
-    weight: np.ndarray | None = None,
-    min_support: float = 0.15,
-) -> list[HorizontalLine]:
-    """Long straight near-horizontal edges (sea horizons, shorelines, tree lines), strongest first.
-
-    ``gray`` is [h,w] or [h,w,C] (e.g. Lab scaled to ~[0,1], so that a colour-only step such as light-blue sky
-    over deep-blue sea counts).
-    For each tilt the vertical gradient is sheared so the candidate line becomes a row, then averaged along
-    the row: a line spanning the width keeps its full step, while texture of either sign averages out. This is
-    a Hough transform restricted to near-horizontal lines, weighted by signed gradient. With ``weight`` [h,w]
-    the average runs over the weighted pixels only (a horizon seen between two mountains), which must cover at
-    least ``min_support`` of the width.
-    """
-    height, width = gray.shape[:2]
-    channels = gray.reshape(height, width, -1).astype(np.float32)
-    gy = np.stack(
-        [cv2.Sobel(channels[..., c], cv2.CV_32F, 0, 1, ksize=3) / 4.0 for c in range(channels.shape[-1])], axis=-1
-    )
-    weights = np.ones((height, width), np.float32) if weight is None else weight.astype(np.float32)
-    tilts = np.arange(-max_tilt_deg, max_tilt_deg + 1e-6, 0.5)
-    profiles = np.zeros((len(tilts), height), np.float64)
-    for index, tilt in enumerate(tilts):
-        slope = float(np.tan(np.radians(tilt)))
-        # dst(x, y) = src(x, y + slope·(x − w/2)): the line of that slope through row y becomes row y.
-        shear = np.float32([[1, 0, 0], [slope, 1, -slope * width / 2.0]])
-
-        def sheared(values: np.ndarray) -> np.ndarray:
-            return cv2.warpAffine(
-                values, shear, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-            )
-
-        support = sheared(weights).sum(axis=1)
-        summed = sheared(gy * weights[..., None]).reshape(height, width, -1).sum(axis=1)  # [h, C], signed
-        step = np.sqrt((summed**2).sum(axis=1)) / np.maximum(support, 1e-6)
-        profiles[index] = np.where(support >= min_support * width, step, 0.0)
-    border = max(2, height // 60)  # frames and scanner borders are not horizons
-    profiles[:, :border] = 0.0
-    profiles[:, height - border :] = 0.0
-    lines: list[HorizontalLine] = []
-    suppress = max(3, height // 40)
-    for _ in range(max_lines):
-        tilt_index, row = np.unravel_index(int(np.argmax(profiles)), profiles.shape)
-        strength = float(profiles[tilt_index, row])
-        if strength < min_strength:
-            break
-        slope = float(np.tan(np.radians(tilts[tilt_index])))
-        lines.append(HorizontalLine(float(row), slope, strength))
-        profiles[:, max(0, row - suppress) : row + suppress + 1] = 0.0
-    return lines
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Sky
-
-
-def sky_probability(features: _Features, min_fraction: float = 0.01) -> np.ndarray:
-    """Sky mask [h,w] (0/1 float) at the feature size."""
-    return _sky_and_cut(features, min_fraction)[0]
 
 
 def _sky_and_cut(features: _Features, min_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -491,8 +406,6 @@ def water_mask(
 def _mirror_evidence(features: _Features, horizon: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
     """Waterline rows and their ``evidence.mirror_maps``: about the photo's waterlines: rows below the sky line about which the photo is
     clearly mirror-symmetric (``evidence.find_mirror_axes``); none in most photos."""
-    from .evidence import find_mirror_axes, mirror_maps
-
     height, width = features.gray.shape
     sky_row = int(np.median(horizon)) if (horizon >= 0).any() else 0
     axes = find_mirror_axes(features.gray, sky_row, min_ncc=MIRROR_AXIS_NCC)
@@ -685,8 +598,6 @@ def _scored_components(
     raised by reflection symmetry (calm water mirrors the shore), lowered where the region lies in a road
     wedge (straight edges converging toward the horizon) without mirroring anything.
     """
-    from .evidence import reflection_symmetry, road_wedges
-
     height, width = sky.shape
     out: list[tuple[str, np.ndarray, float, str]] = []
     lightness = features.lab[..., 0]
@@ -812,8 +723,6 @@ def _drop_small(mask: np.ndarray, min_fraction: float) -> np.ndarray:
 
 def _refine_to(soft: np.ndarray, image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Upsample a soft mask and snap its boundary to the full-resolution image edges (guided filter)."""
-    from ..depth.classic import guided_filter
-
     height, width = shape
     if not soft.any():
         return np.zeros(shape, bool)
