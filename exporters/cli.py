@@ -1,6 +1,6 @@
 """Command line for exports: ``python -m landscape4d export SCENE --format ... --out ...``.
 
-The lead's ``landscape4d.cli`` builds the parser with ``add_export_arguments`` and calls ``run_export``; errors are
+``landscape4d.cli`` builds the export parser with ``add_export_arguments`` and calls ``run_export``; errors are
 raised as ``ValueError``/``FileNotFoundError`` with messages a user can act on.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .api import FORMATS, ExportResult, export_scene
+from .api import FORMATS, OPTIONS, ExportResult, export_scene
+from .footprint import EXPORT_FOOTPRINT
 from .sequence import FRAME_FORMATS
 from .splatv import DEFAULT_LOBES, LOBE_CHOICES
 
@@ -20,6 +21,12 @@ def _dashed(name: str) -> str:
     return name.replace("_", "-")
 
 
+def _budget_defaults() -> str:
+    """``spz 15, sequence 250, splatv 64``: the formats with a default size budget, from ``OPTIONS``."""
+    budgets = {fmt: opts["max_bytes"] for fmt, opts in OPTIONS.items() if opts.get("max_bytes")}
+    return ", ".join(f"{_dashed(fmt)} {size / 1_000_000:g}" for fmt, size in budgets.items())
+
+
 def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the export arguments to ``parser`` (positional SCENE, --format, --out and the format options)."""
     parser.add_argument("scene", help="saved scene file (*.l4d.npz)")
@@ -28,11 +35,12 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--max-gaussians", type=int, default=None, help="budget: most splats a file/frame may hold")
     parser.add_argument(
         "--footprint", type=float, default=None,
-        help="splat size in pixel spacings, colours re-fitted (default 0.6: gap-free at any window size; 0 = the scene's own)",
+        help=f"splat size in pixel spacings, colours re-fitted (default {EXPORT_FOOTPRINT:g}: gap-free at any window size; "
+        "0 = the scene's own)",
     )
     parser.add_argument(
         "--max-mb", type=float, default=None,
-        help="size budget in MB (default: spz 15, sequence 250, splatv 64; none for ply/splat): above it the scene is "
+        help=f"size budget in MB (default: {_budget_defaults()}; none for the others): above it the scene is "
         "resampled on a coarser grid; 0 = no budget",
     )
     parser.add_argument("--sh-degree", type=int, choices=(0, 3), default=None, help="ply: SH degree (default: 3 if present)")
@@ -66,8 +74,6 @@ def options_from_args(args: argparse.Namespace) -> dict:
         "viewer": False if args.no_viewer else None,
         "embed": False if args.no_embed else None,
     }
-    from .api import OPTIONS
-
     given = {k: v for k, v in candidates.items() if v is not None}
     wrong = sorted(k for k in given if k not in OPTIONS[fmt])
     if wrong:

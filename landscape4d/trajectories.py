@@ -9,24 +9,16 @@ paths reveal have been inpainted.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from .camera import Camera, look_at, pose_world_to_camera, rotation_matrix
+from .camera import Camera, look_at, pose_world_to_camera
 
 LATERAL = 0.05  # swing/up-down/circle half-amplitude, × depth_near (≈ 4% of the width of near parallax)
 FORWARD = 0.35  # zoom-in travel, × depth_near
 BACKWARD = 0.12  # dolly-out travel, × depth_near
 ORBIT_DEG = 6.0  # orbit half-angle around a focus point at the median depth
-
-
-@dataclass(frozen=True)
-class PathPose:
-    position_world: tuple[float, float, float]  # in units of depth_near
-    yaw_deg: float = 0.0
-    pitch_deg: float = 0.0
 
 
 def _smooth(u: float) -> float:
@@ -130,4 +122,4 @@ def extreme_view_poses(depth_near: float, depth_focus: float, scale: float, coun
     return poses[: max(0, count)]
 
 
-__all__ = ["PRESETS", "trajectory_cameras", "extreme_view_poses", "rotation_matrix"]
+__all__ = ["PERIODIC", "PRESETS", "PRESET_OFFSETS", "extreme_view_poses", "orbit_pose", "trajectory_cameras"]
