@@ -16,8 +16,16 @@ SHARED = REPO.parent / "shared"
 EXAMPLE_PHOTO = REPO / "examples" / "china.jpg"
 
 
+SHARED_PHOTOS = SHARED / "photos"
+# Real photos that are not the project's: they live beside the checkout (../shared/photos), never in it.
+needs_shared_photos = pytest.mark.skipif(
+    not SHARED_PHOTOS.is_dir(), reason=f"real photos not present: {SHARED_PHOTOS} (../shared/photos beside the checkout)"
+)
+
+
 def shared_photos() -> list[Path]:
-    folder = SHARED / "photos"
+    """The real photos in ../shared/photos, sorted by name; [] when the folder is absent."""
+    folder = SHARED_PHOTOS
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"}) if folder.is_dir() else []
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import needs_shared_photos, shared_photos
 from landscape4d.depth import (
     ClassicDepth,
     estimate_depth,
@@ -19,8 +20,6 @@ from landscape4d.depth.classic import estimate_horizon, ground_depth
 from landscape4d.photo import load_photo
 from landscape4d.regions import estimate_regions
 
-PHOTOS = Path("/work/shared/photos")
-needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason="shared photos not available")
 HEIGHT, WIDTH, HORIZON = 240, 360, 100
 
 
@@ -167,10 +166,10 @@ def test_user_depth_errors(tmp_path: Path) -> None:
         load_user_depth(tmp_path / "missing.npy", (40, 60))
 
 
-@needs_photos
+@needs_shared_photos
 def test_shared_photos_depth() -> None:
     started = time.perf_counter()
-    for path in sorted(PHOTOS.iterdir()):
+    for path in shared_photos():
         image = load_photo(path).image
         sky = estimate_regions(image).sky
         depth = estimate_depth(image, sky)

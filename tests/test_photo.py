@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import needs_shared_photos, shared_photos
 from landscape4d.photo import Photo, PhotoError, load_photo
 
-PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
-if not PHOTOS.is_dir():
-    PHOTOS = Path("/work/shared/photos")
 
 
 def _halves(width: int = 40, height: int = 20) -> Image.Image:
@@ -235,9 +233,9 @@ def _repeat_upscale(array: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)
 
 
-@pytest.mark.skipif(not PHOTOS.is_dir(), reason="shared photos not available")
+@needs_shared_photos
 def test_shared_photos_load() -> None:
-    for path in sorted(PHOTOS.iterdir()):
+    for path in shared_photos():
         photo = load_photo(path)
         _check_photo(photo)
         assert max(photo.image.shape[:2]) == 512

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import needs_shared_photos, shared_photos
 from landscape4d.photo import load_photo
 from landscape4d.regions import ClassicRegions, RegionMasks, estimate_regions, load_user_mask
 
-PHOTOS = Path("/work/shared/photos")
-needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason="shared photos not available")
 
 
 def _sky_gradient(height: int, width: int) -> np.ndarray:
@@ -152,10 +151,10 @@ def test_user_mask_errors(tmp_path: Path) -> None:
         load_user_mask(tmp_path / "missing.png", (100, 150))
 
 
-@needs_photos
+@needs_shared_photos
 def test_shared_photos_regions() -> None:
     results: dict[str, RegionMasks] = {}
-    for path in sorted(PHOTOS.iterdir()):
+    for path in shared_photos():
         results[path.stem[:2]] = estimate_regions(load_photo(path).image)
     for key, masks in results.items():
         height = masks.sky.shape[0]
