@@ -6,7 +6,7 @@ import torch
 
 from landscape4d.camera import identity_camera
 from landscape4d.gaussians import random_gaussians
-from landscape4d.scene import Scene4D
+from landscape4d.scene import Scene4D, SceneMeta
 
 
 def example_scene(
@@ -35,5 +35,5 @@ def example_scene(
         loop_fps=loop_fps,
         depth_near=float(z.min()),
         depth_far=float(z.max()),
-        meta={"name": "example"},
+        meta=SceneMeta(photo="example"),
     )

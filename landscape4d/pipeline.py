@@ -26,7 +26,7 @@ from .motion3d import MotionLifter, lift_motion, lift_single_view
 from .mom3d import MomSettings, ViewMotion, estimate_view_motion, lift_multi_view
 from .photo import Photo, load_photo
 from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
-from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D
+from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D, SceneMeta
 from .settings import LOOP_FPS, Settings, default_long_side
 from .trajectories import PRESETS, extreme_view_poses, trajectory_cameras
 from .views import View, border_margins, border_view, gaussians_from_views, generate_views, source_view
@@ -229,13 +229,8 @@ def build(
         loop_fps=LOOP_FPS,
         depth_near=near,
         depth_far=far,
-        meta={
-            "photo": photo.name,
-            "depth_focus": focus,
-            "settings": asdict(settings),
-            "timings_s": timings,
-            "source_psnr_db": fit_report.source_psnr_db,
-        },
+        meta=SceneMeta.now(photo=photo.name, depth_focus=focus, settings=asdict(settings), timings_s=timings,
+                           source_psnr_db=fit_report.source_psnr_db),
         layer=layer,
         cycles=settings.cycles,
         fade=DEFAULT_FADE,

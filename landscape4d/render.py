@@ -51,7 +51,7 @@ def to_uint8(out: RenderOutput) -> np.ndarray:
 
 
 def trajectory_for(scene: Scene4D, preset: str, num_frames: int) -> list[Camera]:
-    return trajectory_cameras(preset, num_frames, scene.source_camera, scene.depth_near, scene.meta.get("depth_focus", scene.depth_near * 3))
+    return trajectory_cameras(preset, num_frames, scene.source_camera, scene.depth_near, scene.meta.depth_focus)
 
 
 def render_frames(

@@ -1,14 +1,16 @@
 """Scene4D: everything needed to render or export the living scene, and its single-file save format.
 
 A scene file (``*.l4d.npz``) is a NumPy archive: the Gaussian arrays, the per-Gaussian velocity, the source
-camera and a JSON ``meta`` record. Re-rendering with a new trajectory or length loads it and skips depth, views
-and fitting entirely.
+camera and a JSON ``meta`` record (the loop's timing, the scene's depth range and a typed ``SceneMeta``: focus
+depth, settings, provenance, timings). Re-rendering with a new trajectory or length loads it and skips depth,
+views and fitting entirely. Only ``Scene4D.save`` / ``Scene4D.load`` read and write the file.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ import torch
 from .camera import Camera
 from .gaussians import GaussianSet
 
-SCENE_FORMAT_VERSION = 2  # 2 adds ``layer``, ``cycles``, ``fade``, ``phase_offset`` (version-1 files still load)
+SCENE_FORMAT_VERSION = 3  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta (older files load)
+FOCUS_FALLBACK = 3.0  # scenes that never knew their focus depth (format 1–2 without it) aim paths at 3 × near
 
 # What a Gaussian's content came from (``Scene4D.layer``).
 LAYER_PHOTO = 0  # a pixel of the photo
@@ -27,6 +30,51 @@ LAYER_INPAINTED = 2  # a disocclusion filled by the inpainter in a generated vie
 LAYER_BACKDROP = 3  # the static copy under moving content (``animate.with_backdrop``)
 LAYER_NAMES = {LAYER_PHOTO: "photo", LAYER_BORDER: "border", LAYER_INPAINTED: "inpainted", LAYER_BACKDROP: "backdrop"}
 SCENE_SUFFIX = ".l4d.npz"
+
+
+@dataclass
+class SceneMeta:
+    """What a scene knows about how it was made: the one typed record behind ``Scene4D.meta``.
+
+    ``depth_focus`` is where camera paths aim (median non-sky depth); ``settings`` the build's ``Settings`` as a
+    dict (``Settings.field_names()``); ``backends`` the backend name each stage ran; ``library_version`` and
+    ``created_utc`` the provenance; ``timings_s`` the stage times; ``source_psnr_db`` the t = 0 fidelity.
+    """
+
+    photo: str = ""  # file name of the photo (no directories: scene files get shared)
+    depth_focus: float | None = None  # world units; None → FOCUS_FALLBACK × depth_near (filled by Scene4D)
+    settings: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)  # stage → registered backend name
+    library_version: str = ""
+    created_utc: str = ""  # ISO 8601
+    timings_s: dict[str, float] = field(default_factory=dict)
+    source_psnr_db: float | None = None
+
+    @property
+    def speed(self) -> float:
+        """The build's global speed multiplier (1 when unknown)."""
+        return float(self.settings.get("speed", 1.0))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> "SceneMeta":
+        """Tolerant of older files: unknown keys are dropped, missing ones take their defaults."""
+        if not isinstance(record, dict):
+            raise ValueError(f"scene metadata must be a JSON object, got {type(record).__name__}")
+        known = {f.name for f in fields(cls)}
+        meta = cls(**{key: value for key, value in record.items() if key in known})
+        if meta.depth_focus is not None:
+            meta.depth_focus = float(meta.depth_focus)
+        return meta
+
+    @classmethod
+    def now(cls, **values: Any) -> "SceneMeta":
+        """A record stamped with this library's version and the current UTC time."""
+        from . import __version__
+
+        return cls(library_version=__version__, created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"), **values)
 
 
 @dataclass
@@ -45,13 +93,17 @@ class Scene4D:
     loop_fps: float
     depth_near: float  # robust nearest scene depth (world units), used to scale camera paths
     depth_far: float  # robust farthest non-sky depth
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: SceneMeta = field(default_factory=SceneMeta)
     layer: torch.Tensor | None = None  # [N] int8 LAYER_* of each Gaussian; None when unknown (old files)
     cycles: int = 1  # cross-fade cycles per loop (see ``animate``): a particle travels at most v·loop_frames/cycles
     fade: float = 1.0  # share of a cycle each cross-fade takes (1 with cycles = 1: the classic two-population loop)
     phase_offset: torch.Tensor | None = None  # [N] per-Gaussian cycle phase offset, |ψ| ≤ (1 − fade)/2; None = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.meta, SceneMeta):
+            raise TypeError(f"meta must be a SceneMeta, got {type(self.meta).__name__}")
+        if self.meta.depth_focus is None:
+            self.meta.depth_focus = FOCUS_FALLBACK * self.depth_near
         if self.velocity.shape != self.gaussians.means.shape:
             raise ValueError(f"velocity has shape {tuple(self.velocity.shape)}, expected {tuple(self.gaussians.means.shape)}")
         n = len(self.gaussians)
@@ -111,7 +163,7 @@ class Scene4D:
             "depth_far": self.depth_far,
             "width": self.source_camera.width,
             "height": self.source_camera.height,
-            "extra": self.meta,
+            "extra": self.meta.to_json(),
         }
         arrays = {name: t.detach().cpu().numpy().astype(np.float32) for name, t in self.gaussians.as_dict().items()}
         arrays["velocity"] = self.velocity.detach().cpu().numpy().astype(np.float32)
@@ -151,7 +203,7 @@ class Scene4D:
             loop_fps=float(meta["loop_fps"]),
             depth_near=float(meta["depth_near"]),
             depth_far=float(meta["depth_far"]),
-            meta=meta.get("extra", {}),
+            meta=SceneMeta.from_json(meta.get("extra", {})),
             layer=arrays["layer"].to(torch.int8) if "layer" in arrays else None,
             cycles=int(meta.get("cycles", 1)),
             fade=float(meta.get("fade", 1.0)),

@@ -101,13 +101,15 @@ def test_phase_wraps_forward():
 
 def test_save_load_roundtrip(tmp_path):
     scene = make_scene()
-    scene.meta["photo"] = "x"
+    scene.meta.photo = "x"
+    scene.meta.settings = {"speed": 1.5}
     path = scene.save(tmp_path / "s.l4d.npz")
     loaded = Scene4D.load(path)
     for name, value in scene.gaussians.as_dict().items():
         assert torch.equal(getattr(loaded.gaussians, name), value)
     assert torch.equal(loaded.velocity, scene.velocity)
-    assert loaded.loop_frames == 30 and loaded.meta["photo"] == "x"
+    assert loaded.loop_frames == 30 and loaded.meta.photo == "x" and loaded.meta.speed == 1.5
+    assert loaded.meta.depth_focus == pytest.approx(scene.meta.depth_focus)
     assert torch.equal(loaded.source_camera.K, scene.source_camera.K)
 
 
@@ -142,3 +144,43 @@ def test_layer_round_trips_and_subsets(tmp_path):
     assert _torch.equal(loaded.layer, scene.layer)
     sub = loaded.subset(_torch.arange(n - 2, n))
     assert sub.layer.tolist() == [LAYER_BACKDROP, LAYER_BACKDROP] and len(sub.gaussians) == 2
+
+
+def _write_old_scene(path, version: int, extra: dict | None) -> None:
+    """A scene file as landscape4d wrote it before the typed SceneMeta (format 1 or 2)."""
+    import json
+
+    scene = make_scene()
+    arrays = {name: t.numpy() for name, t in scene.gaussians.as_dict().items()}
+    arrays["velocity"] = scene.velocity.numpy()
+    arrays["K"] = scene.source_camera.K.numpy()
+    arrays["world_to_camera"] = scene.source_camera.world_to_camera.numpy()
+    meta = {"format": "landscape4d-scene", "version": version, "loop_frames": 30, "loop_fps": 30.0,
+            "depth_near": 2.0, "depth_far": 9.0, "width": scene.source_camera.width, "height": scene.source_camera.height}
+    if extra is not None:
+        meta["extra"] = extra
+    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def test_old_scene_files_load_into_the_typed_record(tmp_path):
+    _write_old_scene(tmp_path / "v2.l4d.npz", 2, {"photo": "lake.jpg", "depth_focus": 4.5, "settings": {"speed": 2.0},
+                                                  "timings_s": {"fit": 1.0}, "source_psnr_db": 40.0, "gone": 1})
+    v2 = Scene4D.load(tmp_path / "v2.l4d.npz")
+    assert (v2.meta.photo, v2.meta.depth_focus, v2.meta.speed, v2.meta.source_psnr_db) == ("lake.jpg", 4.5, 2.0, 40.0)
+    _write_old_scene(tmp_path / "v1.l4d.npz", 1, None)  # no record at all: paths aim at 3 × near, speed 1
+    v1 = Scene4D.load(tmp_path / "v1.l4d.npz")
+    assert v1.meta.depth_focus == pytest.approx(6.0) and v1.meta.speed == 1.0 and v1.cycles == 1
+
+
+def test_scene_meta_is_typed_and_stamped():
+    from landscape4d import __version__
+    from landscape4d.scene import SceneMeta
+
+    meta = SceneMeta.now(photo="a.jpg", depth_focus=2.0)
+    assert meta.library_version == __version__ and meta.created_utc.endswith("+00:00")
+    assert SceneMeta.from_json(meta.to_json()) == meta
+    with pytest.raises(TypeError, match="SceneMeta"):
+        scene = make_scene()
+        Scene4D(scene.gaussians, scene.velocity, scene.source_camera, 30, 30.0, 1.0, 2.0, meta={"photo": "x"})
+    with pytest.raises(ValueError, match="JSON object"):
+        SceneMeta.from_json(["not", "a", "record"])

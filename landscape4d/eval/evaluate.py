@@ -177,7 +177,7 @@ def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) ->
     from ..mom3d import estimate_view_motion
 
     inputs = result.motion_inputs
-    speed = float(result.scene.meta.get("settings", {}).get("speed", 1.0))
+    speed = result.scene.meta.speed
     if inputs is None:
         flow, source_camera, depth, arrows = result.flow, result.scene.source_camera, result.depth_m, []
     else:
@@ -213,7 +213,7 @@ def view_motions_of(result: Any) -> list[Any]:
     from ..scene import LAYER_BORDER
 
     inputs = result.motion_inputs
-    speed = float(result.scene.meta.get("settings", {}).get("speed", 1.0))
+    speed = result.scene.meta.speed
     return [
         estimate_view_motion(view.camera, view.depth_m, view.image, inputs.flow, inputs.camera, inputs.depth_m,
                              inputs.arrows, speed, result.photo.width)
