@@ -54,6 +54,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from landscape4d.camera import invert_pose, project_points
+
 from .arrays import SplatArrays, drop_invalid, to_uint8, unit_quats
 
 SPLATV_MAGIC = 0x674B
@@ -233,15 +235,12 @@ class ViewerCamera:
 
     @property
     def camera_to_world(self) -> np.ndarray:
-        return np.linalg.inv(np.asarray(self.world_to_camera, dtype=np.float64))
+        return invert_pose(np.asarray(self.world_to_camera, dtype=np.float64))
 
     def project(self, points_world: np.ndarray) -> np.ndarray:
-        """Pixel coordinates [..., 2] of world points [..., 3] (pixel centres at +0.5, as ``camera.project_points``)."""
-        w2c = np.asarray(self.world_to_camera, dtype=np.float64)
-        p = np.asarray(points_world, dtype=np.float64) @ w2c[:3, :3].T + w2c[:3, 3]
-        z = np.where(np.abs(p[..., 2]) < 1e-8, 1e-8, p[..., 2])
-        K = np.asarray(self.K, dtype=np.float64)
-        return np.stack([K[0, 0] * p[..., 0] / z + K[0, 2], K[1, 1] * p[..., 1] / z + K[1, 2]], axis=-1)
+        """Pixel coordinates [..., 2] of world points [..., 3] (pixel centres at +0.5; ``camera.project_points``)."""
+        uv_px, _ = project_points(np.asarray(points_world, dtype=np.float64), self)
+        return uv_px
 
     def splatv_json(self) -> dict:
         """The ``cameras`` entry of the splatv header (INRIA cameras.json: camera centre and camera-to-world rotation)."""

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import Camera, project_points, sample_bilinear
+from .camera import Camera, camera_to_pixels, pixel_grid, project_points, sample_bilinear, transform_points, unproject
 from .flow2d import Arrow, Flow2D, motion_field
 from .motion3d import confine_to_regions, lift_single_view, smooth_surface
 
@@ -64,23 +64,13 @@ class MomSettings:
 PAPER = MomSettings(anchor=False, smooth=0.0, surface=0.0, sky_shell=0.0, confine=False, start_at_rest=True)
 
 
-def _pixels_to_world(uv: np.ndarray, z: np.ndarray, camera: Camera) -> np.ndarray:
-    """World points [N,3] of pixel coordinates [N,2] (centres at +0.5) at z-depths [N] of ``camera``."""
-    K = camera.K.numpy().astype(np.float64)
-    points = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], -1)
-    to_world = camera.camera_to_world.numpy().astype(np.float64)
-    return points @ to_world[:3, :3].T + to_world[:3, 3]
-
-
 def carry_regions_to_view(region_id: np.ndarray, source: Camera, view_camera: Camera, view_depth_m: np.ndarray) -> np.ndarray:
     """[H,W] region ids of a view: each view pixel, lifted with the view's depth, takes the id of the source pixel
     it lands on (0 where it lands outside the source image or has no depth)."""
     height, width = view_depth_m.shape
-    v, u = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
     z = view_depth_m.astype(np.float64)
-    world = _pixels_to_world(np.stack([u.ravel(), v.ravel()], -1), z.ravel(), view_camera)
-    uv, zs = project_points(torch.from_numpy(world), source)
-    uv, zs = uv.numpy(), zs.numpy()
+    world = unproject(pixel_grid(width, height).reshape(-1, 2), z.ravel(), view_camera.K, view_camera.world_to_camera)
+    uv, zs = project_points(world, source)
     src_h, src_w = region_id.shape
     cols, rows = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
     inside = (zs > 0) & (z.reshape(-1) > 0) & (cols >= 0) & (cols < src_w) & (rows >= 0) & (rows < src_h)
@@ -96,9 +86,8 @@ def carry_arrows_to_view(arrows: list[Arrow], source: Camera, source_depth_m: np
     if not arrows:
         return out
     ends = np.array([[a.x0, a.y0] for a in arrows] + [[a.x1, a.y1] for a in arrows], np.float64)
-    world = _pixels_to_world(ends, sample_bilinear(source_depth_m, ends), source)
-    uv, zv = project_points(torch.from_numpy(world), view_camera)
-    uv = uv.numpy()
+    world = unproject(ends, sample_bilinear(source_depth_m, ends), source.K, source.world_to_camera)
+    uv, zv = project_points(world, view_camera)
     n = len(arrows)
     for i in range(n):
         x0, y0 = uv[i]
@@ -146,9 +135,7 @@ def _surface_normals(depth_m: np.ndarray, region: np.ndarray, camera: Camera) ->
     """[H,W,3] unit normals (camera frame) of the depth surface smoothed inside ``region``."""
     surface = smooth_surface(depth_m.astype(np.float64), region)
     height, width = surface.shape
-    K = camera.K.numpy().astype(np.float64)
-    v, u = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    points = np.stack([(u - K[0, 2]) / K[0, 0] * surface, (v - K[1, 2]) / K[1, 1] * surface, surface], -1)
+    points = unproject(pixel_grid(width, height), surface, camera.K)  # camera frame [H,W,3]
     du = np.gradient(points, axis=1)
     dv = np.gradient(points, axis=0)
     normal = np.cross(du, dv)
@@ -179,17 +166,14 @@ def solve_velocities(
     n = p.shape[0]
     # Unknowns in px per frame: u = v · s, s = f / z_source (one world step of a pixel at the source depth), so
     # the data and every prior are in px and float32 is ample.
-    source_w2c = views[0].camera.world_to_camera.to(device, dtype)
-    src_z = (p @ source_w2c[:3, :3].T + source_w2c[:3, 3])[:, 2]
+    src_z = transform_points(p, views[0].camera.world_to_camera)[:, 2]
     px_per_unit = views[0].camera.K[0, 0].item() / src_z.clamp_min(1e-9)
     pair_gaussian, pair_J, pair_f, pair_w = [], [], [], []
     for index, view in enumerate(views):
-        w2c = view.camera.world_to_camera.to(device, dtype)
-        rotation, translation = w2c[:3, :3], w2c[:3, 3]
-        camera_points = p @ rotation.T + translation
+        rotation = view.camera.world_to_camera[:3, :3].to(device, dtype)  # for the Jacobian's chain rule
+        camera_points = transform_points(p, view.camera.world_to_camera)
         K = view.camera.K.to(device, dtype)
-        z = camera_points[:, 2]
-        uv = camera_points[:, :2] / z.clamp_min(1e-9)[:, None] * torch.stack([K[0, 0], K[1, 1]]) + K[:2, 2]
+        uv, z = camera_to_pixels(camera_points, K)
         uv_np, z_np = uv.cpu().numpy(), z.cpu().numpy()
         height, width = view.depth_m.shape
         inside = (z_np > 0) & (uv_np[:, 0] >= 0) & (uv_np[:, 0] < width) & (uv_np[:, 1] >= 0) & (uv_np[:, 1] < height)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import Camera, project_points, sample_bilinear
+from .camera import Camera, project_points, sample_bilinear, unproject
 from .flow2d import TAPER_MARGIN_PX, Flow2D, distance_inside
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
@@ -64,10 +64,6 @@ def lift_single_view(
     raw = depth_m.astype(np.float64)
     surface = smooth_surface(raw, flow.moving)
     surface_here, raw_here = sample_bilinear(surface, uv_m), sample_bilinear(raw, uv_m)
-    K = camera.K.numpy().astype(np.float64)
-
-    def unproject(uv_: np.ndarray, z_: np.ndarray) -> np.ndarray:
-        return np.stack([(uv_[:, 0] - K[0, 2]) / K[0, 0] * z_, (uv_[:, 1] - K[1, 2]) / K[1, 1] * z_, z_], axis=-1)
 
     # The straight path is the chord between the surface points half a cycle up- and downstream, so the speed at
     # rest (and on average over the cycle) is the requested one although perspective bends the projected path.
@@ -82,7 +78,7 @@ def lift_single_view(
         ratio = np.where(jump, 1.0, ratio)
         # Clamp the depth change, not the speed: nothing flies at the camera, the on-screen motion stays.
         target_z = z_m * np.clip(ratio, 1.0 - 0.5 * MAX_CYCLE_DEPTH_CHANGE, 1.0 + 0.5 * MAX_CYCLE_DEPTH_CHANGE)
-        ends.append(unproject(target_uv, target_z))
+        ends.append(unproject(target_uv, target_z, camera.K))  # camera frame
     delta_camera = (ends[0] - ends[1]) / (2.0 * half)
     rotation_camera_to_world = camera.camera_to_world[:3, :3].numpy().astype(np.float64)
     velocity[moving] = delta_camera @ rotation_camera_to_world.T

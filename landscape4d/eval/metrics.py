@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..camera import sample_bilinear
+from ..camera import project, sample_bilinear, unproject  # the one pinhole camera (re-exported here)
 
 HOLE_ALPHA = 0.9  # accumulated opacity below this is a hole (same threshold as render.HOLE_ALPHA)
 LEVELS = 255.0  # 8-bit levels: the unit of the change and warping-error metrics
@@ -422,24 +422,6 @@ def piqe(
 
 # ---------------------------------------------------------------------------------------------------------------
 # Multi-view motion consistency (geometry on arrays)
-
-
-def project(points_world: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates [N,2] (centres at +0.5) and camera z [N] of world points [N,3]."""
-    K, w2c = np.asarray(K, np.float64), np.asarray(world_to_camera, np.float64)
-    camera = np.asarray(points_world, np.float64) @ w2c[:3, :3].T + w2c[:3, 3]
-    z = camera[:, 2]
-    safe = np.where(np.abs(z) < 1e-9, 1e-9, z)
-    uv = np.stack([K[0, 0] * camera[:, 0] / safe + K[0, 2], K[1, 1] * camera[:, 1] / safe + K[1, 2]], axis=-1)
-    return uv, z
-
-
-def unproject(uv: np.ndarray, z: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:
-    """World points [N,3] of pixels uv [N,2] at camera depth z [N]."""
-    K, w2c = np.asarray(K, np.float64), np.asarray(world_to_camera, np.float64)
-    camera = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], axis=-1)
-    c2w = np.linalg.inv(w2c)
-    return camera @ c2w[:3, :3].T + c2w[:3, 3]
 
 
 def project_motion(points_world: np.ndarray, velocity_world: np.ndarray, K: np.ndarray, world_to_camera: np.ndarray) -> np.ndarray:

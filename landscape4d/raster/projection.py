@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..camera import camera_to_pixels, transform_points
+
 ALPHA_THRESHOLD = 1.0 / 255.0  # gsplat's ALPHA_THRESHOLD: splats fainter than this are skipped
 EPS2D = 0.3  # gsplat's default eps2d: added to the 2D covariance diagonal (≈ pixel-footprint low-pass)
 NEAR_PLANE = 0.01
@@ -73,7 +75,7 @@ def project_gaussians(
     """
     world_to_camera = world_to_camera.to(device=means.device, dtype=means.dtype)
     rot_view = world_to_camera[:3, :3]
-    mean_c = means @ rot_view.T + world_to_camera[:3, 3]
+    mean_c = transform_points(means, world_to_camera)
     x, y, z = mean_c.unbind(-1)
     in_range = (z >= near_plane) & (z <= far_plane)
     # Culled rows still flow through the maths below; a safe z keeps their (discarded) values finite so that no
@@ -111,7 +113,7 @@ def project_gaussians(
     det = torch.where(valid, det, torch.ones_like(det))
     inv_det = 1.0 / det
     conics = torch.stack([cov11 * inv_det, -cov01 * inv_det, cov00 * inv_det], dim=-1)
-    means2d = torch.stack([fx * x * rz + cx, fy * y * rz + cy], dim=-1)
+    means2d, _ = camera_to_pixels(torch.stack([x, y, z], dim=-1), K)  # the pinhole mean (culled rows: safe z)
 
     with torch.no_grad():
         if opacities is None:
