@@ -20,6 +20,11 @@ def quats_to_uint8(quats: np.ndarray) -> np.ndarray:
     return np.clip(round_half_away(unit_quats(quats).astype(np.float64) * 128.0 + 128.0), 0, 255).astype(np.uint8)
 
 
+def quats_from_uint8(encoded: np.ndarray) -> np.ndarray:
+    """The .splat byte encoding [N,4] → quaternions w x y z (``(b − 128) / 128``, not re-normalised)."""
+    return (np.asarray(encoded, dtype=np.float32) - 128.0) / 128.0
+
+
 def splat_rows(splats: SplatArrays) -> np.ndarray:
     """Structured ``.splat`` records [N] (``SPLAT_DTYPE``)."""
     rows = np.empty(len(splats), dtype=SPLAT_DTYPE)
@@ -35,3 +40,12 @@ def encode_splat(splats: SplatArrays) -> bytes:
     """``.splat`` bytes (32 × N)."""
     splats = drop_invalid(splats, context="splat")[0]
     return splat_rows(splats).tobytes()
+
+
+def decode_splat(data: bytes) -> SplatArrays:
+    """``.splat`` bytes → arrays: the inverse of ``encode_splat`` up to its quantisation (see the docstring)."""
+    if len(data) % SPLAT_DTYPE.itemsize:
+        raise ValueError(f".splat data is {len(data)} bytes, not a whole number of {SPLAT_DTYPE.itemsize}-byte records")
+    rows = np.frombuffer(data, dtype=SPLAT_DTYPE)
+    return SplatArrays(means=rows["position"], quats=quats_from_uint8(rows["rotation"]), scales=rows["scale"],
+                       opacities=rows["rgba"][:, 3] / 255.0, colors=rows["rgba"][:, :3] / 255.0)
