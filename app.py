@@ -1,8 +1,10 @@
 """landscape4d on Hugging Face Spaces: one landscape photo → a living 3D scene, a video and splat files.
 
 A thin shell over the library (``landscape4d.pipeline``, ``landscape4d.render``, ``exporters``): handlers
-validate the inputs, make one or two library calls and format the results; presentation helpers (overlays, the
-arrow pad, path sketches, time estimates) live in ``landscape4d.preview``.
+validate the inputs, make one or two library calls and format the results; the Space's own helpers live in
+``space/`` (``space.preview``: overlays, the arrow pad, path sketches, the 3D preview; ``space.estimates``: time
+estimates). Every limit, default and rule (working size, video length and fps, presets, camera paths, motion
+methods, region kinds) is the library's, imported here, never restated.
 
 Session habits (after TRELLIS's app.py): every browser session gets its own temp folder, created on load and
 removed on unload; ``gr.State`` holds only CPU data (that folder, the saved scene's path and what it was built
@@ -27,13 +29,13 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from landscape4d import preview
 from landscape4d.flow2d import Arrow
-from landscape4d.photo import PhotoError, load_photo
-from landscape4d.regions import paint_over
-from landscape4d.settings import MAX_LOOP_SECONDS, MOTION_METHODS, Settings
+from landscape4d.photo import PhotoError, load_photo, working_size
+from landscape4d.regions import KINDS, Region, RegionMasks, paint_over
+from landscape4d.settings import MAX_LOOP_SECONDS, MOTION_METHODS, VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings
 from landscape4d.settings import PRESETS as QUALITY
 from landscape4d.trajectories import PRESETS as TRAJECTORIES
+from space import preview
 
 try:  # Hugging Face ZeroGPU: a GPU is attached only while a decorated function runs.
     import spaces
@@ -54,7 +56,9 @@ EXAMPLES = [str(REPO / "examples" / "china.jpg")]
 SESSIONS_ROOT = Path(os.environ.get("LANDSCAPE4D_SESSIONS", Path(tempfile.gettempdir()) / "landscape4d-sessions"))
 STALE_SESSION_S = 6 * 3600  # folders of sessions that never said goodbye (API clients, crashed tabs)
 DISPLAY_LONG_SIDE = 768  # the arrow pad and brush editor show the photo at most this large
+CHECK_LONG_SIDE = 256  # validating a photo (its header, its original size) needs only a small decode
 RESOLUTIONS = ["preset", "256", "384", "512", "768", "1024"]
+DEFAULT_QUALITY = "fast"  # CPU-friendly; the example and the loop, speed and motion controls start at it
 FULL_STAGES = ("Rendering video", "Writing splat files")
 FRAMES_STRIDE = 6  # the frames zip keeps every 6th loop frame (5 fps)
 EXPORTS = (  # (key, exporter format, button label, options)
@@ -125,10 +129,16 @@ def _sweep_stale_sessions() -> None:
 # Inputs → library arguments (validation only; messages the user can act on)
 
 
-def _settings(quality: str, resolution: str, loop_seconds: float, speed: float, motion: str | None = None) -> Settings:
+def _settings(quality: str, resolution: str, loop_seconds: float | None = None, speed: float | None = None,
+              motion: str | None = None) -> Settings:
+    """The quality preset with the page's changes (None: the preset's own value); the library validates them."""
     if quality not in QUALITY:
         raise gr.Error(f"Unknown quality {quality!r}; choose one of {', '.join(QUALITY)}.")
-    changes: dict[str, Any] = {"loop_seconds": float(loop_seconds), "speed": float(speed)}
+    changes: dict[str, Any] = {}
+    if loop_seconds is not None:
+        changes["loop_seconds"] = float(loop_seconds)
+    if speed is not None:
+        changes["speed"] = float(speed)
     if motion:
         if motion not in MOTION_METHODS:
             raise gr.Error(f"Unknown 3D motion method {motion!r}; choose one of {', '.join(MOTION_METHODS)}.")
@@ -148,10 +158,10 @@ def _photo_path(photo: Any) -> str:
     return str(path)
 
 
-def _check_photo(path: str, long_side: int | None = None):
+def _check_photo(path: str):
     """The photo at a small size: enough to validate it (header checks run before any decoding)."""
     try:
-        return load_photo(path, long_side or 256)
+        return load_photo(path, CHECK_LONG_SIDE)
     except PhotoError as error:
         raise gr.Error(str(error), title="This photo can't be used", duration=None, print_exception=False) from error
 
@@ -176,10 +186,18 @@ def _fingerprint(path: str, layers: preview.PaintedLayers, arrows: list[Arrow], 
     return digest.hexdigest()
 
 
+def _working_long_side(settings: Settings, gpu: bool) -> int:
+    """The long side the pipeline will work at: the library's rule (the settings', else its default per device)."""
+    import torch
+
+    from landscape4d.pipeline import working_long_side  # deferred: importing the app stays light
+
+    return working_long_side(settings, torch.device("cuda" if gpu else "cpu"))
+
+
 def _working_size(original_size: tuple[int, int], settings: Settings, gpu: bool) -> tuple[int, int]:
-    long_side = settings.long_side or (1024 if gpu else 512)
-    scale = min(1.0, long_side / max(original_size))
-    return (max(2, round(original_size[0] * scale / 2) * 2), max(2, round(original_size[1] * scale / 2) * 2))
+    """(w, h) of the pipeline's working image for a photo of ``original_size`` (what ``load_photo`` will return)."""
+    return working_size(original_size, _working_long_side(settings, gpu))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -209,17 +227,20 @@ def device_note() -> tuple[bool, str]:
 
 def estimate(photo_size: list | None, quality: str, resolution: str, loop_seconds: float, speed: float,
              seconds: float, fps: float, state: dict | None) -> str:
+    from exporters.sequence import frame_phases  # deferred with the pipeline: importing the app stays light
+    from space import estimates
+
     gpu, note = device_note()
     try:
         settings = _settings(quality, resolution, loop_seconds, speed)
     except gr.Error as error:
         return f"{note}  \n⚠ {error.message}"
     size = _working_size(tuple(photo_size) if photo_size else (3, 2), settings, gpu)
-    frames = max(1, round(float(seconds) * float(fps)))
-    written = -(-settings.loop_frames // FRAMES_STRIDE)
-    numbers = preview.estimate_seconds(size, settings.num_views, settings.fit_iters, frames, written, gpu)
+    frames = max(1, round(float(seconds) * float(fps)))  # as render_video counts them
+    written = len(frame_phases(settings.loop_frames, FRAMES_STRIDE))
+    numbers = estimates.estimate_seconds(size, settings, frames, written, gpu)
     kept = bool(state and state.get("scene_path") and Path(state["scene_path"]).is_file())
-    return preview.estimate_markdown(note, size, numbers, frames, scene_kept=kept)
+    return estimates.estimate_markdown(note, size, numbers, frames, scene_kept=kept)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,10 +260,8 @@ def show_photo(photo: Any, quality: str, resolution: str):
         return (*empty, "")
     try:
         path = _photo_path(photo)
-        settings = _settings(quality, resolution, 3.0, 1.0)
         gpu, _ = device_note()
-        long_side = settings.long_side or (1024 if gpu else 512)
-        working = load_photo(path, long_side)
+        working = load_photo(path, _working_long_side(_settings(quality, resolution), gpu))
     except (PhotoError, gr.Error) as error:
         message = error.message if isinstance(error, gr.Error) else str(error)
         gr.Warning(message, title="This photo can't be used")
@@ -251,8 +270,7 @@ def show_photo(photo: Any, quality: str, resolution: str):
 
     regions = estimate_regions(working.image)  # at the scene's working size, as the pipeline will see them
     display = preview.to_uint8(load_photo(path, DISPLAY_LONG_SIDE).image)  # the pad and brush: larger
-    automatic = [{"kind": r.kind, "mask": r.mask, "confidence": r.confidence, "evidence": r.evidence}
-                 for r in regions.regions]
+    automatic = [asdict(region) for region in regions.regions]  # plain dicts in gr.State; _regions reads them
     view = {"photo": display, "size": list(working.original_size), "regions": automatic,
             "chosen": list(regions.accepted), "sky": regions.sky, "water": regions.water}
     view = _paint_view(view, preview.PaintedLayers())
@@ -302,36 +320,35 @@ def choose_regions(chosen: list | None, editor: dict | None, view: dict | None, 
     if not view or not view.get("regions"):
         return gr.skip(), gr.skip()
     chosen = sorted(int(i) for i in (chosen or []) if 0 <= int(i) < len(view["regions"]))
-    sky = np.zeros_like(view["sky"])
-    water = np.zeros_like(view["water"])
-    for index in chosen:
-        region = view["regions"][index]
-        (sky if region["kind"] == "sky" else water)[region["mask"]] = True
-    view = _paint_view({**view, "chosen": chosen, "sky": sky, "water": water & ~sky}, preview.painted_layers(editor))
+    masks = RegionMasks(view["sky"], view["water"], _regions(view)).choose(chosen)
+    view = _paint_view({**view, "chosen": chosen, "sky": masks.sky, "water": masks.water},
+                       preview.painted_layers(editor))
     return view, _pad(view, arrows_text)
+
+
+def _regions(view: dict) -> list[Region]:
+    """The view's automatic regions (kept as plain dicts in gr.State) as the library's ``Region``."""
+    return [Region(**region) for region in view.get("regions", [])]
 
 
 def with_region_choices(layers: preview.PaintedLayers, view: dict | None) -> preview.PaintedLayers:
     """The painted layers plus the user's choices among the automatic regions, as edits the pipeline applies on
     top of its own (identical) automatic regions: a removed region is frozen (where nothing was painted), a
     ticked suggestion is painted in with its kind."""
-    from landscape4d.regions import ACCEPT_CONFIDENCE
-
     if not view or not view.get("regions"):
         return layers
-    regions, chosen = view["regions"], set(view.get("chosen", []))
+    regions, chosen = _regions(view), set(view.get("chosen", []))
     painted = [m for m in (layers.water, layers.sky, layers.freeze) if m is not None]
-    shape = painted[0].shape if painted else regions[0]["mask"].shape
+    shape = painted[0].shape if painted else regions[0].mask.shape
     empty = np.zeros(shape, bool)
     fit = lambda m: empty.copy() if m is None else preview.resize_mask(m, shape)  # noqa: E731
-    added = {"sky": empty.copy(), "water": empty.copy()}
+    added = {kind: empty.copy() for kind in KINDS}
     removed = empty.copy()
     for index, region in enumerate(regions):
-        accepted = region["confidence"] >= ACCEPT_CONFIDENCE
-        if index in chosen and not accepted:
-            added[region["kind"]] |= fit(region["mask"])
-        elif index not in chosen and accepted:
-            removed |= fit(region["mask"])
+        if index in chosen and not region.accepted:
+            added[region.kind] |= fit(region.mask)
+        elif index not in chosen and region.accepted:
+            removed |= fit(region.mask)
     removed &= ~(fit(layers.sky) | fit(layers.water))
     union = lambda a, b: (fit(a) | b) if (a is not None or b.any()) else None  # noqa: E731
     return preview.PaintedLayers(water=union(layers.water, added["water"]), sky=union(layers.sky, added["sky"]),
@@ -485,7 +502,7 @@ def _viewer_url(path: str | None) -> str:
 
 
 def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds, speed, quality, resolution,
-             state, view=None, motion: str = "single-view", request: gr.Request = None, progress=gr.Progress()):
+             state, view=None, motion: str | None = None, request: gr.Request = None, progress=gr.Progress()):
     """Build the scene (unless this session already built it from the same inputs), render, write the files."""
     started = time.perf_counter()
     path = _photo_path(photo)
@@ -564,8 +581,10 @@ def _pipeline_stages() -> tuple[str, ...]:
 def _check_video(trajectory: str, seconds: float, fps: float) -> None:
     if trajectory not in TRAJECTORIES:
         raise gr.Error(f"Unknown camera path {trajectory!r}; choose one of {', '.join(TRAJECTORIES)}.")
-    if not (0 < float(seconds) <= 30 and 1 <= float(fps) <= 60):
-        raise gr.Error("The video must last 0–30 s at 1–60 fps.")
+    (shortest, longest), (slowest, fastest) = VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE  # what render_video accepts
+    if not (shortest < float(seconds) <= longest and slowest <= float(fps) <= fastest):
+        raise gr.Error(f"The video must last more than {shortest:g} s and at most {longest:g} s, at {slowest:g}–"
+                       f"{fastest:g} fps.", title="Check the video length")
 
 
 def _render(session: Session, trajectory: str, seconds: float, fps: float, stage: tuple[int, int],
@@ -593,7 +612,7 @@ def _outputs(session: Session, video: dict, status: str, new_scene: bool) -> tup
 
 
 def example_result(photo, progress=gr.Progress()):
-    settings = QUALITY["fast"]
+    settings = QUALITY[DEFAULT_QUALITY]
     out = SESSIONS_ROOT / "example-cache"
     out.mkdir(parents=True, exist_ok=True)
     count = len(_pipeline_stages()) + 1
@@ -606,6 +625,14 @@ def example_result(photo, progress=gr.Progress()):
 # ---------------------------------------------------------------------------------------------------------------
 # The page
 
+
+# The sliders offer sub-ranges of what the library accepts (settings.VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE,
+# MAX_LOOP_SECONDS, Settings' speed bounds) that a shared Space renders in reasonable time; the bounds checks are the
+# library's, so API callers may use its full ranges.
+VIDEO_SECONDS_SLIDER = (1.0, 12.0)
+VIDEO_FPS_SLIDER = (8.0, 30.0)
+LOOP_SECONDS_SLIDER = (1.0, MAX_LOOP_SECONDS)
+SPEED_SLIDER = (0.0, 3.0)
 
 INTRO = """
 # landscape4d · one photo → a living 3D scene
@@ -647,18 +674,21 @@ def build_demo() -> gr.Blocks:
                                           elem_id="trajectory")
                     paths = gr.HTML(preview.paths_html(TRAJECTORIES, "circle"), padding=True)
                 with gr.Row():
-                    seconds = gr.Slider(1, 12, value=4, step=0.5, label="Video length (s)", elem_id="seconds")
-                    fps = gr.Slider(8, 30, value=24, step=1, label="Frames per second", elem_id="fps")
+                    seconds = gr.Slider(*VIDEO_SECONDS_SLIDER, value=4, step=0.5, label="Video length (s)",
+                                        elem_id="seconds")
+                    fps = gr.Slider(*VIDEO_FPS_SLIDER, value=24, step=1, label="Frames per second", elem_id="fps")
                 with gr.Row():
-                    loop_seconds = gr.Slider(1, MAX_LOOP_SECONDS, value=3, step=0.5, label="Loop period (s)",
+                    loop_seconds = gr.Slider(*LOOP_SECONDS_SLIDER, value=QUALITY[DEFAULT_QUALITY].loop_seconds,
+                                             step=0.5, label="Loop period (s)",
                                              info="the motion repeats seamlessly after this")
-                    speed = gr.Slider(0, 3, value=1, step=0.1, label="Motion speed")
-                quality = gr.Radio(list(QUALITY), value="fast", label="Quality",
+                    speed = gr.Slider(*SPEED_SLIDER, value=QUALITY[DEFAULT_QUALITY].speed, step=0.1,
+                                      label="Motion speed")
+                quality = gr.Radio(list(QUALITY), value=DEFAULT_QUALITY, label="Quality",
                                    info="fast: CPU-friendly · balanced · high: for a GPU", elem_id="quality")
                 with gr.Accordion("Advanced", open=False):
                     resolution = gr.Dropdown(RESOLUTIONS, value="preset", label="Working resolution (long side, px)",
                                              info="'preset' follows the quality", elem_id="resolution")
-                    motion = gr.Radio(list(MOTION_METHODS), value="single-view", label="3D motion",
+                    motion = gr.Radio(list(MOTION_METHODS), value=QUALITY[DEFAULT_QUALITY].motion, label="3D motion",
                                       info="single-view: lift the photo's motion along its depth (fast) · 3dmom: "
                                       "one 3D motion that agrees with every generated view (the paper's 3D-MOM)",
                                       elem_id="motion")

@@ -1,8 +1,9 @@
-"""Presentation helpers for the app: region overlays, the arrow pad, camera-path sketches, time estimates and the
-gr.Model3D copy of a ``.splat``.
+"""The Space's presentation helpers: region overlays, the brush layers, the arrow pad (HTML, JS, CSS), camera-path
+sketches, the live viewer's iframe and the gr.Model3D copy of a ``.splat``.
 
-Pure functions of arrays, numbers and strings: nothing here imports Gradio or runs a pipeline stage, so every
-helper is unit-tested without a server. Coordinates of arrows are always pixels of the ORIGINAL photo (what
+App code, not library code: the rules these draw (trajectories, cameras, the ``.splat`` layout) come from
+``landscape4d`` and ``exporters``. Pure functions of arrays, numbers and strings: nothing here imports Gradio or runs
+a pipeline stage, so every helper is unit-tested without a server. Coordinates of arrows are always pixels of the ORIGINAL photo (what
 ``pipeline.UserEdits.arrows`` expects); the pad draws them in an SVG whose viewBox is the original size.
 """
 
@@ -12,12 +13,15 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+import torch
 
-from .flow2d import Arrow
+from landscape4d.camera import look_at
+from landscape4d.flow2d import Arrow
+from landscape4d.trajectories import PRESET_OFFSETS, orbit_pose
 
 # Region colours (RGB): the same in the overlay, the legend and the brush palette.
 SKY_RGB = (192, 132, 252)  # violet: stands out on a blue sky
@@ -28,8 +32,10 @@ STILL_ARROW_RGB = (203, 213, 225)  # an arrow that starts outside every region (
 SUGGESTED_RGB = (251, 146, 60)  # orange outline: an automatic region found but not trusted enough to move
 TINT = 0.42  # overlay opacity inside a region
 
+# The page's name for each region kind of landscape4d.regions.KINDS.
+KIND_LABELS = {"sky": "sky / clouds", "water": "water"}
 # Layer names of the brush editor, in order; the app maps them to region edits by position.
-LAYERS = ("water", "sky / clouds", "freeze")
+LAYERS = (KIND_LABELS["water"], KIND_LABELS["sky"], "freeze")
 MIN_ARROW_PX = 3.0  # arrows shorter than this (original px) are taken as clicks, not drags
 
 
@@ -130,7 +136,7 @@ def region_choice(index: int, region) -> tuple[str, int]:
     """(label, value) of automatic region ``index`` for the app's checkbox list."""
     get = (lambda k: region[k]) if isinstance(region, Mapping) else (lambda k: getattr(region, k))
     mask = get("mask")
-    kind = "sky / clouds" if get("kind") == "sky" else "water"
+    kind = KIND_LABELS[get("kind")]
     share = float(np.asarray(mask).mean())
     label = f"{index + 1} · {kind} · {share:.0%} of the photo · confidence {float(get('confidence')):.2f}"
     evidence = get("evidence")
@@ -268,7 +274,7 @@ def _arrow_svg(arrow: Arrow, number: int, unit: float, active: bool = True) -> s
 
 
 def legend_html(show_painted: bool = True) -> str:
-    items = [("sky / clouds", SKY_RGB), ("water", WATER_RGB), ("suggested, still", SUGGESTED_RGB)]
+    items = [(KIND_LABELS["sky"], SKY_RGB), (KIND_LABELS["water"], WATER_RGB), ("suggested, still", SUGGESTED_RGB)]
     if show_painted:
         items.append(("frozen", FREEZE_RGB))
     items.append(("arrow", ARROW_RGB))
@@ -404,8 +410,6 @@ PATH_NOTES = {
 
 def path_points(preset: str, samples: int = 48) -> np.ndarray:
     """[samples, 3] camera centres (world, OpenCV axes) of ``preset`` for a scene with depth_near = 1, focus = 3."""
-    from .trajectories import PRESET_OFFSETS, orbit_pose
-
     if preset not in PRESET_OFFSETS:
         raise ValueError(f"unknown trajectory {preset!r}")
     points = []
@@ -465,71 +469,6 @@ def paths_html(presets: Sequence[str], selected: str) -> str:
     return f'<div class="l4d-paths">{cards}</div><p class="l4d-hint"><b>{html.escape(selected)}</b>: {note}</p>'
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Time estimates
-
-
-# Seconds per unit of work on a 2-core CPU (numba rasterizer), rounded up from measurements; GPU ≈ 15× faster
-# for the scene and the video. Exports run on the CPU everywhere.
-CPU_S_FIXED = 3.0  # loading, depth, regions, motion, first-call compilation
-CPU_S_PER_VIEW_MPX = 10.0  # multi-view generation: per generated view per megapixel
-CPU_S_PER_FIT_STEP_MPX = 2.0  # fitting: per step per view (source included) per megapixel
-CPU_S_PER_FRAME_MPX = 3.0  # rendering + encoding: per video frame per megapixel
-EXPORT_S_PER_GAUSSIAN = 5e-5  # .splatv encoding (the static formats are ~100× cheaper)
-EXPORT_S_PER_GAUSSIAN_FRAME = 3e-6  # the frames zip, per Gaussian per written frame
-GPU_SPEEDUP = 15.0
-
-
-@dataclass
-class Estimate:
-    scene_s: float
-    video_s: float
-    files_s: float
-
-    @property
-    def total_s(self) -> float:
-        return self.scene_s + self.video_s + self.files_s
-
-
-def estimate_seconds(
-    working_size: tuple[int, int], num_views: int, fit_iters: int, frames: int, written_frames: int, gpu: bool
-) -> Estimate:
-    """Rough wall time of a run for a working image of ``working_size`` (w, h): the scene build, a video of
-    ``frames`` frames, and the files (``written_frames`` frames in the frames zip)."""
-    mpx = working_size[0] * working_size[1] / 1e6
-    gaussians = mpx * 1e6 * (1.0 + 0.07 * num_views)  # one a pixel plus what the views reveal
-    views = CPU_S_PER_VIEW_MPX * num_views * mpx
-    scene = CPU_S_FIXED + views + CPU_S_PER_FIT_STEP_MPX * fit_iters * (num_views + 1) * mpx
-    video = CPU_S_PER_FRAME_MPX * frames * mpx
-    files = 1.0 + gaussians * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written_frames)
-    if gpu:
-        return Estimate(2.0 + (scene - CPU_S_FIXED) / GPU_SPEEDUP, 1.0 + video / GPU_SPEEDUP, files)
-    return Estimate(scene, video, files)
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"~{max(5, int(math.ceil(seconds / 5.0)) * 5)} s"
-    return f"~{seconds / 60:.0f} min" if seconds >= 600 else f"~{seconds / 60:.1f} min"
-
-
-def estimate_markdown(
-    device_note: str, working_size: tuple[int, int], estimate: Estimate, frames: int, scene_kept: bool = False
-) -> str:
-    """The 'what runs where and how long' note under the Generate button."""
-    w, h = working_size
-    text = (
-        f"{device_note}  \n"
-        f"Working size **{w}×{h}**, {frames} frames. Scene: **{format_duration(estimate.scene_s)}** · video: "
-        f"**{format_duration(estimate.video_s)}** · files: **{format_duration(estimate.files_s)}** → about "
-        f"**{format_duration(estimate.total_s)}** in all."
-    )
-    if scene_kept:
-        again = format_duration(estimate.video_s + 1)
-        text += f"  \n**Re-render video** keeps this session's scene: about **{again}**."
-    return text
-
-
 def viewer_html(url: str | None, note: str = "") -> str:
     """The live 4D viewer embedded as an iframe (``url`` serves the exporters' viewer.html)."""
     if not url:
@@ -552,37 +491,14 @@ def viewer_html(url: str | None, note: str = "") -> str:
 # −cos α cos β) looking at the target (OpenCV-like axes, y down).
 MODEL3D_ORBIT = (0.5, 0.5, 5.0)
 MODEL3D_FOV_DEG = 34.0  # gsplat.js camera: fx = 1132 px on a ~700 px wide canvas
-SPLAT_RECORD = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)])
 
 
-def _orbit_camera_to_world(alpha: float, beta: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """(rotation [3,3] with columns right, down, forward; position [3]) of the default Model3D camera."""
+def model3d_camera_to_world() -> np.ndarray:
+    """camera_to_world [4,4] (float64) of gr.Model3D's default camera: on its orbit, looking at the origin."""
+    alpha, beta, radius = MODEL3D_ORBIT
     position = radius * np.array([math.sin(alpha) * math.cos(beta), -math.sin(beta), -math.cos(alpha) * math.cos(beta)])
-    forward = -position / np.linalg.norm(position)
-    right = np.cross(forward, np.array([0.0, -1.0, 0.0]))
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    return np.stack([right, down, forward], axis=1), position
-
-
-def _matrix_to_quat(rotation: np.ndarray) -> np.ndarray:
-    """3×3 rotation → unit quaternion w x y z."""
-    m = rotation
-    w = math.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
-    x = math.copysign(math.sqrt(max(0.0, 1.0 + m[0, 0] - m[1, 1] - m[2, 2])) / 2, m[2, 1] - m[1, 2])
-    y = math.copysign(math.sqrt(max(0.0, 1.0 - m[0, 0] + m[1, 1] - m[2, 2])) / 2, m[0, 2] - m[2, 0])
-    z = math.copysign(math.sqrt(max(0.0, 1.0 - m[0, 0] - m[1, 1] + m[2, 2])) / 2, m[1, 0] - m[0, 1])
-    q = np.array([w, x, y, z])
-    return q / np.linalg.norm(q)
-
-
-def _quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a ⊗ b of w x y z quaternions (a [4], b [N,4])."""
-    w1, v1 = a[0], a[1:]
-    w2, v2 = b[:, 0], b[:, 1:]
-    w = w1 * w2 - v2 @ v1
-    v = w1 * v2 + w2[:, None] * v1 + np.cross(np.broadcast_to(v1, v2.shape), v2)
-    return np.concatenate([w[:, None], v], axis=1)
+    world_to_camera = look_at(torch.as_tensor(position, dtype=torch.float64), torch.zeros(3, dtype=torch.float64))
+    return np.linalg.inv(world_to_camera.double().numpy())
 
 
 def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
@@ -594,20 +510,23 @@ def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
     whole width would reveal the scene's unseen sides at once, so it stays at the photo's viewpoint. Only for the
     in-page preview: the downloadable files keep the scene's world frame.
     """
-    records = np.frombuffer(splat, dtype=SPLAT_RECORD).copy()
-    if len(records) == 0:
+    from scipy.spatial.transform import Rotation  # deferred with the exporters: importing the app stays light
+
+    from exporters.splat import decode_splat, splat_rows
+
+    splats = decode_splat(splat)
+    if len(splats) == 0:
         return splat
     w2c = np.asarray(world_to_camera, dtype=np.float64)
-    points = records["position"].astype(np.float64) @ w2c[:3, :3].T + w2c[:3, 3]  # camera coordinates
+    points = splats.means.astype(np.float64) @ w2c[:3, :3].T + w2c[:3, 3]  # camera coordinates
     depth = points[:, 2][np.isfinite(points[:, 2]) & (points[:, 2] > 0)]
     focus = float(np.median(depth)) if depth.size else 1.0
-    rotation, position = _orbit_camera_to_world(*MODEL3D_ORBIT)
+    model3d = model3d_camera_to_world()
+    rotation, position = model3d[:3, :3], model3d[:3, 3]
     scale = MODEL3D_ORBIT[2] / focus
-    records["position"] = (position + scale * points @ rotation.T).astype(np.float32)
-    records["scale"] = (records["scale"].astype(np.float64) * scale).astype(np.float32)
-    total = _matrix_to_quat(rotation @ w2c[:3, :3])
-    quats = (records["rotation"].astype(np.float64) - 128.0) / 128.0
-    quats = _quat_multiply(total, quats)
-    quats /= np.maximum(np.linalg.norm(quats, axis=1, keepdims=True), 1e-12)
-    records["rotation"] = np.clip(np.rint(quats * 128.0 + 128.0), 0, 255).astype(np.uint8)
-    return records.tobytes()
+    # Each Gaussian turns with the scene: world → photo camera → Model3D camera's world.
+    turn = Rotation.from_matrix(rotation @ w2c[:3, :3])
+    wxyz = splats.quats.astype(np.float64)
+    turned = (turn * Rotation.from_quat(wxyz[:, [1, 2, 3, 0]])).as_quat()[:, [3, 0, 1, 2]]  # scipy is x y z w
+    moved = replace(splats, means=position + scale * points @ rotation.T, scales=splats.scales * scale, quats=turned)
+    return splat_rows(moved).tobytes()

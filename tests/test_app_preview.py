@@ -1,4 +1,4 @@
-"""The app's presentation helpers (landscape4d.preview) and its session housekeeping, without a server."""
+"""The Space's own helpers (``space.preview``, ``space.estimates``) and its session housekeeping, without a server."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landscape4d import preview
+from exporters.splat import SPLAT_DTYPE
 from landscape4d.flow2d import Arrow
+from landscape4d.pipeline import STAGES
+from landscape4d.settings import PRESETS as QUALITY
 from landscape4d.trajectories import PRESETS as TRAJECTORIES
+from space import estimates, preview
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,48 +114,90 @@ def test_path_sketches_follow_the_presets():
 
 
 def test_estimates_grow_with_work_and_shrink_on_gpu():
-    small = preview.estimate_seconds((384, 256), 4, 10, 24, 15, gpu=False)
-    large = preview.estimate_seconds((1024, 682), 12, 150, 96, 15, gpu=False)
+    fast, high = QUALITY["fast"], QUALITY["high"]
+    small = estimates.estimate_seconds((384, 256), fast, 24, 15, gpu=False)
+    large = estimates.estimate_seconds((1024, 682), high, 96, 15, gpu=False)
     assert small.total_s < large.total_s and small.video_s < large.video_s
-    assert preview.estimate_seconds((1024, 682), 12, 150, 96, 15, gpu=True).scene_s < large.scene_s / 5
-    assert preview.estimate_seconds((384, 256), 4, 10, 24, 30, gpu=False).files_s > small.files_s
-    text = preview.estimate_markdown("CPU only", (384, 256), small, 24)
+    assert estimates.estimate_seconds((1024, 682), high, 96, 15, gpu=True).scene_s < large.scene_s
+    assert estimates.estimate_seconds((1024, 682), high, 96, 15, gpu=True).video_s < large.video_s / 5
+    assert estimates.estimate_seconds((384, 256), fast, 24, 30, gpu=False).files_s > small.files_s
+    mom = estimates.estimate_seconds((384, 256), fast.replace(motion="3dmom"), 24, 15, gpu=False)
+    assert mom.scene_s > small.scene_s, "3D-MOM's per-view motion costs extra"
+    text = estimates.estimate_markdown("CPU only", (384, 256), small, 24)
     assert "384×256" in text and "24 frames" in text and "in all" in text and "Re-render" not in text
-    assert "Re-render video" in preview.estimate_markdown("CPU only", (384, 256), small, 24, scene_kept=True)
-    assert preview.format_duration(3) == "~5 s" and preview.format_duration(90) == "~1.5 min"
+    assert "Re-render video" in estimates.estimate_markdown("CPU only", (384, 256), small, 24, scene_kept=True)
+    assert estimates.format_duration(3) == "~5 s" and estimates.format_duration(90) == "~1.5 min"
 
 
-def _orbit_camera_project(points: np.ndarray) -> np.ndarray:
-    rotation, position = preview._orbit_camera_to_world(*preview.MODEL3D_ORBIT)
-    camera = (points - position) @ rotation  # world → camera (columns of rotation are the camera axes)
+def test_the_estimate_prices_each_pipeline_stage_and_the_fit_once():
+    assert tuple(estimates.STAGE_COSTS) == STAGES, "one cost per landscape4d.pipeline stage, in its order"
+    settings = QUALITY["balanced"]
+    few = estimates.estimate_seconds((512, 342), settings.replace(num_views=2), 48, 15, gpu=False)
+    many = estimates.estimate_seconds((512, 342), settings.replace(num_views=40), 48, 15, gpu=False)
+    assert tuple(few.stages_s) == STAGES and few.scene_s == pytest.approx(sum(few.stages_s.values()))
+    # The colour fit runs against the input view only: more generated views must not make it dearer.
+    assert many.stages_s["Fitting Gaussians"] == few.stages_s["Fitting Gaussians"]
+    assert many.stages_s["Generating views"] > few.stages_s["Generating views"]
+    longer = estimates.estimate_seconds((512, 342), settings.replace(fit_iters=2 * settings.fit_iters), 48, 15, False)
+    assert longer.stages_s["Fitting Gaussians"] > few.stages_s["Fitting Gaussians"], "it is charged per step"
+    # On the reference CPU a balanced 512×342 scene took 29 s (benchmarks/quality/examples): the estimate is close.
+    assert 20 < estimates.estimate_seconds((512, 342), settings, 48, 15, gpu=False).scene_s < 45
+
+
+def _model3d_camera_project(points: np.ndarray) -> np.ndarray:
+    camera_to_world = preview.model3d_camera_to_world()
+    camera = (points - camera_to_world[:3, 3]) @ camera_to_world[:3, :3]  # columns of the rotation: camera axes
     return camera[:, :2] / camera[:, 2:3]
 
 
+def test_model3d_camera_sits_on_its_orbit_looking_at_the_origin():
+    camera_to_world = preview.model3d_camera_to_world()
+    position, forward, down = camera_to_world[:3, 3], camera_to_world[:3, 2], camera_to_world[:3, 1]
+    assert np.linalg.norm(position) == pytest.approx(preview.MODEL3D_ORBIT[2])
+    assert np.allclose(forward, -position / np.linalg.norm(position)), "it looks at the orbit target"
+    assert down[1] > 0, "image down is world down (OpenCV axes)"
+
+
 def test_model3d_copy_starts_at_the_photo_viewpoint():
+    from scipy.spatial.transform import Rotation
+
     rng = np.random.default_rng(0)
     n = 200
-    records = np.zeros(n, preview.SPLAT_RECORD)
+    records = np.zeros(n, SPLAT_DTYPE)
     xyz = np.stack([rng.uniform(-1, 1, n), rng.uniform(-1, 1, n), rng.uniform(1, 5, n)], axis=1)
     records["position"] = xyz
     records["scale"] = 0.01
-    records["rgba"] = 200
+    records["rgba"] = (200, 100, 50, 220)
     records["rotation"] = (255, 128, 128, 128)  # identity quaternion
-    moved = np.frombuffer(preview.model3d_view_splat(records.tobytes(), np.eye(4)), dtype=preview.SPLAT_RECORD)
+    moved = np.frombuffer(preview.model3d_view_splat(records.tobytes(), np.eye(4)), dtype=SPLAT_DTYPE)
     # Every splat is seen in the same direction from Model3D's default camera as from the photo camera.
-    assert np.allclose(_orbit_camera_project(moved["position"].astype(np.float64)), xyz[:, :2] / xyz[:, 2:3], atol=1e-4)
+    assert np.allclose(_model3d_camera_project(moved["position"].astype(np.float64)), xyz[:, :2] / xyz[:, 2:3],
+                       atol=1e-4)
+    assert (moved["rgba"] == records["rgba"]).all(), "colours and opacities are kept byte for byte"
     # The median depth lands on the orbit target (the origin), and shapes keep their proportions.
-    on_axis = np.zeros(1, preview.SPLAT_RECORD)
+    on_axis = np.zeros(1, SPLAT_DTYPE)
     on_axis["position"] = (0, 0, np.median(xyz[:, 2]))
+    on_axis["rotation"] = (255, 128, 128, 128)
     probe = np.concatenate([records, on_axis])
-    target = np.frombuffer(preview.model3d_view_splat(probe.tobytes(), np.eye(4)), dtype=preview.SPLAT_RECORD)
+    target = np.frombuffer(preview.model3d_view_splat(probe.tobytes(), np.eye(4)), dtype=SPLAT_DTYPE)
     assert np.linalg.norm(target["position"][-1]) < 0.05
     scale = moved["scale"][:, 0] / 0.01
     assert np.allclose(scale, scale[0]) and scale[0] > 0
     # The Gaussians turn with the scene: identity rotations become the camera's rotation.
-    rotation, _ = preview._orbit_camera_to_world(*preview.MODEL3D_ORBIT)
     q = (moved["rotation"][0].astype(float) - 128) / 128
-    expected = preview._matrix_to_quat(rotation)
+    x, y, z, w = Rotation.from_matrix(preview.model3d_camera_to_world()[:3, :3]).as_quat()
+    expected = np.array([w, x, y, z])
     assert min(np.abs(q - expected).max(), np.abs(q + expected).max()) < 2 / 128
+
+
+def test_the_presentation_helpers_live_with_the_app_not_in_the_library():
+    import importlib.util
+
+    assert importlib.util.find_spec("landscape4d.preview") is None
+    assert set(preview.PATH_NOTES) == set(TRAJECTORIES), "one note for every camera path the library has"
+    from landscape4d.regions import KINDS
+
+    assert set(preview.KIND_LABELS) == set(KINDS), "one label for every region kind the library has"
 
 
 def test_sessions_get_a_folder_on_load_and_lose_it_on_unload(tmp_path, monkeypatch):
@@ -249,3 +294,29 @@ def test_one_click_removes_or_accepts_an_automatic_region():
     kept = app.with_region_choices(preview.PaintedLayers(), view)
     assert kept.freeze is None and kept.water is None and kept.sky is None
     assert app.with_region_choices(preview.PaintedLayers(water=painted), None).water is painted
+
+
+def test_the_app_takes_working_size_and_video_limits_from_the_library():
+    import gradio as gr
+
+    import app
+    from landscape4d.photo import working_size
+    from landscape4d.settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, default_long_side
+
+    for gpu, device in ((False, "cpu"), (True, "cuda")):
+        for size in ((4000, 3000), (1001, 667), (40, 20)):
+            expected = working_size(size, default_long_side(device))
+            assert app._working_size(size, QUALITY["balanced"], gpu) == expected
+    assert app._working_size((40, 20), QUALITY["fast"], False) == (128, 64), "tiny photos are enlarged, as load_photo does"
+    assert "128×64" in app.estimate([40, 20], "fast", "preset", 3, 1, 4, 24, None)
+
+    app._check_video("circle", VIDEO_SECONDS_RANGE[1], VIDEO_FPS_RANGE[1])  # render_video's maxima are accepted
+    app._check_video("circle", 0.1, VIDEO_FPS_RANGE[0])
+    too_much = [(VIDEO_SECONDS_RANGE[1] + 1, 24), (4, VIDEO_FPS_RANGE[1] + 1), (VIDEO_SECONDS_RANGE[0], 24),
+                (4, VIDEO_FPS_RANGE[0] - 0.5)]
+    for seconds, fps in too_much:
+        with pytest.raises(gr.Error, match=f"at most {VIDEO_SECONDS_RANGE[1]:g} s, at {VIDEO_FPS_RANGE[0]:g}–"):
+            app._check_video("circle", seconds, fps)
+    sliders = {c.elem_id: c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) in ("seconds", "fps")}
+    for name, (low, high) in (("seconds", VIDEO_SECONDS_RANGE), ("fps", VIDEO_FPS_RANGE)):
+        assert low <= sliders[name].minimum <= sliders[name].maximum <= high, "the sliders stay within the library's range"
