@@ -21,7 +21,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from landscape4d import Settings, build  # noqa: E402
-from landscape4d.eval.evaluate import view_motions_of  # noqa: E402
 from landscape4d.mom3d import PAPER, MomSettings, ViewMotion, lift_multi_view, view_disagreement  # noqa: E402
 from landscape4d.motion3d import lift_single_view  # noqa: E402
 from landscape4d.scene import LAYER_BACKDROP  # noqa: E402
@@ -57,7 +56,7 @@ def main() -> None:
         inputs = result.motion_inputs
         keep = result.scene.layer != LAYER_BACKDROP
         means = result.scene.gaussians.means[keep]
-        view_motions, t_views = timed(lambda: view_motions_of(result), torch.device("cpu"))
+        view_motions, t_views = timed(lambda: inputs.view_motions, torch.device("cpu"))
         single, t_single = timed(lambda: lift_single_view(means, inputs.flow, inputs.depth_m, inputs.camera), torch.device("cpu"))
         start = lift_single_view(means, inputs.flow, inputs.depth_m, inputs.camera, confine=False)
         ours, t_ours = timed(lambda: lift_multi_view(means, inputs.flow, inputs.depth_m, inputs.camera, view_motions,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .flow2d import Arrow
 from .scene import SCENE_SUFFIX, Scene4D
-from .settings import MAX_LOOP_SECONDS, MOTION_METHODS, PRESETS as QUALITY, Settings
+from .backends import add_backend_arguments, backend_changes
+from .settings import MAX_LOOP_SECONDS, PRESETS as QUALITY, Settings
 from .trajectories import PRESETS as TRAJECTORIES
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
@@ -38,8 +39,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=None, help="motion speed multiplier (default 1)")
     p.add_argument("--fov", type=float, default=None, help="horizontal field of view of the photo in degrees (default 60)")
     p.add_argument("--resolution", type=int, default=None, help="working long side in px (default 512 CPU / 1024 GPU)")
-    p.add_argument("--motion", choices=MOTION_METHODS, default=None,
-                   help="single-view: lift the photo's field along the depth (default); 3dmom: one 3D motion agreeing with every generated view")
+    add_backend_arguments(p)  # --regions-backend, --depth-backend, --inpaint-backend, --outpaint-backend, --motion
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -49,10 +49,10 @@ def _run_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     base = QUALITY[args.quality]
     changes: dict[str, object] = {"seed": args.seed, "device": args.device}
-    for name, value in (("loop_seconds", args.loop_seconds), ("speed", args.speed), ("fov_deg", args.fov), ("long_side", args.resolution), ("motion", args.motion)):
+    for name, value in (("loop_seconds", args.loop_seconds), ("speed", args.speed), ("fov_deg", args.fov), ("long_side", args.resolution)):
         if value is not None:
             changes[name] = value
-    return base.replace(**changes)
+    return base.replace(**changes, **backend_changes(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,8 +14,6 @@ this lift.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import cv2
 import numpy as np
 import torch
@@ -25,12 +23,6 @@ from .flow2d import TAPER_MARGIN_PX, Flow2D, distance_inside
 
 DEPTH_EDGE_RATIO = 0.1  # relative depth jump above which the lift stays at the Gaussian's own depth
 MAX_CYCLE_DEPTH_CHANGE = 0.6  # a particle's depth may change by at most this fraction over one cycle's travel
-
-
-class MotionLifter(Protocol):
-    def __call__(self, means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera) -> torch.Tensor:
-        """Velocity [N,3] (world units per loop frame) for Gaussians at ``means_world`` [N,3]."""
-        ...
 
 
 SURFACE_SMOOTH_PX = 3.0  # σ of the smoothing of the depth surface the lift follows (px of the working image)
@@ -148,10 +140,4 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
     return out
 
 
-def lift_motion(
-    means_world: torch.Tensor, flow: Flow2D, depth_m: np.ndarray, camera: Camera, lifter: MotionLifter | None = None
-) -> torch.Tensor:
-    return (lifter or lift_single_view)(means_world, flow, depth_m, camera)
-
-
-__all__ = ["MotionLifter", "lift_motion", "lift_single_view"]
+__all__ = ["lift_single_view", "smooth_surface"]

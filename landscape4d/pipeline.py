@@ -1,7 +1,9 @@
 """The one library entry point the CLI and the app share: photo → Scene4D (→ video via ``render.render_video``).
 
-Stages run strictly one way: photo → depth, regions, 2D motion → views → Gaussians → 3D motion (+ backdrop)
-→ colour fit → Scene4D. The fit only changes colours, so it runs last and sees exactly what t = 0 renders. Backends for depth, regions, inpainting and outpainting are swappable (see ``Backends``).
+Stages run strictly one way: photo → regions, depth, 2D motion → views → Gaussians → 3D motion (+ backdrop)
+→ colour fit → Scene4D. The fit only changes colours, so it runs last and sees exactly what t = 0 renders.
+Regions, depth, inpainting, outpainting and 3D motion are swappable backends chosen by name in ``Settings``
+(``landscape4d.backends``: registries and Protocols) or passed as instances in ``Backends``.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ import torch
 
 from .animate import DEFAULT_FADE, phase_offsets, with_backdrop
 from .camera import Camera, identity_camera
-from .depth import DepthEstimator, estimate_depth, load_user_depth
+from .backends import Backends, MotionInputs, resolve_backends
+from .depth import estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
 from .flow2d import Arrow, Flow2D, crop_flow, motion_field
-from .inpaint import Inpainter
-from .outpaint import Outpainter
-from .motion3d import MotionLifter, lift_motion, lift_single_view
-from .mom3d import MomSettings, ViewMotion, estimate_view_motion, lift_multi_view
 from .photo import Photo, load_photo
-from .regions import RegionEstimator, RegionMasks, apply_user_regions, estimate_regions, load_user_mask
+from .regions import RegionMasks, apply_user_regions, estimate_regions, load_user_mask
 from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D, SceneMeta
 from .settings import LOOP_FPS, Settings, default_long_side
 from .trajectories import PRESETS, extreme_view_poses, trajectory_cameras
@@ -43,17 +42,6 @@ STAGES = (
 
 
 @dataclass
-class Backends:
-    """Swappable stage implementations; ``None`` means the weight-free classic default."""
-
-    depth: DepthEstimator | None = None
-    regions: RegionEstimator | None = None
-    inpainter: Inpainter | None = None
-    outpainter: Outpainter | None = None  # fills the border ring beyond the photo's frame (colour and depth)
-    motion: MotionLifter | None = None
-
-
-@dataclass
 class UserEdits:
     """What a user may add: masks and depth as files or arrays, arrows in pixels of the original photo.
 
@@ -67,18 +55,6 @@ class UserEdits:
     freeze: str | Path | np.ndarray | list[str | Path | np.ndarray] | None = None
     arrows: list[Arrow] = field(default_factory=list)
     depth: str | Path | np.ndarray | None = None
-
-
-@dataclass
-class MotionInputs:
-    """The 2D motion the 3D motion comes from: the field on the photo plus its border ring (its depth and camera)
-    and, for 3D-MOM, each generated view's own field."""
-
-    flow: Flow2D
-    depth_m: np.ndarray
-    camera: Camera
-    view_motions: list[ViewMotion]
-    arrows: list[Arrow] = field(default_factory=list)  # in pixels of the canvas (photo plus border ring)
 
 
 @dataclass
@@ -141,7 +117,7 @@ def build(
     """Photo → Scene4D, keeping the intermediate maps."""
     settings = settings or Settings()
     edits = edits or UserEdits()
-    backends = backends or Backends()
+    chosen, backend_names = resolve_backends(settings, backends)
     device = resolve_device(settings.device)
     torch.manual_seed(settings.seed)
     timings: dict[str, float] = {}
@@ -165,11 +141,12 @@ def build(
     timings["photo"] = time.perf_counter() - t
 
     t = stage(2)
-    regions = apply_user_regions(estimate_regions(photo.image, backends.regions), edits.sky, edits.water)
+    regions = apply_user_regions(estimate_regions(photo.image, chosen.regions), edits.sky, edits.water)
     if edits.depth is not None:
         depth_m = load_user_depth(edits.depth, (height, width), regions.sky)
+        backend_names["depth"] = "user"
     else:
-        depth_m = estimate_depth(photo.image, regions.sky, backends.depth, water=regions.water)
+        depth_m = estimate_depth(photo.image, regions, chosen.depth)
     near, focus, far = scene_depth_range(depth_m, regions.sky)
     timings["depth_regions"] = time.perf_counter() - t
 
@@ -180,8 +157,8 @@ def build(
     # The photo's border ring reaches as far as any generated view or path camera looks past the frame.
     path_cameras = [c for preset in PRESETS for c in trajectory_cameras(preset, BORDER_PATH_SAMPLES, camera, near, focus)]
     margins = border_margins(camera, [camera.with_pose(p) for p in poses] + path_cameras, depth_m)
-    border = border_view(source, margins, backends.outpainter) if any(margins) else None
-    views = generate_views(source, poses, backends.inpainter, device, border)
+    border = border_view(source, margins, chosen.outpainter) if any(margins) else None
+    views = generate_views(source, poses, chosen.inpainter, device, border)
     timings["views"] = time.perf_counter() - t
 
     t = stage(4)
@@ -198,21 +175,11 @@ def build(
     )
     flow = crop_flow(flow_canvas, top, left, height, width)
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
-    view_motions: list[ViewMotion] = []
-    if settings.motion == "3dmom" and backends.motion is None:
-        # Each generated view's own 2D motion (the regions and arrows carried into it), then one 3D motion per
-        # Gaussian that agrees with all of them, starting from the (unconfined) single-view lift.
-        canvas_arrows = [a.shifted(left, top) for a in arrows]
-        view_motions = [
-            estimate_view_motion(view.camera, view.depth_m, view.image, flow_canvas, canvas.camera, canvas.depth_m,
-                                 canvas_arrows, settings.speed, width)
-            for view in views[1:] if view.layer != LAYER_BORDER
-        ]
-        start = lift_single_view(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, confine=False)
-        velocity = lift_multi_view(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, view_motions,
-                                   MomSettings(), device, initial_velocity=start)
-    else:
-        velocity = lift_motion(gaussians.means, flow_canvas, canvas.depth_m, canvas.camera, backends.motion)
+    motion_inputs = MotionInputs(
+        flow_canvas, canvas.depth_m, canvas.camera, [view for view in views[1:] if view.layer != LAYER_BORDER],
+        [a.shifted(left, top) for a in arrows], settings.speed, width, device,
+    )
+    velocity = chosen.motion(gaussians.means, motion_inputs)
     gaussians, velocity = with_backdrop(gaussians, velocity, settings.travel_frames)
     layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t
@@ -229,14 +196,13 @@ def build(
         loop_fps=LOOP_FPS,
         depth_near=near,
         depth_far=far,
-        meta=SceneMeta.now(photo=photo.name, depth_focus=focus, settings=asdict(settings), timings_s=timings,
-                           source_psnr_db=fit_report.source_psnr_db),
+        meta=SceneMeta.now(photo=photo.name, depth_focus=focus, settings=asdict(settings), backends=backend_names,
+                           timings_s=timings, source_psnr_db=fit_report.source_psnr_db),
         layer=layer,
         cycles=settings.cycles,
         fade=DEFAULT_FADE,
         phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed),
     )
-    motion_inputs = MotionInputs(flow_canvas, canvas.depth_m, canvas.camera, view_motions, [a.shifted(left, top) for a in arrows])
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 from .camera import DEFAULT_FOV_DEG
 
-MOTION_METHODS = ("3dmom", "single-view")  # how 2D motion becomes 3D motion (see mom3d, motion3d)
+MOTION_METHODS = ("3dmom", "single-view")  # the built-in motion backends (backends.MOTION may hold more)
 LOOP_FPS = 30.0  # motion is defined per frame of a 30 fps loop; videos at other fps sample the same loop in time
 MAX_LOOP_SECONDS = 4.0
 DEFAULT_LONG_SIDE_PX = {"cpu": 512, "cuda": 1024}  # working resolution when Settings.long_side is None
@@ -38,6 +38,11 @@ class Settings:
     # generated view's own 2D motion (mom3d). Single-view stays the default: on the quality report 3D-MOM measures
     # the same (speed, sharpness, flicker, multi-view EPE within noise) and its per-view 2D fields cost ~10 s.
     motion: str = "single-view"
+    # Backends of the other swappable stages, by registered name (``landscape4d.backends``; weight-free defaults).
+    regions: str = "classic"
+    depth: str = "classic"
+    inpainter: str = "classic"
+    outpainter: str = "mirror"
 
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
@@ -48,8 +53,10 @@ class Settings:
             raise ValueError(f"speed must be between 0 and 5, got {self.speed}")
         if not 0.2 <= self.cycle_seconds <= MAX_LOOP_SECONDS:
             raise ValueError(f"cycle_seconds must be between 0.2 and {MAX_LOOP_SECONDS}, got {self.cycle_seconds}")
-        if self.motion not in MOTION_METHODS:
-            raise ValueError(f"motion must be one of {', '.join(MOTION_METHODS)}, got {self.motion!r}")
+        from .backends import REGISTRIES  # the registries import the stage modules, which import this one
+
+        for stage, registry in REGISTRIES.items():
+            registry.check(getattr(self, stage))
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if not 0 <= self.num_views <= 64:

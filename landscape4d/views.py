@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .camera import Camera, project_points, transform_points
+from .camera import Camera, camera_to_pixels, pixels_to_camera, project_points, transform_points
 from .gaussians import GaussianSet, gaussians_from_pixels
 from .inpaint import ClassicInpainter, Inpainter
 from .outpaint import MirrorOutpainter, Outpainter
@@ -54,8 +54,7 @@ def frustum_overflow(source: Camera, cameras: list[Camera], depths: np.ndarray, 
         w, h = float(camera.width), float(camera.height)
         edge = np.concatenate([np.stack([t * w, np.zeros_like(t)], -1), np.stack([t * w, np.full_like(t, h)], -1),
                                np.stack([np.zeros_like(t), t * h], -1), np.stack([np.full_like(t, w), t * h], -1)])
-        K = camera.K.double().numpy()
-        directions_camera = np.stack([(edge[:, 0] - K[0, 2]) / K[0, 0], (edge[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(edge))], -1)
+        directions_camera = pixels_to_camera(edge, 1.0, camera.K.double().numpy())  # rays at unit z-depth
         to_source = (source.world_to_camera.double() @ camera.camera_to_world.double()).numpy()
         origin = to_source[:3, 3]
         directions = directions_camera @ to_source[:3, :3].T
@@ -66,9 +65,8 @@ def frustum_overflow(source: Camera, cameras: list[Camera], depths: np.ndarray, 
             if not valid.any():
                 continue
             points = origin + directions[valid] * scale[valid, None]
-            Ks = source.K.double().numpy()
-            u = Ks[0, 0] * points[:, 0] / points[:, 2] + Ks[0, 2]
-            v = Ks[1, 1] * points[:, 1] / points[:, 2] + Ks[1, 2]
+            uv, _ = camera_to_pixels(points, source.K.double().numpy())  # ``points`` are in the source frame
+            u, v = uv[:, 0], uv[:, 1]
             reach = np.array([-u.min(), -v.min(), u.max() - source.width, v.max() - source.height])
             overflow = np.maximum(overflow, reach)
     return overflow

@@ -21,7 +21,7 @@ User depth (:func:`load_user_depth`)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -37,8 +37,12 @@ ALL_SKY_DEPTH = 10.0  # a clouds-only photo: a sky plane at a moderate distance 
 DISPARITY_EPS = 1.0 / MAX_DEPTH
 ASPECT_TOLERANCE = 0.02
 
+if TYPE_CHECKING:
+    from ..regions import RegionMasks
+
 __all__ = [
     "ClassicDepth",
+    "ClassicDepthFromRegions",
     "DepthEstimator",
     "estimate_depth",
     "guided_filter",
@@ -48,32 +52,42 @@ __all__ = [
 
 
 class DepthEstimator(Protocol):
-    """Anything that maps (image [H,W,3] float RGB in [0,1], sky [H,W] bool) to depth [H,W] float32 > 0."""
+    """Anything that maps (image [H,W,3] float RGB in [0,1], the photo's ``RegionMasks``) to depth [H,W] > 0
+    (any scale: :func:`normalize_depth` brings it to the convention)."""
 
-    def __call__(self, image: np.ndarray, sky: np.ndarray) -> np.ndarray: ...
+    def __call__(self, image: np.ndarray, regions: "RegionMasks") -> np.ndarray: ...
+
+
+class ClassicDepthFromRegions:
+    """``ClassicDepth`` behind the stage interface: the sky mask shapes the depth, the water mask places the
+    horizon at the far shore."""
+
+    def __call__(self, image: np.ndarray, regions: "RegionMasks") -> np.ndarray:
+        return ClassicDepth()(image, regions.sky, water=regions.water)
 
 
 def estimate_depth(
     image: np.ndarray,
-    sky: np.ndarray,
+    regions: "RegionMasks | np.ndarray",
     estimator: DepthEstimator | None = None,
     *,
     water: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Normalised z-depth [H,W] float32 of ``image`` (ClassicDepth when no estimator is given).
+    """Normalised z-depth [H,W] float32 of ``image`` (the classic estimator when none is given).
 
-    ``water`` (optional, bool [H,W]) helps the classic estimator place the horizon at the far shore; other
-    estimators do not receive it.
+    ``regions`` is the photo's ``RegionMasks``; a bare sky mask [H,W] bool (with ``water`` optional) is accepted
+    too. Every estimator receives the same ``RegionMasks``.
     """
+    from ..regions import RegionMasks
+
     image = np.asarray(image)
-    sky = _check_sky(sky, image.shape[:2])
+    if not isinstance(regions, RegionMasks):
+        sky = _check_sky(regions, image.shape[:2])
+        regions = RegionMasks(sky, np.zeros_like(sky) if water is None else _check_sky(water, image.shape[:2]))
+    sky = _check_sky(regions.sky, image.shape[:2])
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be [H,W,3] RGB, got shape {image.shape}")
-    if estimator is None:
-        depth = ClassicDepth()(image, sky, water=water)
-    else:
-        depth = estimator(image, sky)
-    depth = np.asarray(depth, dtype=np.float32)
+    depth = np.asarray((estimator or ClassicDepthFromRegions())(image, regions), dtype=np.float32)
     if depth.shape != image.shape[:2]:
         raise ValueError(f"depth estimator returned shape {depth.shape}, expected {image.shape[:2]}")
     return normalize_depth(depth, sky)

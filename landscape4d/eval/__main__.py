@@ -28,6 +28,7 @@ EXAMPLES = REPO / "examples"
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ..backends import add_backend_arguments
     from ..settings import PRESETS
 
     p = argparse.ArgumentParser(
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="balanced", help="quality preset (default: balanced = default settings)")
     p.add_argument("--long-side", type=int, default=None, help="working long side in px (default: the preset's)")
-    p.add_argument("--motion", choices=("3dmom", "single-view"), default=None, help="how 2D motion becomes 3D (default: the preset's, single-view)")
+    add_backend_arguments(p)  # the same backend choices as the main CLI (--motion, --depth-backend, …)
     p.add_argument("--clip", help="real video whose first frame is --clip-photo (real-video check)")
     p.add_argument("--clip-photo", help="first frame of --clip as an image")
     p.add_argument("--clip-frames", type=int, default=None, help="compare at most this many clip frames (default: all)")
@@ -120,6 +121,7 @@ def _machine(cpu: str, device: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from ..backends import backend_changes
     from ..settings import PRESETS
     from .evaluate import EvalConfig, PhotoResult, evaluate_one, real_video_check
     from .report import markdown_table, render_markdown, write_csv, write_real_csv
@@ -131,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = PRESETS[args.preset]
         if args.long_side is not None:
             settings = settings.replace(long_side=args.long_side)
-        if args.motion is not None:
-            settings = settings.replace(motion=args.motion)
+        settings = settings.replace(**backend_changes(args))
         if bool(args.clip) != bool(args.clip_photo):
             raise ValueError("--clip and --clip-photo go together")
         if args.frames < 3:

@@ -200,25 +200,11 @@ def motion_variants(result: Any) -> dict[str, torch.Tensor]:
     if inputs is None:
         return out
     means = scene.gaussians.means
-    views = inputs.view_motions or view_motions_of(result)
+    views = inputs.view_motions
     out["single_view"] = lift_single_view(means, inputs.flow, inputs.depth_m, inputs.camera)
     out["paper"] = lift_multi_view(means, inputs.flow, inputs.depth_m, inputs.camera, views, PAPER,
                                    initial_velocity=out["single_view"])
     return out
-
-
-def view_motions_of(result: Any) -> list[Any]:
-    """The generated views' own 2D fields (as 3D-MOM estimates them), for a scene built without them."""
-    from ..mom3d import estimate_view_motion
-    from ..scene import LAYER_BORDER
-
-    inputs = result.motion_inputs
-    speed = result.scene.meta.speed
-    return [
-        estimate_view_motion(view.camera, view.depth_m, view.image, inputs.flow, inputs.camera, inputs.depth_m,
-                             inputs.arrows, speed, result.photo.width)
-        for view in result.views[1:] if view.layer != LAYER_BORDER
-    ]
 
 
 def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
@@ -250,7 +236,7 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
 
         inputs = result.motion_inputs
         views = [ViewMotion(inputs.camera, inputs.flow.flow_px_per_frame, inputs.depth_m, inputs.flow.moving),
-                 *(inputs.view_motions or view_motions_of(result))]
+                 *inputs.view_motions]
         for name, velocity in variants.items():
             values[f"mom_{name}_px"] = view_disagreement(front.gaussians.means, velocity[keep], views)
     for name, velocity in variants.items():
