@@ -1,7 +1,7 @@
 """Exporters: the 4D scene as files that web viewers open.
 
 Pure functions over plain arrays (``SplatArrays``, velocities, cameras) return bytes; ``export_scene`` writes files
-from a ``Scene4D``. Formats and their byte layouts: REFERENCE.md §3 and each module's docstring.
+from a ``Scene4D``. Formats and their byte layouts: each module's docstring and exporters/README.md.
 
 =================  ==========================================  ==============================================
 format             module                                      opens in

@@ -1,6 +1,6 @@
 """INRIA 3DGS ``.ply`` (float32, written with plyfile) and PlayCanvas's compressed ``.ply`` (16 bytes a splat).
 
-INRIA layout (REFERENCE.md §3): ``x y z nx ny nz f_dc_0..2 [f_rest_0..44] opacity scale_0..2 rot_0..3``, all
+INRIA layout (the 3D Gaussian Splatting reference implementation): ``x y z nx ny nz f_dc_0..2 [f_rest_0..44] opacity scale_0..2 rot_0..3``, all
 ``float``; normals are zeros, ``opacity`` is a logit, ``scale_*`` are natural logs, ``rot_*`` is w x y z and
 ``f_rest`` is channel-major (15 red coefficients, then green, then blue). Web readers (gsplat.js, hence
 gr.Model3D) accept only float/int properties, so everything is float32.

@@ -1,4 +1,4 @@
-"""antimatter15 ``.splat``: no header, 32 bytes a splat (REFERENCE.md §3).
+"""antimatter15 ``.splat``: no header, 32 bytes a splat (the layout antimatter15/splat reads: 3 f32 position, 3 f32 scale, RGBA u8, quaternion u8).
 
 ``x y z`` float32, ``scale`` 3 × float32 (linear), RGBA uint8 (A = opacity · 255), quaternion uint8 × 4 in
 w x y z order, each ``q/|q| · 128 + 128`` rounded and clamped to 0..255. Read by gsplat.js, SuperSplat, Spark and

@@ -1,4 +1,4 @@
-"""Niantic ``.spz`` version 2 or 3 (gzip), REFERENCE.md §3 and the format's README.
+"""Niantic ``.spz`` version 2 or 3 (gzip), as the format's README (nianticlabs/spz) specifies it.
 
 The whole file is one gzip stream of: a 16-byte header (``<IIIBBBB``: magic 0x5053474e, version, number of
 points, SH degree, fractional bits, flags, reserved), then attribute blocks in this order — positions (3 × 24-bit

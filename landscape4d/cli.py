@@ -18,7 +18,7 @@ USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionErro
 
 def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m landscape4d",
+        prog="landscape4d",
         description="Turn one landscape photo into a looping 3D scene and a video along a camera path. "
         f"PHOTO may also be a saved scene ({SCENE_SUFFIX}) to re-render it without rebuilding. "
         "Use 'python -m landscape4d export SCENE ...' for splat files.",

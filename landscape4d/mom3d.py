@@ -1,8 +1,8 @@
 """3D-MOM: one 3D velocity per Gaussian whose projections agree with every view's own 2D motion.
 
-The paper's core (REFERENCE §1 steps 4–5): each generated view gets its own Eulerian 2D field, estimated there
-with the same estimator as the source view from the motion regions and arrows carried into it; then one 3D
-velocity v per moving Gaussian p minimises Σ_views Σ_visible |proj(p + v) − proj(p) − f_view(proj(p))|₁.
+The paper's core (Optimizing 4D Gaussians for Dynamic Scene Video from Single Landscape Images, ICLR 2025; steps
+4–5 of its pipeline): each generated view gets its own Eulerian 2D field, estimated there with the same estimator
+as the source view from the motion regions and arrows carried into it; then one 3D velocity v per moving Gaussian p minimises Σ_views Σ_visible |proj(p + v) − proj(p) − f_view(proj(p))|₁.
 
 Solver: the projection is linearised at p (J = ∂proj/∂p, 2×3; velocities are a pixel or two per frame, so the
 second-order term is far below 0.001 px), and the L1 objective is minimised by iteratively reweighted least

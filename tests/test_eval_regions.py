@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import SHARED
 from landscape4d.eval.regions import (
     Reference,
     direction_error_deg,
@@ -20,7 +21,6 @@ from landscape4d.eval.regions import (
     visibly_moving,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def _texture(height: int, width: int, seed: int = 0) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Static formats, sequences, the API and the CLI, each re-read by a reader the exporters did not write.
 
 PLY files are read with plyfile. ``.splat``, ``.spz`` and compressed ``.ply`` are read by small readers written here
-from the published layouts (REFERENCE.md §3, the spz README, PlayCanvas's compressed-ply layout), and those
+from the published layouts (antimatter15 .splat, INRIA .ply, the spz README, PlayCanvas's compressed-ply layout), and those
 readers are first checked against hand-written bytes. Every field is compared with the source within its
 format's quantisation.
 """
@@ -72,7 +72,7 @@ def scene():
 
 
 def read_splat(data: bytes) -> dict[str, np.ndarray]:
-    """.splat per REFERENCE.md §3: 32-byte records: 3 f32 position, 3 f32 scale, RGBA u8, quaternion u8 (w x y z)."""
+    """.splat per antimatter15's layout: 32-byte records: 3 f32 position, 3 f32 scale, RGBA u8, quaternion u8 (w x y z)."""
     assert len(data) % 32 == 0
     n = len(data) // 32
     floats = np.frombuffer(data, dtype="<f4").reshape(n, 8)

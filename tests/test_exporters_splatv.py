@@ -28,7 +28,7 @@ from landscape4d.camera import look_at
 
 
 def read_splatv(data: bytes) -> dict:
-    """Reader written from REFERENCE.md §3: magic, JSON length, JSON chunks, then 16 u32 words a splat."""
+    """Reader written from the splatv layout (antimatter15/splaTV): magic, JSON length, JSON chunks, then 16 u32 words a splat."""
     magic, json_length = struct.unpack_from("<II", data, 0)
     assert magic == 0x674B
     chunks = json.loads(data[8 : 8 + json_length].decode("utf-8"))
