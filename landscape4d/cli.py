@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 from exporters.cli import add_export_arguments, run_export
             except ImportError as exc:  # the exporters package lives beside the library in the repo
                 raise ValueError(f"the exporters package is not available ({exc})") from exc
-            parser = argparse.ArgumentParser(prog="python -m landscape4d export", description="Export a saved scene.")
+            parser = argparse.ArgumentParser(prog="landscape4d export", description="Export a saved scene.")
             add_export_arguments(parser)
             return run_export(parser.parse_args(argv[1:]))
         return run(_run_parser().parse_args(argv))
