@@ -32,7 +32,10 @@ import numpy as np
 from landscape4d.flow2d import Arrow
 from landscape4d.photo import PhotoError, load_photo, working_size
 from landscape4d.regions import KINDS, Region, RegionMasks, paint_over
-from landscape4d.settings import MAX_LOOP_SECONDS, MOTION_METHODS, VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings
+from landscape4d.settings import (
+    DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, LOOP_SECONDS_RANGE, MOTION_METHODS, SPEED_RANGE,
+    VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings, video_frame_count,
+)
 from landscape4d.settings import PRESETS as QUALITY
 from landscape4d.trajectories import PRESETS as TRAJECTORIES
 from space import preview
@@ -40,11 +43,19 @@ from space import preview
 try:  # Hugging Face ZeroGPU: a GPU is attached only while a decorated function runs.
     import spaces
 
-    gpu_task = spaces.GPU(duration=120)  # seconds per call; a fast or balanced run needs far less on a GPU
-except ImportError:  # anywhere else the decorator is a no-op
+    build_gpu_task = spaces.GPU(duration=120)  # seconds per call; a fast or balanced build needs far less
 
-    def gpu_task(fn):
+    def _render_gpu_seconds(scene_path, trajectory, seconds, fps, *args, **kwargs) -> int:
+        """ZeroGPU time for one video: rendering and encoding cost about 30 ms a frame at 1024 px on an H200."""
+        return int(min(600, 30 + 0.03 * video_frame_count(float(seconds), float(fps))))
+
+    render_gpu_task = spaces.GPU(duration=_render_gpu_seconds)
+except ImportError:  # anywhere else the decorators are no-ops
+
+    def build_gpu_task(fn):
         return fn
+
+    render_gpu_task = build_gpu_task
 
 
 log = logging.getLogger("landscape4d.app")
@@ -236,7 +247,7 @@ def estimate(photo_size: list | None, quality: str, resolution: str, loop_second
     except gr.Error as error:
         return f"{note}  \n⚠ {error.message}"
     size = _working_size(tuple(photo_size) if photo_size else (3, 2), settings, gpu)
-    frames = max(1, round(float(seconds) * float(fps)))  # as render_video counts them
+    frames = video_frame_count(float(seconds), float(fps))
     written = len(frame_phases(settings.loop_frames, FRAMES_STRIDE))
     numbers = estimates.estimate_seconds(size, settings, frames, written, gpu)
     kept = bool(state and state.get("scene_path") and Path(state["scene_path"]).is_file())
@@ -266,9 +277,12 @@ def show_photo(photo: Any, quality: str, resolution: str):
         message = error.message if isinstance(error, gr.Error) else str(error)
         gr.Warning(message, title="This photo can't be used")
         return (*empty, f"⚠ **This photo can't be used.** {message}")
-    from landscape4d.regions import estimate_regions  # the quick classical estimator, for the instant overlay
+    from landscape4d.backends import REGIONS
+    from landscape4d.regions import estimate_regions
 
-    regions = estimate_regions(working.image)  # at the scene's working size, as the pipeline will see them
+    # The regions backend the build will use, at the scene's working size, as the pipeline will see them.
+    settings = _settings(quality, resolution)
+    regions = estimate_regions(working.image, REGIONS.create(settings.regions, settings))
     display = preview.to_uint8(load_photo(path, DISPLAY_LONG_SIDE).image)  # the pad and brush: larger
     automatic = [asdict(region) for region in regions.regions]  # plain dicts in gr.State; _regions reads them
     view = {"photo": display, "size": list(working.original_size), "regions": automatic,
@@ -406,7 +420,7 @@ def _frame_reporter(progress: gr.Progress, index: int, count: int, description: 
     return report
 
 
-@gpu_task
+@build_gpu_task
 def build_scene_files(photo_path: str, settings: Settings, painted: preview.PaintedLayers, arrows: list[Arrow],
                       out_dir: str, progress: gr.Progress) -> dict:
     """Photo → the fitted scene saved in ``out_dir`` (stages 1–5). Returns its path and numbers for the page."""
@@ -424,7 +438,7 @@ def build_scene_files(photo_path: str, settings: Settings, painted: preview.Pain
             "size": (scene.source_camera.width, scene.source_camera.height)}
 
 
-@gpu_task
+@render_gpu_task
 def render_scene_video(scene_path: str, trajectory: str, seconds: float, fps: float, out_path: str,
                        stage: tuple[int, int], progress: gr.Progress) -> dict:
     from landscape4d.pipeline import resolve_device
@@ -627,12 +641,12 @@ def example_result(photo, progress=gr.Progress()):
 
 
 # The sliders offer sub-ranges of what the library accepts (settings.VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE,
-# MAX_LOOP_SECONDS, Settings' speed bounds) that a shared Space renders in reasonable time; the bounds checks are the
+# LOOP_SECONDS_RANGE, SPEED_RANGE) that a shared Space renders in reasonable time; the bounds checks are the
 # library's, so API callers may use its full ranges.
 VIDEO_SECONDS_SLIDER = (1.0, 12.0)
 VIDEO_FPS_SLIDER = (8.0, 30.0)
-LOOP_SECONDS_SLIDER = (1.0, MAX_LOOP_SECONDS)
-SPEED_SLIDER = (0.0, 3.0)
+LOOP_SECONDS_SLIDER = (1.0, LOOP_SECONDS_RANGE[1])
+SPEED_SLIDER = (SPEED_RANGE[0], 3.0)
 
 INTRO = """
 # landscape4d · one photo → a living 3D scene
@@ -670,13 +684,13 @@ def build_demo() -> gr.Blocks:
                                        default_color=preview.hex_colour(preview.WATER_RGB), color_mode="fixed"),
                         elem_id="editor")
                 with gr.Group():
-                    trajectory = gr.Radio(list(TRAJECTORIES), value="circle", label="3 · Camera path",
+                    trajectory = gr.Radio(list(TRAJECTORIES), value=DEFAULT_VIDEO_TRAJECTORY, label="3 · Camera path",
                                           elem_id="trajectory")
-                    paths = gr.HTML(preview.paths_html(TRAJECTORIES, "circle"), padding=True)
+                    paths = gr.HTML(preview.paths_html(TRAJECTORIES, DEFAULT_VIDEO_TRAJECTORY), padding=True)
                 with gr.Row():
-                    seconds = gr.Slider(*VIDEO_SECONDS_SLIDER, value=4, step=0.5, label="Video length (s)",
+                    seconds = gr.Slider(*VIDEO_SECONDS_SLIDER, value=DEFAULT_VIDEO_SECONDS, step=0.5, label="Video length (s)",
                                         elem_id="seconds")
-                    fps = gr.Slider(*VIDEO_FPS_SLIDER, value=24, step=1, label="Frames per second", elem_id="fps")
+                    fps = gr.Slider(*VIDEO_FPS_SLIDER, value=DEFAULT_VIDEO_FPS, step=1, label="Frames per second", elem_id="fps")
                 with gr.Row():
                     loop_seconds = gr.Slider(*LOOP_SECONDS_SLIDER, value=QUALITY[DEFAULT_QUALITY].loop_seconds,
                                              step=0.5, label="Loop period (s)",

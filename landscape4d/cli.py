@@ -10,7 +10,10 @@ from pathlib import Path
 from .flow2d import Arrow
 from .scene import SCENE_SUFFIX, Scene4D
 from .backends import add_backend_arguments, backend_changes
-from .settings import MAX_LOOP_SECONDS, PRESETS as QUALITY, Settings
+from .settings import (
+    DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, MAX_LOOP_SECONDS, PRESETS as QUALITY, Settings,
+    video_frame_count,
+)
 from .trajectories import PRESETS as TRAJECTORIES
 
 USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
@@ -24,9 +27,11 @@ def _run_parser() -> argparse.ArgumentParser:
         "Use 'python -m landscape4d export SCENE ...' for splat files.",
     )
     p.add_argument("photo", help=f"input photo (jpg/png/webp/tiff...) or a saved scene file (*{SCENE_SUFFIX})")
-    p.add_argument("--trajectory", default="circle", choices=TRAJECTORIES, help="camera path (default: circle)")
-    p.add_argument("--seconds", type=float, default=4.0, help="video length in seconds (default: 4)")
-    p.add_argument("--fps", type=float, default=24.0, help="video frame rate (default: 24)")
+    p.add_argument("--trajectory", default=DEFAULT_VIDEO_TRAJECTORY, choices=TRAJECTORIES,
+                   help=f"camera path (default: {DEFAULT_VIDEO_TRAJECTORY})")
+    p.add_argument("--seconds", type=float, default=DEFAULT_VIDEO_SECONDS,
+                   help=f"video length in seconds (default: {DEFAULT_VIDEO_SECONDS:g})")
+    p.add_argument("--fps", type=float, default=DEFAULT_VIDEO_FPS, help=f"video frame rate (default: {DEFAULT_VIDEO_FPS:g})")
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     p.add_argument("--mask", action="append", default=[], help="image whose white/opaque pixels should move (repeatable)")
     p.add_argument("--freeze", action="append", default=[], help="image whose white/opaque pixels must stay still")
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         scene_path = scene.save(out_dir / f"{name}{SCENE_SUFFIX}")
 
     device = resolve_device(settings.device)
-    frames = max(1, round(args.seconds * args.fps))
+    frames = video_frame_count(args.seconds, args.fps)
     with tqdm(total=frames, desc=f"Rendering {args.trajectory}", unit="frame", disable=args.quiet) as frame_bar:
         video = render_video(
             scene, args.trajectory, args.seconds, args.fps, out_dir / f"{name}_{args.trajectory}.mp4", device,

@@ -13,7 +13,7 @@ from .animate import LoopStates, phase_at
 from .camera import Camera
 from .raster import RenderOutput, rasterize_gaussians
 from .scene import Scene4D
-from .settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE
+from .settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, video_frame_count
 from .trajectories import trajectory_cameras
 from .video import write_mp4
 
@@ -87,7 +87,7 @@ def render_video(
         raise ValueError(f"fps must be between {VIDEO_FPS_RANGE[0]:g} and {VIDEO_FPS_RANGE[1]:g}, got {fps}")
     if not VIDEO_SECONDS_RANGE[0] < seconds <= VIDEO_SECONDS_RANGE[1]:
         raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most {VIDEO_SECONDS_RANGE[1]:g}, got {seconds}")
-    num_frames = max(1, round(seconds * fps))
+    num_frames = video_frame_count(seconds, fps)
     cameras = trajectory_for(scene, trajectory, num_frames)
     holes: list[float] = []
     path = write_mp4(render_frames(scene, cameras, fps, device, holes, progress), out_path, fps)

@@ -12,6 +12,14 @@ MAX_LOOP_SECONDS = 4.0
 DEFAULT_LONG_SIDE_PX = {"cpu": 512, "cuda": 1024}  # working resolution when Settings.long_side is None
 VIDEO_SECONDS_RANGE = (0.0, 120.0)  # a rendered video lasts more than the first and at most the second
 VIDEO_FPS_RANGE = (1.0, 120.0)  # frames per second of a rendered video, both inclusive
+DEFAULT_VIDEO_TRAJECTORY, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_FPS = "circle", 4.0, 24.0  # the CLI's and the app's
+LOOP_SECONDS_RANGE = (0.5, MAX_LOOP_SECONDS)  # Settings.loop_seconds, both inclusive
+SPEED_RANGE = (0.0, 5.0)  # Settings.speed, both inclusive
+
+
+def video_frame_count(seconds: float, fps: float) -> int:
+    """How many frames a video of ``seconds`` at ``fps`` has (frame i shows t = i / fps)."""
+    return max(1, round(seconds * fps))
 
 
 def default_long_side(device_type: str) -> int:
@@ -47,10 +55,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
             raise ValueError(f"long_side must be between 32 and 4096 px, got {self.long_side}")
-        if not 0.5 <= self.loop_seconds <= MAX_LOOP_SECONDS:
-            raise ValueError(f"loop_seconds must be between 0.5 and {MAX_LOOP_SECONDS}, got {self.loop_seconds}")
-        if not 0.0 <= self.speed <= 5.0:
-            raise ValueError(f"speed must be between 0 and 5, got {self.speed}")
+        if not LOOP_SECONDS_RANGE[0] <= self.loop_seconds <= LOOP_SECONDS_RANGE[1]:
+            raise ValueError(f"loop_seconds must be between {LOOP_SECONDS_RANGE[0]:g} and {LOOP_SECONDS_RANGE[1]:g}, got {self.loop_seconds}")
+        if not SPEED_RANGE[0] <= self.speed <= SPEED_RANGE[1]:
+            raise ValueError(f"speed must be between {SPEED_RANGE[0]:g} and {SPEED_RANGE[1]:g}, got {self.speed}")
         if not 0.2 <= self.cycle_seconds <= MAX_LOOP_SECONDS:
             raise ValueError(f"cycle_seconds must be between 0.2 and {MAX_LOOP_SECONDS}, got {self.cycle_seconds}")
         from .backends import REGISTRIES  # the registries import the stage modules, which import this one

@@ -152,3 +152,14 @@ def test_cli_and_eval_choose_backends_with_the_same_flags():
     add_backend_arguments(parser)
     with pytest.raises(SystemExit):
         parser.parse_args(["--depth-backend", "not-registered"])
+
+
+def test_settings_bounds_are_the_exported_ranges():
+    from landscape4d.settings import LOOP_SECONDS_RANGE, SPEED_RANGE, video_frame_count
+
+    Settings(loop_seconds=LOOP_SECONDS_RANGE[0], speed=SPEED_RANGE[1])
+    with pytest.raises(ValueError, match=r"loop_seconds must be between 0.5 and 4"):
+        Settings(loop_seconds=LOOP_SECONDS_RANGE[0] - 0.01)
+    with pytest.raises(ValueError, match=r"speed must be between 0 and 5"):
+        Settings(speed=SPEED_RANGE[1] + 0.01)
+    assert video_frame_count(4.0, 24.0) == 96 and video_frame_count(0.01, 1.0) == 1
