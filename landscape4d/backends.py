@@ -23,6 +23,7 @@ directly (tests, notebooks); an instance wins over the name in ``Settings``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import logging
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .views import View
 
+log = logging.getLogger("landscape4d.backends")
 T = TypeVar("T")
 Factory = Callable[["Settings"], T]
 
@@ -160,6 +162,7 @@ def resolve_backends(settings: "Settings", overrides: Backends | None = None) ->
 
 
 # Command-line flags (the CLI and the evaluation share them); --motion predates the registry and keeps its name.
+# --backend classic|models|auto sets the four image stages at once; the per-stage flags win over it.
 BACKEND_FLAGS = {"regions": "--regions-backend", "depth": "--depth-backend", "inpainter": "--inpaint-backend",
                  "outpainter": "--outpaint-backend", "motion": "--motion"}
 
@@ -169,6 +172,14 @@ def add_backend_arguments(parser: Any) -> None:
     from .settings import Settings
 
     defaults = Settings()
+    parser.add_argument("--backend", dest="backend_preset", choices=tuple(BACKEND_PRESETS), default=None,
+                        help="all image stages at once: classic (weight-free, offline; default), models (Hub models: "
+                        "Depth Anything V2, segmentation, diffusion inpainting), auto (models where available, else "
+                        "classic, with a log line)")
+    for option, field_name in (("--depth-model", "depth_model"), ("--segmentation-model", "segmentation_model"),
+                               ("--inpaint-model", "inpaint_model")):
+        parser.add_argument(option, dest=field_name, default=None, metavar="ID_OR_DIR",
+                            help=f"Hub id (org/name[@revision]) or save_pretrained folder (default: {getattr(defaults, field_name)})")
     for stage, flag in BACKEND_FLAGS.items():
         names = REGISTRIES[stage].names()
         parser.add_argument(flag, dest=f"backend_{stage}", choices=names, default=None, metavar="NAME",
@@ -177,7 +188,10 @@ def add_backend_arguments(parser: Any) -> None:
 
 def backend_changes(args: Any) -> dict[str, str]:
     """The ``Settings`` changes asked for by the flags of :func:`add_backend_arguments`."""
-    return {stage: getattr(args, f"backend_{stage}") for stage in REGISTRIES if getattr(args, f"backend_{stage}", None)}
+    changes: dict[str, str] = dict(BACKEND_PRESETS.get(getattr(args, "backend_preset", None) or "", {}))
+    changes.update({stage: getattr(args, f"backend_{stage}") for stage in REGISTRIES if getattr(args, f"backend_{stage}", None)})
+    changes.update({name: getattr(args, name) for name in set(MODEL_FIELDS.values()) if getattr(args, name, None)})
+    return changes
 
 
 # --- the weight-free defaults -------------------------------------------------------------------------------
@@ -242,5 +256,86 @@ MOTION.register("single-view", lambda settings: SingleViewLifter())
 MOTION.register("3dmom", lambda settings: MultiViewLifter())
 
 
-__all__ = ["BACKEND_FLAGS", "Backends", "add_backend_arguments", "backend_changes", "DEPTH", "INPAINTERS", "MOTION", "MotionInputs", "MotionLifter", "MultiViewLifter", "OUTPAINTERS",
+# --- model backends (Hub models; transformers / diffusers are imported only when one is created) -------------
+
+
+def _device(settings: "Settings") -> torch.device:
+    from .pipeline import resolve_device
+
+    return resolve_device(settings.device)
+
+
+@DEPTH.register("depth-anything")
+def _depth_anything(settings: "Settings") -> DepthEstimator:
+    from .depth.models import DepthAnythingDepth
+
+    return DepthAnythingDepth(settings.depth_model, _device(settings))
+
+
+@REGIONS.register("segmentation")
+def _segmentation_regions(settings: "Settings") -> RegionEstimator:
+    from .regions.models import SegmentationRegions
+
+    return SegmentationRegions(settings.segmentation_model, _device(settings))
+
+
+def _depth_for_fills(settings: "Settings") -> DepthEstimator | None:
+    """The depth model the diffusion fills estimate their depth with (None: the classic far-side fill)."""
+    return DEPTH.create(settings.depth, settings) if settings.depth in MODEL_BACKENDS["depth"] else None
+
+
+@INPAINTERS.register("diffusion")
+def _diffusion_inpainter(settings: "Settings") -> Inpainter:
+    from .diffusion import DiffusionInpainter
+
+    return DiffusionInpainter(settings.inpaint_model, _device(settings), seed=settings.seed,
+                              depth_estimator=_depth_for_fills(settings))
+
+
+@OUTPAINTERS.register("diffusion")
+def _diffusion_outpainter(settings: "Settings") -> Outpainter:
+    from .diffusion import DiffusionOutpainter
+
+    return DiffusionOutpainter(settings.inpaint_model, _device(settings), seed=settings.seed,
+                               depth_estimator=_depth_for_fills(settings))
+
+
+# Which registered names load a model, the Settings field naming it, and the weight-free fallback of ``auto``.
+MODEL_BACKENDS: dict[str, tuple[str, ...]] = {"regions": ("segmentation",), "depth": ("depth-anything",),
+                                              "inpainter": ("diffusion",), "outpainter": ("diffusion",)}
+MODEL_FIELDS = {"regions": "segmentation_model", "depth": "depth_model", "inpainter": "inpaint_model",
+                "outpainter": "inpaint_model"}
+CLASSIC = {"regions": "classic", "depth": "classic", "inpainter": "classic", "outpainter": "mirror"}
+BACKEND_PRESETS: dict[str, dict[str, str]] = {
+    "classic": dict(CLASSIC),
+    "models": {stage: names[0] for stage, names in MODEL_BACKENDS.items()},
+    "auto": {stage: "auto" for stage in MODEL_BACKENDS},
+}
+
+
+def _auto(stage: str) -> Factory[Any]:
+    def make(settings: "Settings") -> Any:
+        from .hub import model_available
+
+        model_name = MODEL_BACKENDS[stage][0]
+        reference = getattr(settings, MODEL_FIELDS[stage])
+        usable, why = model_available(reference)
+        if usable:
+            try:
+                backend = REGISTRIES[stage].create(model_name, settings.replace(**{stage: model_name}))
+                log.info("%s: %s (%s)", stage, model_name, why)
+                return backend
+            except Exception as error:  # noqa: BLE001 - auto never fails: it falls back, and says why
+                why = f"{reference} did not load ({error})"
+        log.warning("%s backend auto → %s: %s", stage, CLASSIC[stage], why)
+        return REGISTRIES[stage].create(CLASSIC[stage], settings.replace(**{stage: CLASSIC[stage]}))
+
+    return make
+
+
+for _stage in MODEL_BACKENDS:
+    REGISTRIES[_stage].register("auto", _auto(_stage))
+
+
+__all__ = ["BACKEND_FLAGS", "BACKEND_PRESETS", "CLASSIC", "MODEL_BACKENDS", "MODEL_FIELDS", "Backends", "add_backend_arguments", "backend_changes", "DEPTH", "INPAINTERS", "MOTION", "MotionInputs", "MotionLifter", "MultiViewLifter", "OUTPAINTERS",
            "REGIONS", "REGISTRIES", "Registry", "STAGE_NAMES", "SingleViewLifter", "resolve_backends"]

@@ -22,6 +22,13 @@ def video_frame_count(seconds: float, fps: float) -> int:
     return max(1, round(seconds * fps))
 
 
+# Model backends (``backends``: "depth-anything", "segmentation", "diffusion"): Hub ids (``org/name[@revision]``) or
+# local folders written by ``save_pretrained``. Licences and sizes: README, "Model backends".
+DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
+DEFAULT_SEGMENTATION_MODEL = "openmmlab/upernet-convnext-small"
+DEFAULT_INPAINT_MODEL = "stabilityai/stable-diffusion-2-inpainting"
+
+
 def default_long_side(device_type: str) -> int:
     """The working resolution (long side, px) used when none is asked for: 1024 on a GPU, 512 on a CPU."""
     return DEFAULT_LONG_SIDE_PX["cuda" if device_type == "cuda" else "cpu"]
@@ -51,6 +58,9 @@ class Settings:
     depth: str = "classic"
     inpainter: str = "classic"
     outpainter: str = "mirror"
+    depth_model: str = DEFAULT_DEPTH_MODEL  # used by the "depth-anything" depth backend
+    segmentation_model: str = DEFAULT_SEGMENTATION_MODEL  # used by the "segmentation" regions backend
+    inpaint_model: str = DEFAULT_INPAINT_MODEL  # used by the "diffusion" inpainter and outpainter
 
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
