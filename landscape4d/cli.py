@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .flow2d import Arrow
+from .hub import ModelUnavailable
 from .scene import SCENE_SUFFIX, Scene4D
 from .backends import add_backend_arguments, backend_changes
 from .settings import (
@@ -16,7 +17,7 @@ from .settings import (
 )
 from .trajectories import PRESETS as TRAJECTORIES
 
-USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ModelUnavailable)
 
 
 def _run_parser() -> argparse.ArgumentParser:
