@@ -107,7 +107,10 @@ def load_model(
     object. Failures raise :class:`ModelUnavailable` naming the model."""
     device = torch.device(device)
     dtype = dtype or default_dtype(device)
-    ref = ModelRef.parse(reference)
+    try:
+        ref = ModelRef.parse(reference)
+    except ValueError as error:  # a missing folder or a malformed id: the same error type as a failed load
+        raise ModelUnavailable(f"could not load model {reference!r}: {error}") from error
     key = (getattr(loader, "__qualname__", repr(loader)), str(ref), str(device), str(dtype))
     with _LOCK:
         if key in _MODELS:

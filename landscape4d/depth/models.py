@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..hub import ModelRef, ModelUnavailable, hub_kwargs, load_model
+from ..hub import ModelRef, hub_kwargs, load_model
+from ..settings import DEFAULT_DEPTH_MODEL
 from . import FAR_PERCENTILE, MIN_DEPTH, NEAR_PERCENTILE
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("landscape4d.depth.models")
 
-DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 FAR_NEAR_RATIO = 30.0  # non-sky depth p99/p1 after the disparity shift: ClassicDepth's GROUND_RANGE (docstring)
 FLAT_SPREAD = 1e-6  # (hi − lo) / max(|hi|, |lo|) below this: the disparity has no spread, the depth is flat
 
@@ -124,10 +124,7 @@ class DepthAnythingDepth:
         self.reference = str(model)
         self.device = torch.device(device)
         self.far_near_ratio = far_near_ratio
-        try:
-            loaded = load_model(_load_depth_anything, self.reference, self.device, dtype)  # None: fp16 on CUDA
-        except ValueError as error:  # a malformed reference or a missing folder (ModelRef.parse)
-            raise ModelUnavailable(f"could not load depth model {self.reference}: {error}") from error
+        loaded = load_model(_load_depth_anything, self.reference, self.device, dtype)  # None: fp16 on CUDA
         self.model = loaded.model
         self.processor = loaded.processor
         self.metric = loaded.metric
