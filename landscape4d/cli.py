@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from .batch import PHOTO_SUFFIXES, RayMissing, VideoOptions, process_photo
 from .flow2d import Arrow
 from .hub import ModelUnavailable
 from .scene import SCENE_SUFFIX, Scene4D
@@ -17,29 +18,22 @@ from .settings import (
 )
 from .trajectories import PRESETS as TRAJECTORIES
 
-USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ModelUnavailable)
+USAGE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ModelUnavailable, RayMissing)
+EXPORT_FORMATS = ("ply", "compressed-ply", "splat", "spz", "sequence", "splatv")  # exporters.api.FORMATS, dashed
 
 
-def _run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="landscape4d",
-        description="Turn one landscape photo into a looping 3D scene and a video along a camera path. "
-        f"PHOTO may also be a saved scene ({SCENE_SUFFIX}) to re-render it without rebuilding. "
-        "Use 'python -m landscape4d export SCENE ...' for splat files.",
-    )
-    p.add_argument("photo", help=f"input photo (jpg/png/webp/tiff...) or a saved scene file (*{SCENE_SUFFIX})")
+def add_video_arguments(p: argparse.ArgumentParser) -> None:
+    """--trajectory, --seconds, --fps: the video every photo gets (the CLI and the batch mode)."""
     p.add_argument("--trajectory", default=DEFAULT_VIDEO_TRAJECTORY, choices=TRAJECTORIES,
                    help=f"camera path (default: {DEFAULT_VIDEO_TRAJECTORY})")
     p.add_argument("--seconds", type=float, default=DEFAULT_VIDEO_SECONDS,
                    help=f"video length in seconds (default: {DEFAULT_VIDEO_SECONDS:g})")
     p.add_argument("--fps", type=float, default=DEFAULT_VIDEO_FPS, help=f"video frame rate (default: {DEFAULT_VIDEO_FPS:g})")
-    p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
-    p.add_argument("--mask", action="append", default=[], help="image whose white/opaque pixels should move (repeatable)")
-    p.add_argument("--freeze", action="append", default=[], help="image whose white/opaque pixels must stay still")
-    p.add_argument("--water", help="image of extra water (white/opaque pixels), moving like the automatic water")
-    p.add_argument("--sky", help="image of extra sky / clouds (white/opaque pixels), drifting like the automatic sky")
-    p.add_argument("--arrows", nargs="+", default=[], metavar="x0,y0,x1,y1", help="motion hints in photo pixels")
-    p.add_argument("--depth", help="depth map: image (bright = near) or .npy (z-depth, larger = farther)")
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags ``_settings`` reads (quality preset, loop, speed, fov, resolution, backends, seed, device) and
+    --formats: one definition for the CLI and the batch mode."""
     p.add_argument("--quality", choices=tuple(QUALITY), default="balanced", help="quality preset (default: balanced)")
     p.add_argument("--loop-seconds", type=float, default=None, help=f"loop period, ≤ {MAX_LOOP_SECONDS:g} s (default 3)")
     p.add_argument("--speed", type=float, default=None, help="motion speed multiplier (default 1)")
@@ -48,7 +42,55 @@ def _run_parser() -> argparse.ArgumentParser:
     add_backend_arguments(p)  # --regions-backend, --depth-backend, --inpaint-backend, --outpaint-backend, --motion
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--formats", nargs="+", default=[], metavar="FORMAT", choices=EXPORT_FORMATS,
+                   help=f"also export the scene as these splat formats ({', '.join(EXPORT_FORMATS)}; default: none; "
+                   "default export options, see 'landscape4d export')")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="landscape4d",
+        description="Turn one landscape photo into a looping 3D scene and a video along a camera path. "
+        f"PHOTO may also be a saved scene ({SCENE_SUFFIX}) to re-render it without rebuilding. "
+        "Use 'python -m landscape4d export SCENE ...' for splat files and "
+        "'python -m landscape4d batch PHOTOS_DIR --out OUT' for a folder of photos (on Ray).",
+    )
+    p.add_argument("photo", help=f"input photo (jpg/png/webp/tiff...) or a saved scene file (*{SCENE_SUFFIX})")
+    add_video_arguments(p)
+    p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
+    p.add_argument("--mask", action="append", default=[], help="image whose white/opaque pixels should move (repeatable)")
+    p.add_argument("--freeze", action="append", default=[], help="image whose white/opaque pixels must stay still")
+    p.add_argument("--water", help="image of extra water (white/opaque pixels), moving like the automatic water")
+    p.add_argument("--sky", help="image of extra sky / clouds (white/opaque pixels), drifting like the automatic sky")
+    p.add_argument("--arrows", nargs="+", default=[], metavar="x0,y0,x1,y1", help="motion hints in photo pixels")
+    p.add_argument("--depth", help="depth map: image (bright = near) or .npy (z-depth, larger = farther)")
+    add_settings_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="landscape4d batch",
+        description="Process every photo of a folder on Ray (a local cluster by default), one task per photo: one GPU "
+        "per task where the cluster has GPUs, CPUs otherwise. Each photo's scene, video and exports go to "
+        "OUT/<photo name>/; OUT/summary.csv and summary.json list every photo (ok / failed / skipped, reason, "
+        "seconds, outputs). Finished photos are skipped on a re-run. Exit status 1 when any photo failed. "
+        "Needs Ray: pip install -r requirements-batch.txt.",
+    )
+    p.add_argument("photos_dir", metavar="PHOTOS_DIR", help=f"folder of photos ({', '.join(PHOTO_SUFFIXES)})")
+    p.add_argument("--out", required=True, help="output folder (one sub-folder per photo, plus the summary)")
+    add_video_arguments(p)
+    add_settings_arguments(p)
+    p.add_argument("--address", default="local",
+                   help="Ray cluster: 'local' starts one on this machine (default), 'auto' joins the running one, "
+                   "or an address such as ray://head:10001")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="photos at once, one worker each (default: the cluster's GPUs, else CPUs / --cpus-per-worker)")
+    p.add_argument("--cpus-per-worker", type=int, default=1, help="CPUs each worker holds (default 1)")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local cluster (default: all)")
+    p.add_argument("--force", action="store_true", help="redo photos finished in an earlier run")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -61,29 +103,55 @@ def _settings(args: argparse.Namespace) -> Settings:
     return base.replace(**changes, **backend_changes(args))
 
 
+def _video(args: argparse.Namespace) -> VideoOptions:
+    return VideoOptions(args.trajectory, args.seconds, args.fps)
+
+
+class _Bars:
+    """The CLI's progress: one bar over the build's stages, then one over the video's frames."""
+
+    def __init__(self, quiet: bool, trajectory: str) -> None:
+        from tqdm import tqdm
+        from .pipeline import STAGES
+
+        self.tqdm, self.stages, self.quiet, self.trajectory = tqdm, len(STAGES), quiet, trajectory
+        self.stage_bar = tqdm(total=self.stages, desc="landscape4d", unit="stage", disable=quiet, leave=True)
+        self.built = False
+        self.frame_bar = None
+
+    def stage(self, index: int, count: int, description: str) -> None:
+        self.built = True
+        self.stage_bar.n = index - 1
+        self.stage_bar.set_description(f"[{index}/{count}] {description}")
+        self.stage_bar.refresh()
+
+    def frame(self, index: int, count: int) -> None:
+        if self.frame_bar is None:
+            self._close_stages()
+            self.frame_bar = self.tqdm(total=count, desc=f"Rendering {self.trajectory}", unit="frame", disable=self.quiet)
+        self.frame_bar.update(1)
+
+    def _close_stages(self) -> None:
+        if self.stage_bar is not None:
+            if self.built:
+                self.stage_bar.n = self.stages
+            self.stage_bar.close()
+            self.stage_bar = None
+
+    def close(self) -> None:
+        self._close_stages()
+        if self.frame_bar is not None:
+            self.frame_bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from .pipeline import STAGES, UserEdits, build, resolve_device
-    from .render import render_video
-
     settings = _settings(args)
-    out_dir = Path(args.out)
+    video = _video(args)
     started = time.perf_counter()
-    bar = tqdm(total=len(STAGES), desc="landscape4d", unit="stage", disable=args.quiet, leave=True)
+    edits = None
+    if not Path(args.photo).name.endswith(SCENE_SUFFIX):
+        from .pipeline import UserEdits
 
-    def progress(index: int, count: int, description: str) -> None:
-        bar.n = index - 1
-        bar.set_description(f"[{index}/{count}] {description}")
-        bar.refresh()
-
-    source = Path(args.photo)
-    if source.name.endswith(SCENE_SUFFIX):
-        scene = Scene4D.load(source)
-        name = source.name[: -len(SCENE_SUFFIX)]
-        scene_path = source
-        bar.close()
-    else:
         edits = UserEdits(
             sky=args.sky,
             water=args.water,
@@ -92,26 +160,42 @@ def run(args: argparse.Namespace) -> int:
             arrows=[Arrow.parse(a) for a in args.arrows],
             depth=args.depth,
         )
-        result = build(source, settings, edits, progress=progress)
-        bar.n = len(STAGES)
-        bar.close()
-        scene = result.scene
-        name = result.photo.name
-        scene_path = scene.save(out_dir / f"{name}{SCENE_SUFFIX}")
-
-    device = resolve_device(settings.device)
-    frames = video_frame_count(args.seconds, args.fps)
-    with tqdm(total=frames, desc=f"Rendering {args.trajectory}", unit="frame", disable=args.quiet) as frame_bar:
-        video = render_video(
-            scene, args.trajectory, args.seconds, args.fps, out_dir / f"{name}_{args.trajectory}.mp4", device,
-            progress=lambda i, n: frame_bar.update(1),
-        )
+    bars = _Bars(args.quiet, args.trajectory)
+    try:
+        result = process_photo(args.photo, Path(args.out), settings, video, args.formats, edits,
+                               progress=bars.stage, frame_progress=bars.frame)
+    finally:
+        bars.close()
     elapsed = time.perf_counter() - started
-    print(f"video  {video.path}  ({video.num_frames} frames, {video.width}x{video.height}, {video.fps:g} fps, H.264)")
+    scene, scene_path, rendered = result.scene, result.scene_path, result.video
+    print(f"video  {rendered.path}  ({rendered.num_frames} frames, {rendered.width}x{rendered.height}, {rendered.fps:g} fps, H.264)")
     print(f"scene  {scene_path}  ({len(scene.gaussians):,} Gaussians, {int(scene.moving.sum()):,} moving; "
           f"re-render: python -m landscape4d {scene_path} --trajectory swing)")
+    for export in result.exports:
+        print(export.summary())
     print(f"done in {elapsed:.1f} s")
     return 0
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    """``landscape4d batch``: the same Settings as ``run`` (``_settings``), every photo through ``process_photo``."""
+    from .batch import BatchJob, check_formats, run_batch
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ValueError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.cpus_per_worker < 1:
+        raise ValueError(f"--cpus-per-worker must be at least 1, got {args.cpus_per_worker}")
+    job = BatchJob(_settings(args), _video(args), check_formats(args.formats))
+    report = run_batch(args.photos_dir, args.out, job, address=args.address, concurrency=args.concurrency,
+                       cpus_per_worker=args.cpus_per_worker, num_cpus=args.num_cpus, force=args.force, quiet=args.quiet)
+    for row in report.rows:
+        if row["status"] == "failed":
+            print(f"failed {row['photo']}: {row['reason']}", file=sys.stderr)
+    rate = report.count("ok") / report.seconds * 3600 if report.seconds > 0 else 0.0
+    print(f"batch  {len(report.rows)} photos: {report.count('ok')} ok, {report.count('skipped')} skipped (done before), "
+          f"{report.failed} failed in {report.seconds:.1f} s ({rate:.0f} photos/hour)")
+    print(f"summary {report.csv_path}  {report.json_path}")
+    return 1 if report.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             parser = argparse.ArgumentParser(prog="landscape4d export", description="Export a saved scene.")
             add_export_arguments(parser)
             return run_export(parser.parse_args(argv[1:]))
+        if argv and argv[0] == "batch":
+            return run_batch_command(_batch_parser().parse_args(argv[1:]))
         return run(_run_parser().parse_args(argv))
     except USAGE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
