@@ -45,7 +45,7 @@ import cv2
 import numpy as np
 import torch
 
-from .hub import ModelRef, ModelUnavailable, default_dtype, hub_kwargs, load_model
+from .hub import ModelRef, default_dtype, hub_kwargs, load_model
 from .inpaint import ClassicInpainter, near_side, push_pull_fill
 from .outpaint import MirrorOutpainter, known_box
 from .settings import DEFAULT_INPAINT_MODEL
@@ -177,10 +177,7 @@ class _DiffusionFill:
         self.model = str(model)
         self.device = torch.device(device)
         self.dtype = default_dtype(self.device)
-        try:
-            self.pipe = load_model(_load_pipeline, self.model, self.device, self.dtype)
-        except ValueError as error:  # a missing folder or a malformed reference
-            raise ModelUnavailable(f"could not load model {self.model}: {error}") from error
+        self.pipe = load_model(_load_pipeline, self.model, self.device, self.dtype)  # ModelUnavailable names it
         self.seed = int(seed)
         self.depth_estimator = depth_estimator
         self.steps = int(steps or DEFAULT_STEPS["cuda" if self.device.type == "cuda" else "cpu"])
