@@ -221,8 +221,9 @@ class _DiffusionFill:
         band_px = max(SEAM_BAND_PX, int(np.ceil(self.mask_dilation_px * max(hole.shape) / self.resolution)))
         band = _dilate(hole, band_px) & ~hole & trusted
         if band.sum() >= 4:
+            # Smooth: the offset corrects tone, the model's own texture stays.
             offset = push_pull_fill(image.astype(np.float32) - generated, band)
-            generated = generated + offset
+            generated = generated + cv2.GaussianBlur(offset, (0, 0), float(band_px)).reshape(generated.shape)
         return np.where(hole[..., None], np.clip(generated, 0.0, 1.0), image).astype(np.float32)
 
     def estimated_depth(self, image: np.ndarray, depth_m: np.ndarray, fit: np.ndarray) -> np.ndarray | None:
@@ -238,7 +239,7 @@ class _DiffusionFill:
             raise ValueError(f"depth estimator returned shape {estimate.shape}, expected {depth_m.shape}")
         aligned = align_depth(estimate, depth_m, fit)
         if aligned is None:
-            log.warning("diffusion fill: the estimated depth could not be aligned; using the classic depth fill")
+            log.warning("diffusion fill: the estimated depth could not be aligned; using the weight-free depth fill")
         return aligned
 
 
