@@ -252,6 +252,7 @@ class PhotoWorker:
         before = len(_MODELS)
         row = process_into_folder(Path(photo), Path(folder), self.job)
         row["models_loaded"] = len(_MODELS) - before  # 0 once the worker has started: loaded once per worker
+        row["worker_models"] = self.models_loaded  # what the worker loaded when it started
         return row
 
 
