@@ -155,6 +155,8 @@ def resolve_backends(settings: "Settings", overrides: Backends | None = None) ->
         given = getattr(overrides, item.name)
         if given is not None:
             chosen[item.name], names[item.name] = given, f"custom:{type(given).__name__}"
+        elif getattr(settings, item.name) == "auto":  # record what auto chose, not "auto"
+            chosen[item.name], names[item.name] = create_auto(item.name, settings)
         else:
             name = getattr(settings, item.name)
             chosen[item.name], names[item.name] = REGISTRIES[item.name].create(name, settings), name
@@ -180,6 +182,8 @@ def add_backend_arguments(parser: Any) -> None:
                                ("--inpaint-model", "inpaint_model")):
         parser.add_argument(option, dest=field_name, default=None, metavar="ID_OR_DIR",
                             help=f"Hub id (org/name[@revision]) or save_pretrained folder (default: {getattr(defaults, field_name)})")
+    parser.add_argument("--inpaint-steps", dest="inpaint_steps", type=int, default=None, metavar="N",
+                        help="denoising steps of the diffusion backends (default: 20 on CUDA, 8 on CPU)")
     for stage, flag in BACKEND_FLAGS.items():
         names = REGISTRIES[stage].names()
         parser.add_argument(flag, dest=f"backend_{stage}", choices=names, default=None, metavar="NAME",
@@ -191,6 +195,8 @@ def backend_changes(args: Any) -> dict[str, str]:
     changes: dict[str, str] = dict(BACKEND_PRESETS.get(getattr(args, "backend_preset", None) or "", {}))
     changes.update({stage: getattr(args, f"backend_{stage}") for stage in REGISTRIES if getattr(args, f"backend_{stage}", None)})
     changes.update({name: getattr(args, name) for name in set(MODEL_FIELDS.values()) if getattr(args, name, None)})
+    if getattr(args, "inpaint_steps", None) is not None:
+        changes["inpaint_steps"] = args.inpaint_steps
     return changes
 
 
@@ -288,16 +294,16 @@ def _depth_for_fills(settings: "Settings") -> DepthEstimator | None:
 def _diffusion_inpainter(settings: "Settings") -> Inpainter:
     from .diffusion import DiffusionInpainter
 
-    return DiffusionInpainter(settings.inpaint_model, _device(settings), seed=settings.seed,
-                              depth_estimator=_depth_for_fills(settings))
+    return DiffusionInpainter(settings.inpaint_model, _device(settings), steps=settings.inpaint_steps,
+                              seed=settings.seed, depth_estimator=_depth_for_fills(settings))
 
 
 @OUTPAINTERS.register("diffusion")
 def _diffusion_outpainter(settings: "Settings") -> Outpainter:
     from .diffusion import DiffusionOutpainter
 
-    return DiffusionOutpainter(settings.inpaint_model, _device(settings), seed=settings.seed,
-                               depth_estimator=_depth_for_fills(settings))
+    return DiffusionOutpainter(settings.inpaint_model, _device(settings), steps=settings.inpaint_steps,
+                               seed=settings.seed, depth_estimator=_depth_for_fills(settings))
 
 
 # Which registered names load a model, the Settings field naming it, and the weight-free fallback of ``auto``.
@@ -313,29 +319,29 @@ BACKEND_PRESETS: dict[str, dict[str, str]] = {
 }
 
 
-def _auto(stage: str) -> Factory[Any]:
-    def make(settings: "Settings") -> Any:
-        from .hub import model_available
+def create_auto(stage: str, settings: "Settings") -> tuple[Any, str]:
+    """The ``auto`` choice of one stage: its model backend when the model is usable here (a local folder, in the
+    Hub cache, or downloadable) and loads, else the classic backend, with one log line saying which and why.
+    Returns the backend and the name of what runs."""
+    from .hub import model_available
 
-        model_name = MODEL_BACKENDS[stage][0]
-        reference = getattr(settings, MODEL_FIELDS[stage])
-        usable, why = model_available(reference)
-        if usable:
-            try:
-                backend = REGISTRIES[stage].create(model_name, settings.replace(**{stage: model_name}))
-                log.info("%s: %s (%s)", stage, model_name, why)
-                return backend
-            except Exception as error:  # noqa: BLE001 - auto never fails: it falls back, and says why
-                why = f"{reference} did not load ({error})"
-        log.warning("%s backend auto → %s: %s", stage, CLASSIC[stage], why)
-        return REGISTRIES[stage].create(CLASSIC[stage], settings.replace(**{stage: CLASSIC[stage]}))
-
-    return make
+    model_name, classic = MODEL_BACKENDS[stage][0], CLASSIC[stage]
+    reference = getattr(settings, MODEL_FIELDS[stage])
+    usable, why = model_available(reference)
+    if usable:
+        try:
+            backend = REGISTRIES[stage].create(model_name, settings.replace(**{stage: model_name}))
+            log.info("%s backend auto → %s: %s", stage, model_name, why)
+            return backend, model_name
+        except Exception as error:  # noqa: BLE001 - auto never fails: it falls back, and says why
+            why = f"{reference} did not load ({error})"
+    log.warning("%s backend auto → %s: %s", stage, classic, why)
+    return REGISTRIES[stage].create(classic, settings.replace(**{stage: classic})), classic
 
 
 for _stage in MODEL_BACKENDS:
-    REGISTRIES[_stage].register("auto", _auto(_stage))
+    REGISTRIES[_stage].register("auto", lambda settings, stage=_stage: create_auto(stage, settings)[0])
 
 
-__all__ = ["BACKEND_FLAGS", "BACKEND_PRESETS", "CLASSIC", "MODEL_BACKENDS", "MODEL_FIELDS", "Backends", "add_backend_arguments", "backend_changes", "DEPTH", "INPAINTERS", "MOTION", "MotionInputs", "MotionLifter", "MultiViewLifter", "OUTPAINTERS",
+__all__ = ["BACKEND_FLAGS", "BACKEND_PRESETS", "CLASSIC", "MODEL_BACKENDS", "create_auto", "MODEL_FIELDS", "Backends", "add_backend_arguments", "backend_changes", "DEPTH", "INPAINTERS", "MOTION", "MotionInputs", "MotionLifter", "MultiViewLifter", "OUTPAINTERS",
            "REGIONS", "REGISTRIES", "Registry", "STAGE_NAMES", "SingleViewLifter", "resolve_backends"]

@@ -61,6 +61,7 @@ class Settings:
     depth_model: str = DEFAULT_DEPTH_MODEL  # used by the "depth-anything" depth backend
     segmentation_model: str = DEFAULT_SEGMENTATION_MODEL  # used by the "segmentation" regions backend
     inpaint_model: str = DEFAULT_INPAINT_MODEL  # used by the "diffusion" inpainter and outpainter
+    inpaint_steps: int | None = None  # denoising steps of the "diffusion" backends; None → 20 on CUDA, 8 on CPU
 
     def __post_init__(self) -> None:
         if self.long_side is not None and not 32 <= self.long_side <= 4096:
@@ -79,6 +80,8 @@ class Settings:
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if not 0 <= self.num_views <= 64:
             raise ValueError(f"num_views must be between 0 and 64, got {self.num_views}")
+        if self.inpaint_steps is not None and not 1 <= self.inpaint_steps <= 200:
+            raise ValueError(f"inpaint_steps must be between 1 and 200, got {self.inpaint_steps}")
         if self.fit_iters < 0:
             raise ValueError(f"fit_iters must be >= 0, got {self.fit_iters}")
 
