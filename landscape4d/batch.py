@@ -301,9 +301,17 @@ def _start_ray(ray: Any, address: str, num_cpus: int | None) -> bool:
     pythonpath = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
     common = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address == "local":
-        # Workers of a local cluster inherit this environment (HF_HUB_OFFLINE, caches); PYTHONPATH finds the code.
+        # Workers of a local cluster inherit the environment the cluster starts with (HF_HUB_OFFLINE, caches), and
+        # PYTHONPATH lets them import this checkout; the driver's own environment is restored afterwards.
+        saved = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = pythonpath
-        ray.init(num_cpus=num_cpus, **common)
+        try:
+            ray.init(num_cpus=num_cpus, **common)
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
     else:
         ray.init(address=address, **{k: v for k, v in common.items() if k != "include_dashboard"})
     return True
@@ -345,7 +353,7 @@ def run_batch(
         ray = _import_ray()
         started_ray = _start_ray(ray, address, num_cpus)
         try:
-            gpus = int(ray.cluster_resources().get("GPU", 0))
+            gpus = 0 if job.settings.device == "cpu" else int(ray.cluster_resources().get("GPU", 0))
             cpus = int(ray.cluster_resources().get("CPU", 1))
             slots = gpus if gpus else max(1, cpus // max(1, cpus_per_worker))
             workers = max(1, min(concurrency or slots, len(todo)))
