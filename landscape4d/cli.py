@@ -10,11 +10,10 @@ from pathlib import Path
 from .batch import PHOTO_SUFFIXES, RayMissing, VideoOptions, process_photo
 from .flow2d import Arrow
 from .hub import ModelUnavailable
-from .scene import SCENE_SUFFIX, Scene4D
+from .scene import SCENE_SUFFIX
 from .backends import add_backend_arguments, backend_changes
 from .settings import (
     DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, MAX_LOOP_SECONDS, PRESETS as QUALITY, Settings,
-    video_frame_count,
 )
 from .trajectories import PRESETS as TRAJECTORIES
 
