@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from landscape4d import limits
 from landscape4d.scene import Scene4D
 
 from .footprint import EXPORT_FOOTPRINT, export_ready, grid_for_budget
@@ -24,7 +25,8 @@ FORMATS = ("ply", "compressed_ply", "splat", "spz", "sequence", "splatv")
 SUFFIXES = {"ply": ".ply", "compressed_ply": ".compressed.ply", "splat": ".splat", "spz": ".spz", "sequence": ".zip", "splatv": ".splatv"}
 MB = 1_000_000
 # Every format: ``footprint`` (splat σ in pixel spacings, 0 = the scene's own footprints, see ``footprint.py``) and
-# ``max_bytes`` (the file's size budget: above it the scene is resampled on a coarser pixel grid; None or 0 = none).
+# ``max_bytes`` (the file's size budget: above it the scene is resampled on a coarser pixel grid; None or 0 = only the
+# library's per-file limit, ``limits.LIMITS.max_export_bytes``, which no budget may exceed).
 COMMON = {"max_gaussians": None, "footprint": EXPORT_FOOTPRINT}
 OPTIONS = {  # format → accepted keyword options and their defaults
     "ply": {**COMMON, "max_bytes": None, "sh_degree": None},  # the static .ply keeps full detail
@@ -151,8 +153,10 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
 
     Options (all optional; see ``OPTIONS``): ``footprint`` — exported splats' σ in pixel spacings (default
     ``EXPORT_FOOTPRINT``: gap-free at any window size, colours re-fitted; 0 keeps the scene's own); ``max_bytes`` —
-    the file's size budget (default 15 MB spz, 250 MB sequence, 64 MB splatv, none for the others; 0: none): above it the
-    scene is resampled on a coarser pixel grid (``footprint.resample``), so the picture stays whole;
+    the file's size budget (default 15 MB spz, 250 MB sequence, 64 MB splatv, none for the others; 0: none), never above
+    ``limits.LIMITS.max_export_bytes``, which also applies when there is no budget: above it the scene is resampled on
+    a coarser pixel grid (``footprint.resample``), so the picture stays whole (a file still over the limit at the
+    coarsest grid is refused before it is written);
     ``max_gaussians`` — the most splats any file or frame may hold (most important Gaussians kept);
     ``sh_degree`` (ply); ``spz_version`` 2 or 3; ``frame_formats`` (subset of ply / compressed_ply / splat;
     default compressed_ply), ``stride`` (default: about 10 frames a second), ``min_weight`` (sequence); ``lobes``
@@ -172,6 +176,11 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         raise ValueError(f"max_bytes must be a non-negative integer (0: no budget), got {opts['max_bytes']!r}")
     if opts["max_bytes"] == 0:
         opts["max_bytes"] = None
+    max_file_bytes = limits.LIMITS.max_export_bytes
+    if options.get("max_bytes") and options["max_bytes"] > max_file_bytes:
+        raise limits.LimitError(f"max_bytes {options['max_bytes'] / MB:g} MB is above the limit of "
+                                f"{limits.format_bytes(max_file_bytes)} a file; ask for at most that")
+    budget = min(opts["max_bytes"] or max_file_bytes, max_file_bytes)  # the limit is always a budget
     moving_cost = 1
     if fmt == "sequence":
         opts["frame_formats"] = check_frame_formats(opts["frame_formats"])
@@ -190,7 +199,7 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         raise ValueError(f"spz_version must be one of {SPZ_VERSIONS}, got {opts['spz_version']!r}")
     cleaned = prepare_scene(scene, None)
     # Size budget: the finest pixel grid whose file fits, then footprints for any window size (footprint.py).
-    grid = grid_for_budget(cleaned.scene, lambda s: estimated_bytes(fmt, opts, s), opts["max_bytes"])
+    grid = grid_for_budget(cleaned.scene, lambda s: estimated_bytes(fmt, opts, s), budget)
     ready = export_ready(cleaned.scene, opts["footprint"], grid)
     prepared = prepare_scene(ready, opts["max_gaussians"], moving_cost)
     scene = prepared.scene
@@ -216,16 +225,19 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             data = encode_splat(splats)
         else:
             data = encode_spz(splats, version=opts["spz_version"])
-            while opts["max_bytes"] is not None and len(data) > opts["max_bytes"] and grid < 8.0:
+            while len(data) > budget and grid < 8.0:
                 # gzip did less than estimated: a coarser grid, as far as the overshoot says.
-                grid = min(8.0, grid * max(1.07, (len(data) / opts["max_bytes"]) ** 0.5))
+                grid = min(8.0, grid * max(1.07, (len(data) / budget) ** 0.5))
                 scene = prepare_scene(export_ready(cleaned.scene, opts["footprint"], grid), opts["max_gaussians"]).scene
                 splats = rest_splats(scene)
                 data = encode_spz(splats, version=opts["spz_version"])
                 stats.update(grid=grid, gaussians=len(splats))
+        limits.check_export_bytes(len(data), path.name)
         sizes[path.name] = _write(path, data)
         stats["splats"] = len(splats)
     elif fmt == "sequence":
+        # Frames are written one at a time: the upper bound (every moving Gaussian in both slots) is checked first.
+        limits.check_export_bytes(estimated_bytes(fmt, opts, scene), path.name, estimated=True)
         sequence = write_sequence_zip(scene, path, opts["frame_formats"], opts["stride"], opts["min_weight"])
         sizes[path.name] = path.stat().st_size
         stats.update({k: v for k, v in sequence.items() if k != "seconds"})
@@ -237,6 +249,7 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             splats, velocity, scene.loop_frames, camera, lobes=opts["lobes"], cycles=scene.cycles, fade=scene.fade,
             phase_offset=_offsets(scene),
         )
+        limits.check_export_bytes(len(encoding.data), path.name)
         sizes[path.name] = _write(path, encoding.data)
         stats.update(encoding.stats)
         stats["fade_error"] = fade_error(opts["lobes"], scene.fade)
@@ -249,7 +262,9 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
                                    splats=encoding.stats["splats"])
             html = build_viewer_html(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
             zip_path = path.with_name(f"{path.stem}_viewer.zip")
-            sizes[zip_path.name] = _write(zip_path, viewer_zip(html, encoding.data, path.name))
+            zipped = viewer_zip(html, encoding.data, path.name)
+            limits.check_export_bytes(len(zipped), zip_path.name)
+            sizes[zip_path.name] = _write(zip_path, zipped)
             stats["viewer_html_bytes"] = len(html.encode("utf-8"))
             paths.append(zip_path)
     stats["seconds"] = time.perf_counter() - started

@@ -36,7 +36,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_MEGAPIXELS = 200.0  # decompression-bomb guard: larger images are refused before decoding
+from .limits import check_input_pixels, input_pixels_message
+
 MAX_ASPECT_RATIO = 8.0  # 4:1 panoramas are fine; 8:1 strips leave too few rows for depth and views
 MIN_SIDE_PX = 16  # below this nothing meaningful can be estimated
 MIN_WORKING_SHORT_SIDE_PX = 64  # tiny photos are enlarged to this short side (see module docstring)
@@ -128,9 +129,7 @@ def open_auxiliary_image(path: Path, label: str, hint: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                width, height = image.size
-                if width * height > MAX_MEGAPIXELS * 1e6:
-                    raise ValueError(_bomb_message(label, width * height, f"{width}×{height}"))
+                check_input_pixels(*image.size, label)  # limits.LIMITS.max_input_megapixels, before decoding
                 image.load()
                 return ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
@@ -161,9 +160,7 @@ def _oriented_size(image: Image.Image) -> tuple[int, int]:
 
 
 def _check_size(width: int, height: int, label: str) -> None:
-    megapixels = width * height / 1e6
-    if megapixels > MAX_MEGAPIXELS:
-        raise PhotoError(_bomb_message(label, width * height, f"{width}×{height}"))
+    check_input_pixels(width, height, label, error=PhotoError)  # limits.LIMITS.max_input_megapixels
     if min(width, height) < MIN_SIDE_PX:
         raise PhotoError(
             f"{label} is {width}×{height} px; each side needs at least {MIN_SIDE_PX} px. Use a larger photo."
@@ -176,14 +173,8 @@ def _check_size(width: int, height: int, label: str) -> None:
         )
 
 
-def _bomb_message(label: str, pixels: int | None, dims: str | None = None) -> str:
-    size = f"{pixels / 1e6:.0f} megapixels" if pixels else "too many pixels"
-    if dims:
-        size = f"{dims} px ({size})"
-    return (
-        f"{label} is {size}; the limit is {MAX_MEGAPIXELS:.0f} megapixels. Downscale it (for example to 4000 px "
-        "on the long side) and try again."
-    )
+def _bomb_message(label: str, pixels: int | None) -> str:
+    return input_pixels_message(label, pixels)  # Pillow's own decompression-bomb guard tripped first
 
 
 def _pixels_from_bomb_error(error: Exception) -> int | None:

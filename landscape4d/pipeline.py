@@ -23,6 +23,7 @@ from .backends import Backends, MotionInputs, resolve_backends
 from .depth import estimate_depth, load_user_depth
 from .fit import FitReport, fit_gaussians
 from .flow2d import Arrow, Flow2D, crop_flow, motion_field
+from .limits import check_scene_gaussians
 from .photo import Photo, load_photo
 from .regions import RegionMasks, apply_user_regions, estimate_regions, load_user_mask
 from .scene import LAYER_BACKDROP, LAYER_BORDER, Scene4D, SceneMeta
@@ -130,6 +131,7 @@ def build(
     t = stage(1)
     photo = load_photo(photo_source, working_long_side(settings, device))
     height, width = photo.image.shape[:2]
+    check_scene_gaussians(width, height, settings.num_views)  # limits.LIMITS.max_gaussians, before the heavy stages
     # User inputs are validated before any heavy work, with messages that name the input.
     moves = _union_of_masks(edits.moves, (height, width))
     freeze = _union_of_masks(edits.freeze, (height, width))

@@ -11,6 +11,7 @@ import torch
 
 from .animate import LoopStates, phase_at
 from .camera import Camera
+from .limits import check_video_frames
 from .raster import RenderOutput, rasterize_gaussians
 from .scene import Scene4D
 from .settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, video_frame_count
@@ -88,6 +89,7 @@ def render_video(
     if not VIDEO_SECONDS_RANGE[0] < seconds <= VIDEO_SECONDS_RANGE[1]:
         raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most {VIDEO_SECONDS_RANGE[1]:g}, got {seconds}")
     num_frames = video_frame_count(seconds, fps)
+    check_video_frames(num_frames, seconds, fps)  # limits.LIMITS.max_video_frames, before any frame is rendered
     cameras = trajectory_for(scene, trajectory, num_frames)
     holes: list[float] = []
     path = write_mp4(render_frames(scene, cameras, fps, device, holes, progress), out_path, fps)

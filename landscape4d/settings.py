@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from .camera import DEFAULT_FOV_DEG
+from .limits import check_long_side
 
 MOTION_METHODS = ("3dmom", "single-view")  # the built-in motion backends (backends.MOTION may hold more)
 LOOP_FPS = 30.0  # motion is defined per frame of a 30 fps loop; videos at other fps sample the same loop in time
@@ -64,8 +65,8 @@ class Settings:
     inpaint_steps: int | None = None  # denoising steps of the "diffusion" backends; None → 20 on CUDA, 8 on CPU
 
     def __post_init__(self) -> None:
-        if self.long_side is not None and not 32 <= self.long_side <= 4096:
-            raise ValueError(f"long_side must be between 32 and 4096 px, got {self.long_side}")
+        if self.long_side is not None:
+            check_long_side(self.long_side)  # limits.LIMITS.max_long_side_px
         if not LOOP_SECONDS_RANGE[0] <= self.loop_seconds <= LOOP_SECONDS_RANGE[1]:
             raise ValueError(f"loop_seconds must be between {LOOP_SECONDS_RANGE[0]:g} and {LOOP_SECONDS_RANGE[1]:g}, got {self.loop_seconds}")
         if not SPEED_RANGE[0] <= self.speed <= SPEED_RANGE[1]:

@@ -211,11 +211,11 @@ def test_pale_water_below_dark_shore_band_is_not_sky() -> None:
 def test_mask_file_over_the_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
     from PIL import Image
 
-    import landscape4d.photo as photo
+    import landscape4d.limits as limits
     from landscape4d.regions import load_user_mask
 
     path = tmp_path / "mask.png"
     Image.new("L", (400, 300), 255).save(path)
-    monkeypatch.setattr(photo, "MAX_MEGAPIXELS", 0.1)  # 120,000 px > 100,000 px
+    monkeypatch.setattr(limits, "LIMITS", limits.LIMITS.replace(max_input_megapixels=0.1))  # 120,000 px > 100,000 px
     with pytest.raises(ValueError, match="megapixels"):
         load_user_mask(path, (300, 400))
