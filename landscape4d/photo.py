@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .limits import check_input_pixels, input_pixels_message
+from .limits import LimitError, check_input_pixels, input_pixels_message
 
 MAX_ASPECT_RATIO = 8.0  # 4:1 panoramas are fine; 8:1 strips leave too few rows for depth and views
 MIN_SIDE_PX = 16  # below this nothing meaningful can be estimated
@@ -117,6 +116,11 @@ def _open_path(path: Path) -> Image.Image:
         ) from error
     except OSError as error:
         raise PhotoError(f"Could not read '{path.name}': {error}. Check the file and its permissions.") from error
+    except Exception as error:  # Pillow's plugins raise many types on damaged headers (found by tests/test_fuzz.py)
+        raise PhotoError(
+            f"'{path.name}' is not an image Pillow can read (or it is corrupt: {type(error).__name__}). Use a "
+            f"{SUPPORTED_HINT} file."
+        ) from error
     return image
 
 
@@ -132,8 +136,10 @@ def open_auxiliary_image(path: Path, label: str, hint: str) -> Image.Image:
                 check_input_pixels(*image.size, label)  # limits.LIMITS.max_input_megapixels, before decoding
                 image.load()
                 return ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
-        raise ValueError(f"Could not read {label} as an image ({error}). {hint}") from error
+    except LimitError:
+        raise
+    except Exception as error:  # Pillow raises OSError, SyntaxError, KeyError, TypeError… on damaged files (fuzzed)
+        raise ValueError(f"Could not read {label} as an image ({type(error).__name__}: {error}). {hint}") from error
 
 
 def check_same_aspect(
@@ -213,7 +219,7 @@ def _pil_to_rgb(
         raise
     except Image.DecompressionBombError as error:
         raise PhotoError(_bomb_message(label, _pixels_from_bomb_error(error))) from error
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+    except Exception as error:  # OSError, SyntaxError, EOFError, struct.error, and KeyError/TypeError from damaged TIFFs
         raise PhotoError(
             f"{label} could not be decoded ({error}); the file is probably truncated or corrupt. Re-export or "
             f"re-download it as {SUPPORTED_HINT}."

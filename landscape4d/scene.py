@@ -9,6 +9,8 @@ views and fitting entirely. Only ``Scene4D.save`` / ``Scene4D.load`` read and wr
 from __future__ import annotations
 
 import json
+import math
+import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -180,32 +182,99 @@ class Scene4D:
 
     @staticmethod
     def load(path: str | Path) -> "Scene4D":
+        """Read a file written by ``save``. Anything else — another file, a truncated or damaged scene, arrays of
+        the wrong shape or type — is refused with ``ValueError("… is not a landscape4d scene file (why)")``."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"scene file not found: {path}")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {k: torch.from_numpy(data[k].copy()) for k in data.files if k != "meta"}
-        except (ValueError, KeyError, OSError) as exc:
-            raise ValueError(f"{path} is not a landscape4d scene file ({exc})") from exc
+            meta, arrays = _read_scene_archive(path)
+        except Exception as exc:  # BadZipFile, zlib.error, EOFError, SyntaxError from a damaged .npy header, …
+            raise ValueError(f"{path} is not a landscape4d scene file ({type(exc).__name__}: {exc})") from exc
         if meta.get("format") != "landscape4d-scene":
             raise ValueError(f"{path} is not a landscape4d scene file")
-        if meta.get("version", 0) > SCENE_FORMAT_VERSION:
+        version = meta.get("version", 0)
+        if isinstance(version, (int, float)) and not isinstance(version, bool) and version > SCENE_FORMAT_VERSION:
             raise ValueError(f"{path} was written by a newer landscape4d (scene format {meta['version']})")
-        gaussians = GaussianSet(**{k: arrays[k] for k in ("means", "quats", "scales", "opacities", "colors")})
-        camera = Camera(arrays["K"], arrays["world_to_camera"], int(meta["width"]), int(meta["height"]))
-        return Scene4D(
-            gaussians=gaussians,
-            velocity=arrays["velocity"],
-            source_camera=camera,
-            loop_frames=int(meta["loop_frames"]),
-            loop_fps=float(meta["loop_fps"]),
-            depth_near=float(meta["depth_near"]),
-            depth_far=float(meta["depth_far"]),
-            meta=SceneMeta.from_json(meta.get("extra", {})),
-            layer=arrays["layer"].to(torch.int8) if "layer" in arrays else None,
-            cycles=int(meta.get("cycles", 1)),
-            fade=float(meta.get("fade", 1.0)),
-            phase_offset=arrays.get("phase_offset"),
-        )
+        try:
+            return _scene_from(meta, arrays)
+        except (ValueError, KeyError, TypeError, OverflowError, RuntimeError) as exc:  # RuntimeError: torch shapes
+            raise ValueError(f"{path} is not a landscape4d scene file ({type(exc).__name__}: {exc})") from exc
+
+
+SCENE_ARRAYS = {  # name → (shape with -1 for the Gaussian count, required)
+    "means": ((-1, 3), True), "quats": ((-1, 4), True), "scales": ((-1, 3), True), "opacities": ((-1,), True),
+    "colors": ((-1, 3), True), "velocity": ((-1, 3), True), "layer": ((-1,), False), "phase_offset": ((-1,), False),
+    "K": ((3, 3), True), "world_to_camera": ((4, 4), True),
+}
+MAX_SCENE_MEMBER_BYTES = 4_000_000_000  # a member unpacking to more than this is refused before it is read
+
+
+def _read_scene_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The meta record and the arrays of a scene file; every array's header is checked against the bytes the
+    archive says it holds before any memory is allocated for it (a small damaged file cannot ask for gigabytes)."""
+    arrays: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            name = member.filename[:-4] if member.filename.endswith(".npy") else member.filename
+            if name != "meta" and name not in SCENE_ARRAYS:
+                continue  # not read (a newer writer's extra, or junk)
+            if member.file_size > MAX_SCENE_MEMBER_BYTES:
+                raise ValueError(f"member {member.filename!r} unpacks to {member.file_size:,} bytes")
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                else:
+                    raise ValueError(f"member {member.filename!r} has NumPy format {version}")
+                if dtype.hasobject or int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > member.file_size:
+                    raise ValueError(f"member {member.filename!r} claims a {shape} {dtype} array it does not hold")
+            with archive.open(member) as handle:
+                arrays[name] = np.lib.format.read_array(handle, allow_pickle=False)
+    if "meta" not in arrays or arrays["meta"].shape != () or arrays["meta"].dtype.kind != "U":
+        raise ValueError("no meta record")
+    meta = json.loads(str(arrays.pop("meta")))
+    if not isinstance(meta, dict):
+        raise ValueError(f"the meta record is a JSON {type(meta).__name__}, not an object")
+    return meta, arrays
+
+
+def _scene_from(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Scene4D:
+    """Check the arrays' presence, types and shapes, then build the scene (its own checks run in ``__post_init__``)."""
+    n = int(arrays["means"].shape[0]) if "means" in arrays and arrays["means"].ndim else -1
+    tensors: dict[str, torch.Tensor] = {}
+    for name, (shape, required) in SCENE_ARRAYS.items():
+        if name not in arrays:
+            if required:
+                raise ValueError(f"the array {name!r} is missing")
+            continue
+        array = arrays[name]
+        if array.dtype.kind not in "fiu" or array.dtype.itemsize > 8:
+            raise ValueError(f"the array {name!r} holds {array.dtype}, not numbers")
+        expected = tuple(n if d == -1 else d for d in shape)
+        if array.shape != expected:
+            raise ValueError(f"the array {name!r} has shape {array.shape}, expected {expected}")
+        tensors[name] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.int8 if name == "layer" else np.float32))
+    width, height = int(meta["width"]), int(meta["height"])
+    if not (0 < width <= 1 << 16 and 0 < height <= 1 << 16):
+        raise ValueError(f"the camera is {width}×{height} px")
+    timing = {key: float(meta[key]) for key in ("loop_fps", "depth_near", "depth_far")}
+    if not all(math.isfinite(v) and v > 0 for v in timing.values()):
+        raise ValueError(f"loop_fps, depth_near and depth_far must be positive numbers, got {timing}")
+    gaussians = GaussianSet(**{k: tensors[k] for k in ("means", "quats", "scales", "opacities", "colors")})
+    return Scene4D(
+        gaussians=gaussians,
+        velocity=tensors["velocity"],
+        source_camera=Camera(tensors["K"], tensors["world_to_camera"], width, height),
+        loop_frames=int(meta["loop_frames"]),
+        loop_fps=timing["loop_fps"],
+        depth_near=timing["depth_near"],
+        depth_far=timing["depth_far"],
+        meta=SceneMeta.from_json(meta.get("extra", {})),
+        layer=tensors.get("layer"),
+        cycles=int(meta.get("cycles", 1)),
+        fade=float(meta.get("fade", 1.0)),
+        phase_offset=tensors.get("phase_offset"),
+    )

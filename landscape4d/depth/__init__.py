@@ -156,18 +156,18 @@ def _check_sky(sky: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _load_numpy(path: Path, label: str) -> np.ndarray:
+    keys: list[str] = []
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        raise ValueError(f"Could not read {label} as a NumPy file ({error}).") from error
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            if "depth" in keys:
-                return loaded["depth"]
-            if len(keys) == 1:
-                return loaded[keys[0]]
-            raise ValueError(f"{label} holds arrays {keys}; name the depth array 'depth' or save only one.")
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                keys = list(loaded.keys())
+                if "depth" in keys or len(keys) == 1:
+                    return loaded["depth" if "depth" in keys else keys[0]]
+    except Exception as error:  # ValueError, EOFError, SyntaxError from a damaged header, BadZipFile… (test_fuzz.py)
+        raise ValueError(f"Could not read {label} as a NumPy file ({type(error).__name__}: {error}).") from error
+    if not isinstance(loaded, np.ndarray):
+        raise ValueError(f"{label} holds arrays {keys}; name the depth array 'depth' or save only one.")
     return loaded
 
 

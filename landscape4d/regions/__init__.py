@@ -160,9 +160,13 @@ def _read_mask_file(path: Path, label: str) -> np.ndarray:
         raise ValueError(f"{label} not found or not a file: '{path}'.")
     if path.suffix.lower() == ".npy":
         try:
-            return _array_selection(np.load(path, allow_pickle=False), alpha=None)
-        except (OSError, ValueError) as error:
+            loaded = np.load(path, allow_pickle=False)
+        except Exception as error:  # OSError, EOFError, SyntaxError from a damaged header… (tests/test_fuzz.py)
             raise ValueError(f"Could not read {label} as a NumPy array: {error}") from error
+        if not isinstance(loaded, np.ndarray):  # an .npz archive under a .npy name
+            loaded.close()
+            raise ValueError(f"{label} is an .npz archive, not one .npy array; save the mask with numpy.save.")
+        return _array_selection(loaded, alpha=None)
     image = open_auxiliary_image(path, label, "Save the mask as a PNG.")
     if image.mode == "P":
         image = image.convert("RGBA")
