@@ -137,3 +137,14 @@ def test_request_seconds_and_session_disk(tmp_path, tight):
     assert limits.check_session_disk(session, 2000) == 3000
     with pytest.raises(LimitError, match=r"would take 0.005 MB \(0.003 MB already kept\); the limit is 0.005 MB a session"):
         limits.check_session_disk(session, 2001)
+
+
+def test_readme_lists_the_limits(repo):
+    text = (repo / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Limits"):text.index("### Model backends")]
+    for value in (f"{LIMITS.max_input_megapixels:g} megapixels", f"{LIMITS.max_long_side_px} px",
+                  f"{LIMITS.max_video_frames:,} frames", f"{LIMITS.max_gaussians:,} Gaussians",
+                  f"{limits.GAUSSIANS_PER_PIXEL:g} + {limits.GAUSSIANS_PER_PIXEL_PER_VIEW:g} × views",
+                  f"| {limits.format_bytes(LIMITS.max_export_bytes)} |", f"{LIMITS.max_request_seconds:g} s a request",
+                  f"{limits.format_bytes(LIMITS.max_session_bytes)} a session"):
+        assert value in section, value
