@@ -180,13 +180,7 @@ def _check_size(width: int, height: int, label: str) -> None:
 
 
 def _bomb_message(label: str, pixels: int | None) -> str:
-    """Pillow's own decompression-bomb guard tripped first (above 2 × ``Image.MAX_IMAGE_PIXELS``, which may be below
-    the library's limit): the message names the lower of the two, the one that refused the image."""
-    from . import limits
-
-    pillow_mp = 2 * Image.MAX_IMAGE_PIXELS / 1e6 if Image.MAX_IMAGE_PIXELS else float("inf")
-    effective = limits.LIMITS.replace(max_input_megapixels=min(limits.LIMITS.max_input_megapixels, pillow_mp))
-    return input_pixels_message(label, pixels, limits=effective)
+    return input_pixels_message(label, pixels)  # Pillow's own decompression-bomb guard tripped first
 
 
 def _pixels_from_bomb_error(error: Exception) -> int | None:
