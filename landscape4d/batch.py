@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from .scene import SCENE_SUFFIX, Scene4D
 from .settings import (
-    DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings,
+    DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, Settings, check_video,
 )
 from .trajectories import PRESETS as TRAJECTORIES
 
@@ -65,11 +65,7 @@ class VideoOptions:
     def __post_init__(self) -> None:  # checked up front, so a batch fails before it starts rather than per photo
         if self.trajectory not in TRAJECTORIES:
             raise ValueError(f"trajectory must be one of {', '.join(TRAJECTORIES)}, got {self.trajectory!r}")
-        if not VIDEO_FPS_RANGE[0] <= self.fps <= VIDEO_FPS_RANGE[1]:
-            raise ValueError(f"fps must be between {VIDEO_FPS_RANGE[0]:g} and {VIDEO_FPS_RANGE[1]:g}, got {self.fps}")
-        if not VIDEO_SECONDS_RANGE[0] < self.seconds <= VIDEO_SECONDS_RANGE[1]:
-            raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most "
-                             f"{VIDEO_SECONDS_RANGE[1]:g}, got {self.seconds}")
+        check_video(self.seconds, self.fps)
 
 
 @dataclass

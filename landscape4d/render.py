@@ -11,10 +11,9 @@ import torch
 
 from .animate import LoopStates, phase_at
 from .camera import Camera
-from .limits import check_video_frames
 from .raster import RenderOutput, rasterize_gaussians
 from .scene import Scene4D
-from .settings import VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, video_frame_count
+from .settings import check_video
 from .trajectories import trajectory_cameras
 from .video import write_mp4
 
@@ -84,12 +83,7 @@ def render_video(
     progress: Callable[[int, int], None] | None = None,
 ) -> VideoResult:
     """Render ``seconds`` × ``fps`` frames along a preset path and encode them as H.264 yuv420p MP4."""
-    if not VIDEO_FPS_RANGE[0] <= fps <= VIDEO_FPS_RANGE[1]:
-        raise ValueError(f"fps must be between {VIDEO_FPS_RANGE[0]:g} and {VIDEO_FPS_RANGE[1]:g}, got {fps}")
-    if not VIDEO_SECONDS_RANGE[0] < seconds <= VIDEO_SECONDS_RANGE[1]:
-        raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most {VIDEO_SECONDS_RANGE[1]:g}, got {seconds}")
-    num_frames = video_frame_count(seconds, fps)
-    check_video_frames(num_frames, seconds, fps)  # limits.LIMITS.max_video_frames, before any frame is rendered
+    num_frames = check_video(seconds, fps)  # ranges and limits.LIMITS.max_video_frames, before any frame is rendered
     cameras = trajectory_for(scene, trajectory, num_frames)
     holes: list[float] = []
     path = write_mp4(render_frames(scene, cameras, fps, device, holes, progress), out_path, fps)

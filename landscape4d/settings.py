@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 from .camera import DEFAULT_FOV_DEG
@@ -21,6 +22,20 @@ SPEED_RANGE = (0.0, 5.0)  # Settings.speed, both inclusive
 def video_frame_count(seconds: float, fps: float) -> int:
     """How many frames a video of ``seconds`` at ``fps`` has (frame i shows t = i / fps)."""
     return max(1, round(seconds * fps))
+
+
+def check_video(seconds: float, fps: float) -> int:
+    """The one check of a video's length and frame rate (ranges, then the frame limit); returns its frame count.
+    Raises ValueError naming what is accepted."""
+    from .limits import check_video_frames
+
+    if not (math.isfinite(fps) and VIDEO_FPS_RANGE[0] <= fps <= VIDEO_FPS_RANGE[1]):
+        raise ValueError(f"fps must be between {VIDEO_FPS_RANGE[0]:g} and {VIDEO_FPS_RANGE[1]:g}, got {fps}")
+    if not (math.isfinite(seconds) and VIDEO_SECONDS_RANGE[0] < seconds <= VIDEO_SECONDS_RANGE[1]):
+        raise ValueError(f"seconds must be more than {VIDEO_SECONDS_RANGE[0]:g} and at most {VIDEO_SECONDS_RANGE[1]:g}, got {seconds}")
+    frames = video_frame_count(seconds, fps)
+    check_video_frames(frames, seconds, fps)
+    return frames
 
 
 # Model backends (``backends``: "depth-anything", "segmentation", "diffusion"): Hub ids (``org/name[@revision]``) or

@@ -163,3 +163,15 @@ def test_settings_bounds_are_the_exported_ranges():
     with pytest.raises(ValueError, match=r"speed must be between 0 and 5"):
         Settings(speed=SPEED_RANGE[1] + 0.01)
     assert video_frame_count(4.0, 24.0) == 96 and video_frame_count(0.01, 1.0) == 1
+
+
+def test_one_video_check_for_the_cli_the_batch_and_the_app():
+    from landscape4d.settings import check_video
+
+    assert check_video(4.0, 24.0) == 96
+    with pytest.raises(ValueError, match=r"fps must be between 1 and 120, got 0"):
+        check_video(4.0, 0.0)
+    with pytest.raises(ValueError, match=r"seconds must be more than 0 and at most 120, got nan"):
+        check_video(float("nan"), 24.0)
+    with pytest.raises(ValueError, match=r"10,000 frames; the limit is 3,600 frames"):
+        check_video(100.0, 100.0)
