@@ -8,8 +8,10 @@ methods, region kinds) is the library's, imported here, never restated.
 
 Session habits (after TRELLIS's app.py): every browser session gets its own temp folder, created on load and
 removed on unload; ``gr.State`` holds only CPU data (that folder, the saved scene's path and what it was built
-from), so a re-render with another camera path loads the scene file instead of rebuilding it. Buttons are enabled
-only when there is something to act on; validation raises ``gr.Error`` with a message the user can act on.
+from); the loaded ``Scene4D`` itself stays in this process (``_SCENES``, a few sessions' worth), so a re-render
+with another camera path neither rebuilds nor reloads it. A new photo (upload, drop, ×, example) clears every
+result of the previous one. Buttons are enabled only when there is something to act on; validation raises
+``gr.Error`` with a message the user can act on. The 3D views load only when their tab is opened.
 Importing this module builds the page but runs nothing heavy; ``python app.py`` launches it.
 """
 
@@ -21,7 +23,9 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -63,13 +67,45 @@ log = logging.getLogger("landscape4d.app")
 os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(Path(tempfile.gettempdir()) / "landscape4d-examples"))
 
 REPO = Path(__file__).resolve().parent
-EXAMPLES = [str(REPO / "examples" / "china.jpg")]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example of the gallery: a photo the project may ship (examples/CREDITS.md), its camera path and arrows
+    (original photo pixels), and its result rendered once by ``python -m space.examples`` (examples/results/)."""
+
+    photo: str
+    trajectory: str
+    arrows: str = ""
+    caption: str = ""
+
+    @property
+    def path(self) -> Path:
+        return REPO / "examples" / self.photo
+
+    @property
+    def result(self) -> Path:
+        return REPO / "examples" / "results" / f"{Path(self.photo).stem}.mp4"
+
+
+EXAMPLES = [
+    Example("china.jpg", "swing", "520,265,420,285", "lake, tower"),
+    Example("china-lake.jpg", "zoom-in", "560,150,440,175", "the lake"),
+    Example("china-panorama.jpg", "circle", "380,40,470,40", "sky strip"),
+    Example("china-tower.jpg", "up-down", "", "tower"),
+]
+EXAMPLE_SECONDS, EXAMPLE_FPS = 3.0, 15.0
 SESSIONS_ROOT = Path(os.environ.get("LANDSCAPE4D_SESSIONS", Path(tempfile.gettempdir()) / "landscape4d-sessions"))
 STALE_SESSION_S = 6 * 3600  # folders of sessions that never said goodbye (API clients, crashed tabs)
 DISPLAY_LONG_SIDE = 768  # the arrow pad and brush editor show the photo at most this large
 CHECK_LONG_SIDE = 256  # validating a photo (its header, its original size) needs only a small decode
 RESOLUTIONS = ["preset", "256", "384", "512", "768", "1024"]
 DEFAULT_QUALITY = "fast"  # CPU-friendly; the example and the loop, speed and motion controls start at it
+# The video is rendered sharper than the scene is built: its frames cost mostly per Gaussian, not per pixel, so
+# twice the working size (at most VIDEO_MAX_LONG_SIDE) costs little more than the working size and plays crisp.
+VIDEO_UPSCALE = 2.0
+VIDEO_MAX_LONG_SIDE = 1024
+SCENES_KEPT = 4  # loaded scenes kept in memory (most recently used sessions); the files stay on disk
 FULL_STAGES = ("Rendering video", "Writing splat files")
 FRAMES_STRIDE = 6  # the frames zip keeps every 6th loop frame (5 fps)
 EXPORTS = (  # (key, exporter format, button label, options)
@@ -99,6 +135,13 @@ class Session:
     viewer_url: str = ""
     renders: int = 0
     summary: str = ""
+    size: list[int] = field(default_factory=list)  # the scene's working size (w, h)
+    num_views: int = 0
+
+
+def _without_scene(session: Session) -> Session:
+    """The session with no scene: what a new photo leaves (the old scene's files stay until the next build)."""
+    return replace(session, scene_path="", scene_key="", name="scene", files={}, viewer_url="", summary="")
 
 
 def _session(state: dict | None, request: gr.Request | None) -> Session:
@@ -121,7 +164,43 @@ def start_session(request: gr.Request) -> dict:
 
 
 def end_session(request: gr.Request) -> None:
-    shutil.rmtree(_session_dir(request), ignore_errors=True)
+    folder = _session_dir(request)
+    _forget_scenes(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# The loaded scenes (Scene4D, CPU tensors) by file path: Generate puts the one it built here, re-renders and file
+# writing take it from here instead of reading and decoding the file again.
+_SCENES: OrderedDict[str, Any] = OrderedDict()
+_SCENES_LOCK = threading.Lock()
+
+
+def _keep_scene(path: str, scene) -> None:
+    with _SCENES_LOCK:
+        _SCENES[str(path)] = scene
+        _SCENES.move_to_end(str(path))
+        while len(_SCENES) > SCENES_KEPT:
+            _SCENES.popitem(last=False)
+
+
+def _scene(path: str):
+    """The scene saved at ``path``: from memory when this process holds it, else loaded (and then held)."""
+    with _SCENES_LOCK:
+        scene = _SCENES.get(str(path))
+        if scene is not None:
+            _SCENES.move_to_end(str(path))
+            return scene
+    from landscape4d.scene import Scene4D
+
+    scene = Scene4D.load(path)
+    _keep_scene(path, scene)
+    return scene
+
+
+def _forget_scenes(folder: Path) -> None:
+    with _SCENES_LOCK:
+        for path in [p for p in _SCENES if Path(p).parent == Path(folder)]:
+            del _SCENES[path]
 
 
 def _sweep_stale_sessions() -> None:
@@ -211,6 +290,31 @@ def _working_size(original_size: tuple[int, int], settings: Settings, gpu: bool)
     return working_size(original_size, _working_long_side(settings, gpu))
 
 
+def video_size(scene_size: tuple[int, int]) -> tuple[int, int]:
+    """(w, h) of the video for a scene built at ``scene_size``: ``VIDEO_UPSCALE`` × larger (long side at most
+    ``VIDEO_MAX_LONG_SIDE``, never smaller than the scene), both sides even for H.264 yuv420p."""
+    width, height = scene_size
+    long_side = max(width, height)
+    target = max(long_side, min(VIDEO_MAX_LONG_SIDE, round(VIDEO_UPSCALE * long_side)))
+    if target == long_side:
+        return width, height
+    scale = target / long_side
+    return 2 * round(width * scale / 2), 2 * round(height * scale / 2)
+
+
+def _video_scene(scene, size: tuple[int, int]):
+    """The scene seen through its own photo camera at another pixel size (same field of view and pose)."""
+    from landscape4d.camera import Camera
+
+    camera = scene.source_camera
+    if (camera.width, camera.height) == tuple(size):
+        return scene
+    K = camera.K.clone()
+    K[0] *= size[0] / camera.width
+    K[1] *= size[1] / camera.height
+    return replace(scene, source_camera=Camera(K, camera.world_to_camera, int(size[0]), int(size[1])))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Device note and estimates
 
@@ -236,22 +340,47 @@ def device_note() -> tuple[bool, str]:
     return _DEVICE
 
 
-def estimate(photo_size: list | None, quality: str, resolution: str, loop_seconds: float, speed: float,
-             seconds: float, fps: float, state: dict | None) -> str:
+def _raw_estimate(size: tuple[int, int], settings: Settings, seconds: float, fps: float, gpu: bool):
+    """The table's estimate (``space.estimates``) for a run at working size ``size``, before calibration."""
     from exporters.sequence import frame_phases  # deferred with the pipeline: importing the app stays light
     from space import estimates
 
+    frames = video_frame_count(float(seconds), float(fps))
+    written = len(frame_phases(settings.loop_frames, FRAMES_STRIDE))
+    return estimates.estimate_seconds(size, settings, frames, written, gpu, video_size(size)), frames
+
+
+def estimate(photo_size: list | None, quality: str, resolution: str, loop_seconds: float, speed: float,
+             seconds: float, fps: float, state: dict | None) -> str:
+    """The note under Generate: where things run and, once there is a photo, how long a run takes here."""
+    from space import estimates
+
     gpu, note = device_note()
+    if not photo_size:
+        return estimates.estimate_markdown(note, None, None)
     try:
         settings = _settings(quality, resolution, loop_seconds, speed)
     except gr.Error as error:
         return f"{note}  \n⚠ {error.message}"
-    size = _working_size(tuple(photo_size) if photo_size else (3, 2), settings, gpu)
-    frames = video_frame_count(float(seconds), float(fps))
-    written = len(frame_phases(settings.loop_frames, FRAMES_STRIDE))
-    numbers = estimates.estimate_seconds(size, settings, frames, written, gpu)
+    size = _working_size(tuple(photo_size), settings, gpu)
+    raw, frames = _raw_estimate(size, settings, seconds, fps, gpu)
     kept = bool(state and state.get("scene_path") and Path(state["scene_path"]).is_file())
-    return estimates.estimate_markdown(note, size, numbers, frames, scene_kept=kept)
+    calibration = estimates.CALIBRATION
+    return estimates.estimate_markdown(note, size, calibration.apply(raw), frames, scene_kept=kept,
+                                       video_size=video_size(size), calibrated_runs=calibration.runs)
+
+
+def _record_timings(size: tuple[int, int], settings: Settings, seconds: float, fps: float,
+                    timings: dict[str, float]) -> None:
+    """Fold a finished run's measured seconds into the estimates' calibration (never fails a run)."""
+    try:
+        from space import estimates
+
+        gpu, _ = device_note()
+        raw, _frames = _raw_estimate(size, settings, seconds, fps, gpu)
+        estimates.CALIBRATION.record(raw, timings)
+    except Exception:  # an estimate is a nicety
+        log.exception("could not record the run's timings")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -262,13 +391,16 @@ def _editor_value(overlay) -> dict:
     return {"background": overlay, "layers": [], "composite": None}
 
 
-def show_photo(photo: Any, quality: str, resolution: str):
-    """Upload → the photo with its automatic regions (pad and brush background). Bad files → a message."""
+def show_photo(photo: Any, quality: str, resolution: str, example: dict | None = None):
+    """Upload → the photo with its automatic regions (pad and brush background). Bad files → a message.
+
+    ``example`` (set by a click in the gallery) gives the arrows for that example's photo; any other photo starts
+    with none."""
     # A new photo needs a new scene: "Re-render video" waits for the next Generate.
     empty = (preview.arrow_pad_html(None, None), None, None, "", gr.update(interactive=False),
              gr.update(interactive=False))
     if photo is None:
-        return (*empty, "")
+        return (*empty, "", None)
     try:
         path = _photo_path(photo)
         gpu, _ = device_note()
@@ -276,7 +408,7 @@ def show_photo(photo: Any, quality: str, resolution: str):
     except (PhotoError, gr.Error) as error:
         message = error.message if isinstance(error, gr.Error) else str(error)
         gr.Warning(message, title="This photo can't be used")
-        return (*empty, f"⚠ **This photo can't be used.** {message}")
+        return (*empty, f"⚠ **This photo can't be used.** {message}", None)
     from landscape4d.backends import REGIONS
     from landscape4d.regions import estimate_regions
 
@@ -296,8 +428,27 @@ def show_photo(photo: Any, quality: str, resolution: str):
            if suggested else "")
         + ". Untick a wrong region, paint or draw arrows to change the motion, or press **Generate**."
     )
-    pad = preview.arrow_pad_html(view["overlay"], working.original_size, [])
-    return pad, _editor_value(view["overlay"]), view, "", gr.update(interactive=True), gr.update(interactive=False), status
+    arrows_text = ""
+    if example and example.get("photo") and Path(example["photo"]).name == Path(path).name:
+        arrows_text = example.get("arrows", "")
+        status += " This is an example: its cached result plays below; **Generate** builds it in your session."
+    pad = _pad(view, arrows_text)
+    return (pad, _editor_value(view["overlay"]), view, arrows_text, gr.update(interactive=True),
+            gr.update(interactive=False), status, None)
+
+
+def clear_scene(state: dict | None, request: gr.Request):
+    """``clear_results`` but the video: a gallery pick brings its own."""
+    return clear_results(state, request, video=False)
+
+
+def clear_results(state: dict | None, request: gr.Request, video: bool = True):
+    """A new photo (or none): every result of the previous one leaves the page, and the session forgets its scene,
+    so nothing of the old photo can be viewed, downloaded or re-rendered."""
+    session = _without_scene(_session(state, request))
+    return (*([gr.update(value=None, label="Video")] if video else []), preview.compare_html(None, None), None,
+            preview.viewer_html(None), *_download_updates({}), asdict(session), gr.update(interactive=False),
+            gr.Tabs(selected="video"))
 
 
 def _paint_view(view: dict, layers: preview.PaintedLayers) -> dict:
@@ -433,6 +584,7 @@ def build_scene_files(photo_path: str, settings: Settings, painted: preview.Pain
     scene = result.scene
     out = Path(out_dir)
     scene_path = scene.save(out / f"{result.photo.name}{SCENE_SUFFIX}")
+    _keep_scene(str(scene_path), scene)  # the video and the files use it as built, without reading the file back
     return {"scene_path": str(scene_path), "name": result.photo.name, "timings": result.timings_s,
             "gaussians": len(scene.gaussians), "moving": int(scene.moving.sum()),
             "size": (scene.source_camera.width, scene.source_camera.height)}
@@ -443,11 +595,11 @@ def render_scene_video(scene_path: str, trajectory: str, seconds: float, fps: fl
                        stage: tuple[int, int], progress: gr.Progress) -> dict:
     from landscape4d.pipeline import resolve_device
     from landscape4d.render import render_video
-    from landscape4d.scene import Scene4D
 
     index, count = stage
-    scene = Scene4D.load(scene_path)
-    video = render_video(scene, trajectory, seconds, fps, out_path, resolve_device("auto"),
+    scene = _scene(scene_path)
+    size = video_size((scene.source_camera.width, scene.source_camera.height))
+    video = render_video(_video_scene(scene, size), trajectory, seconds, fps, out_path, resolve_device("auto"),
                          progress=_frame_reporter(progress, index, count, f"Rendering the {trajectory} video"))
     return {"path": str(video.path), "frames": video.num_frames, "size": (video.width, video.height),
             "holes": max(video.hole_fraction or [0.0])}
@@ -456,10 +608,10 @@ def render_scene_video(scene_path: str, trajectory: str, seconds: float, fps: fl
 def export_files(scene_path: str, out_dir: str, progress: gr.Progress, stage: tuple[int, int]) -> dict[str, str]:
     """The download files (and the live viewer's page, unpacked from the .splatv zip) in ``out_dir``/files."""
     import exporters
-    from landscape4d.scene import SCENE_SUFFIX, Scene4D
+    from landscape4d.scene import SCENE_SUFFIX
 
     index, count = stage
-    scene = Scene4D.load(scene_path)
+    scene = _scene(scene_path)
     name = Path(scene_path).name.removesuffix(SCENE_SUFFIX)
     out = Path(out_dir) / "files"
     shutil.rmtree(out, ignore_errors=True)
@@ -474,8 +626,10 @@ def export_files(scene_path: str, out_dir: str, progress: gr.Progress, stage: tu
     # gr.Model3D starts from a fixed orbit: give it a copy of the .splat placed so that it starts at the photo's view.
     view = Path(out_dir) / "model3d" / Path(files["splat"]).name
     view.parent.mkdir(exist_ok=True)
-    world_to_camera = scene.source_camera.world_to_camera.detach().cpu().numpy()
-    view.write_bytes(preview.model3d_view_splat(Path(files["splat"]).read_bytes(), world_to_camera))
+    camera = scene.source_camera
+    world_to_camera = camera.world_to_camera.detach().cpu().numpy()
+    view.write_bytes(preview.model3d_view_splat(Path(files["splat"]).read_bytes(), world_to_camera,
+                                                (camera.width, camera.height), float(camera.K[0, 0])))
     files["model3d"] = str(view)
     return files
 
@@ -517,7 +671,10 @@ def _viewer_url(path: str | None) -> str:
 
 def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds, speed, quality, resolution,
              state, view=None, motion: str | None = None, request: gr.Request = None, progress=gr.Progress()):
-    """Build the scene (unless this session already built it from the same inputs), render, write the files."""
+    """Build the scene (unless this session already built it from the same inputs), render, write the files.
+
+    A generator: the video (and the before/after) reach the page as soon as they are rendered, while the files are
+    still being written; the last update enables the downloads and Re-render."""
     started = time.perf_counter()
     path = _photo_path(photo)
     checked = _check_photo(path)
@@ -533,13 +690,13 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
     timings: dict[str, float] = {}
     try:
         if reuse:
-            progress(0.0, desc=f"[1/{count}] Loading the saved scene")
+            progress(0.0, desc=f"[1/{count}] Using the session's scene")
         else:
             t = time.perf_counter()
             built = build_scene_files(path, settings, layers, arrows, session.dir, progress)
             timings["scene"] = time.perf_counter() - t
             session = replace(session, scene_path=built["scene_path"], scene_key=key, name=built["name"], files={},
-                              viewer_url="")
+                              viewer_url="", size=list(built["size"]), num_views=settings.num_views)
             session.summary = (f"{built['gaussians']:,} Gaussians ({built['moving']:,} moving) at "
                                f"{built['size'][0]}×{built['size'][1]}, quality *{quality}*, loop "
                                f"{settings.loop_seconds:g} s, speed {settings.speed:g}×")
@@ -547,6 +704,8 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
         video = _render(session, trajectory, seconds, fps, (count - 1 if not reuse else 2, count), progress)
         timings["video"] = time.perf_counter() - t
         if not reuse:
+            yield _outputs(session, video, f"✓ Video ready in **{time.perf_counter() - started:.0f} s**; writing the "
+                           "splat files (downloads, 3D views)…", view, final=False)
             t = time.perf_counter()
             session.files = export_files(session.scene_path, session.dir, progress, (count, count))
             session.viewer_url = _viewer_url(session.files.get("viewer"))
@@ -561,29 +720,59 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
                        title="Internal error") from error
 
     total = time.perf_counter() - started
+    expected = _expected(session, settings, seconds, fps, timings)
+    _record_timings(tuple(session.size), settings, seconds, fps, timings)
     parts = ", ".join(f"{name} {value:.0f} s" for name, value in timings.items())
-    status = (f"✓ {'Re-rendered the kept scene' if reuse else 'Done'} in **{total:.0f} s** ({parts}). "
+    status = (f"✓ {'Re-rendered the kept scene' if reuse else 'Done'} in **{total:.0f} s** ({parts}{expected}). "
               f"{session.summary}. Change the camera path, length or fps and press **Re-render video** to reuse "
               "this scene.")
-    return _outputs(session, video, status, new_scene=not reuse)
+    log.info("run: %s", status)
+    yield _outputs(session, video, status, view)
 
 
-def rerender(trajectory, seconds, fps, state, request: gr.Request, progress=gr.Progress()):
-    """Only the video: the session's saved scene along another path or for another length."""
+def _expected(session: Session, settings: Settings, seconds: float, fps: float, timings: dict[str, float]) -> str:
+    """'; estimated ~25 s' for the parts that ran (the estimate the page showed, calibration included)."""
+    try:
+        from space import estimates
+
+        gpu, _ = device_note()
+        raw, _frames = _raw_estimate(tuple(session.size), settings, seconds, fps, gpu)
+        calibrated = estimates.CALIBRATION.apply(raw)
+        parts = {"scene": calibrated.scene_s, "video": calibrated.video_s, "files": calibrated.files_s}
+        return f"; estimated {estimates.format_duration(sum(parts[k] for k in timings))}"
+    except Exception:
+        return ""
+
+
+def rerender(trajectory, seconds, fps, state, view=None, request: gr.Request = None, progress=gr.Progress()):
+    """Only the video: the session's scene (held in memory) along another path or for another length."""
     started = time.perf_counter()
     _check_video(trajectory, seconds, fps)
     session = _session(state, request)
     if not session.scene_path or not Path(session.scene_path).is_file():
         raise gr.Error("There is no scene in this session yet: press Generate first.", title="No scene yet")
-    progress(0.0, desc="[1/2] Loading the saved scene")
+    progress(0.0, desc="[1/2] Using the session's scene")
     try:
         video = _render(session, trajectory, seconds, fps, (2, 2), progress)
     except ValueError as error:
         raise gr.Error(str(error)) from error
-    status = (f"✓ Re-rendered **{trajectory}** ({video['frames']} frames) from the kept scene in "
-              f"**{time.perf_counter() - started:.0f} s**. {session.summary} (other scene settings, edits or photo: "
+    elapsed = time.perf_counter() - started
+    if session.size:
+        try:
+            settings = _scene_settings(session)
+            _record_timings(tuple(session.size), settings, seconds, fps, {"video": elapsed})
+        except Exception:
+            pass
+    status = (f"✓ Re-rendered **{trajectory}** ({video['frames']} frames, {video['size'][0]}×{video['size'][1]}) "
+              f"from the kept scene in **{elapsed:.1f} s**. {session.summary} (other scene settings, edits or photo: "
               "press **Generate**).")
-    return _outputs(session, video, status, new_scene=False)
+    log.info("rerender: %s", status)
+    return _outputs(session, video, status, view)
+
+
+def _scene_settings(session: Session) -> Settings:
+    """Enough of the scene's settings to price its video (the Gaussian count follows the number of views)."""
+    return Settings(num_views=session.num_views)
 
 
 def _pipeline_stages() -> tuple[str, ...]:
@@ -610,30 +799,78 @@ def _render(session: Session, trajectory: str, seconds: float, fps: float, stage
     return render_scene_video(session.scene_path, trajectory, float(seconds), float(fps), str(out), stage, progress)
 
 
-def _outputs(session: Session, video: dict, status: str, new_scene: bool) -> tuple:
-    """The page's outputs; a kept scene's 3D views and files are already on the page (and are not copied again)."""
-    if not new_scene:
-        return (status, video["path"], gr.skip(), gr.skip(), *[gr.skip()] * len(EXPORTS), asdict(session),
-                gr.update(interactive=True))
-    viewer = preview.viewer_html(session.viewer_url, "Live 4D scene (the .splatv in the bundled viewer): drag to "
-                                                     "orbit, right-drag to pan, scroll to zoom.")
-    return (status, video["path"], session.files.get("model3d"), viewer, *_download_updates(session.files),
-            asdict(session), gr.update(interactive=True))
+def _outputs(session: Session, video: dict, status: str, view: dict | None, final: bool = True) -> tuple:
+    """The page's outputs: the video (the tab in front), the before/after, the files and the share links. The 3D
+    views are emptied here and load when their tab is opened (``show_model3d``, ``show_live``). ``final=False``:
+    the video is ready but the files are not (downloads and Re-render stay disabled)."""
+    photo = view.get("photo") if view else None
+    compare = preview.compare_html(photo, _viewer_url(video["path"]))
+    files = session.files if final else {}
+    return (status, gr.update(value=video["path"], label=f"Video · {video['size'][0]}×{video['size'][1]}"), compare,
+            None, preview.viewer_html(None), *_download_updates(files), asdict(replace(session, files=files)),
+            gr.update(interactive=final), gr.Tabs(selected="video"), share_html(session) if final else "")
+
+
+def share_html(session: Session) -> str:
+    """Links for sharing the scene, not only the video: the self-contained viewer zip and the live viewer page."""
+    zip_path, viewer = session.files.get("splatv"), session.viewer_url
+    if not zip_path or not Path(zip_path).is_file():
+        return ""
+    return (
+        '<div class="l4d-share"><b>Share the living scene:</b> '
+        f'<a href="{_viewer_url(zip_path)}" download>viewer .zip</a> (one file: unzip and open '
+        "<code>viewer.html</code> in any browser, or put it on any static web host) · "
+        f'<a href="{viewer}" target="_blank" rel="noopener">open the live scene in a new tab</a> '
+        "(this link lasts as long as this page stays open).</div>"
+    )
+
+
+def show_model3d(state: dict | None):
+    """The static splat, loaded only when its tab is opened, at a height with the photo's aspect ratio."""
+    session = Session(**state) if state else Session()
+    path = session.files.get("model3d")
+    if not path or not Path(path).is_file():
+        return gr.update(value=None), preview.viewer_html(None)
+    height = preview.model3d_height(tuple(session.size)) if session.size else None
+    return gr.update(value=path, height=height), preview.viewer_html(None)
+
+
+def show_live(state: dict | None):
+    """The live 4D viewer, embedded only when its tab is opened (the static preview is unloaded meanwhile)."""
+    session = Session(**state) if state else Session()
+    return None, preview.viewer_html(session.viewer_url or None, "Live 4D scene (the .splatv in the bundled viewer): "
+                                                                "drag to orbit, right-drag to pan, scroll to zoom.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Example (cached lazily: the first visitor who clicks it pays for the run)
+# Example gallery: photos the project ships, each with its path and arrows; results rendered once, ahead of time
 
 
-def example_result(photo, progress=gr.Progress()):
-    settings = QUALITY[DEFAULT_QUALITY]
-    out = SESSIONS_ROOT / "example-cache"
-    out.mkdir(parents=True, exist_ok=True)
-    count = len(_pipeline_stages()) + 1
-    built = build_scene_files(_photo_path(photo), settings, preview.PaintedLayers(), [], str(out), progress)
-    video = render_scene_video(built["scene_path"], "circle", 3.0, 15.0, str(out / "example_circle.mp4"),
-                               (count, count), progress)
-    return video["path"], "Example result (cached). Press **Generate** to build it in your session and get the files."
+def pick_example(event: gr.SelectData):
+    """A click in the gallery: the photo (its arrows follow when it is shown), its camera path and its stored
+    result (rendered by ``python -m space.examples``; played at once, no work on the server)."""
+    example = EXAMPLES[int(event.index)]
+    result = example.result if example.result.is_file() else None
+    label = ("Video · example result (cached); press Generate to build it in your session and get the files"
+             if result else "Video")
+    return ({"photo": str(example.path), "arrows": example.arrows}, str(example.path), example.trajectory,
+            gr.update(value=str(result) if result else None, label=label), gr.Tabs(selected="video"))
+
+
+def render_example(example: Example, out_dir: Path, quality: str = DEFAULT_QUALITY) -> Path:
+    """Build one example at the default quality and render its result video into ``out_dir`` (used by
+    ``python -m space.examples``; never at import or page load)."""
+    settings = QUALITY[quality]
+    check = _check_photo(str(example.path))
+    arrows = _arrows(example.arrows, check.original_size)
+    silent = lambda *args, **kwargs: None  # noqa: E731
+    work = out_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    built = build_scene_files(str(example.path), settings, preview.PaintedLayers(), arrows, str(work), silent)
+    out = out_dir / example.result.name
+    render_scene_video(built["scene_path"], example.trajectory, EXAMPLE_SECONDS, EXAMPLE_FPS, str(out), (1, 1), silent)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -650,10 +887,10 @@ SPEED_SLIDER = (SPEED_RANGE[0], 3.0)
 
 INTRO = """
 # landscape4d · one photo → a living 3D scene
-Upload a landscape photo: sky and water are found automatically, each region with a confidence (untick a wrong one,
-tick an orange suggestion). Optionally paint regions and draw arrows for the direction of motion, pick a camera
-path, and press **Generate**. You get a looping video, the 3D scene in the page, and splat files for web viewers.
-Everything runs offline with weight-free classical models.
+Upload a landscape photo (or pick an example): sky and water are found automatically, each region with a confidence
+(untick a wrong one, tick an orange suggestion). Optionally paint regions and draw arrows for the direction of
+motion, pick a camera path, and press **Generate**. You get a looping video, a before/after, the 3D scene in the page,
+and splat files for web viewers. Everything runs offline with weight-free classical models.
 """
 
 
@@ -661,21 +898,25 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="landscape4d", delete_cache=(3600, 7200)) as demo:
         state = gr.State(None)
         view = gr.State(None)
-        # Created first (rendered further down) because the cached example writes into them.
-        status = gr.Markdown(label="status", elem_id="status", render=False)
-        video = gr.Video(label="Video", autoplay=True, loop=True, buttons=["download", "share"], interactive=False,
-                         elem_id="video", render=False)
+        example = gr.State(None)  # the gallery's pick, until its photo is shown
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
-                photo = gr.File(label="1 · Photo (JPEG, PNG, WebP, TIFF…)", file_count="single", type="filepath",
-                                height=110, elem_id="photo")
-                gr.Examples(EXAMPLES, inputs=[photo], outputs=[video, status], fn=example_result,
-                            cache_examples=True, cache_mode="lazy", label="Example photo (its result is cached)")
+                photo = gr.File(label="1 · Photo (JPEG, PNG, WebP, TIFF…): drop a new one on it to replace it",
+                                file_count="single", type="filepath", height=110, elem_id="photo")
+                gallery = gr.Gallery(
+                    [(str(e.path), e.caption) for e in EXAMPLES], label="Examples (click one: its result plays at once)",
+                    columns=len(EXAMPLES), rows=1, height=150, object_fit="cover", allow_preview=False,
+                    interactive=False, show_label=True, elem_id="examples")
                 with gr.Accordion("2 · Paint motion regions (optional)", open=False):
-                    gr.Markdown("Choose a layer — **water**, **sky / clouds** or **freeze** — in the layer menu, "
-                                "then paint. Painted water and sky move like the automatic ones; frozen pixels stay "
-                                "still.", elem_classes="l4d-hint")
+                    gr.Markdown("Pick a layer, then paint on the photo: painted **water** and **sky / clouds** move "
+                                "like the automatic ones; **freeze** keeps pixels still. The big photo on the right "
+                                "shows each stroke when you lift the brush.", elem_classes="l4d-hint")
+                    with gr.Row(elem_classes="l4d-layers"):
+                        layer_buttons = [
+                            gr.Button(f"Paint {name}", size="sm", elem_id=f"layer-{key}",
+                                      elem_classes=["l4d-layer"] + (["l4d-on"] if key == "water" else []))
+                            for key, name in zip(("water", "sky", "freeze"), preview.LAYERS)]
                     editor = gr.ImageEditor(
                         label="Brush", type="numpy", sources=(), height=420, transforms=(),
                         layers=gr.LayerOptions(layers=list(preview.LAYERS), allow_additional_layers=False),
@@ -723,16 +964,25 @@ def build_demo() -> gr.Blocks:
                     run = gr.Button("Generate", variant="primary", interactive=False, scale=3, elem_id="generate")
                     again = gr.Button("Re-render video", interactive=False, scale=2, elem_id="rerender")
                 note = gr.Markdown(elem_id="estimate")
-                status.render()
-                video.render()
-                with gr.Tabs():
-                    # The live viewer's tab renders (and loads its scene) only when opened.
-                    with gr.Tab("3D preview (static splat)", id="static"):
-                        model = gr.Model3D(label="Static splat", height=420, clear_color=(0.07, 0.07, 0.09, 1.0),
-                                           elem_id="model3d")
-                    with gr.Tab("Live 4D scene (animated)", id="live"):
-                        live = gr.HTML(preview.viewer_html(None), js_on_load=None, label="live viewer",
-                                       elem_id="live-viewer")
+                status = gr.Markdown(label="status", elem_id="status")
+                # The one place a run's progress shows (stage and frames): it covers neither the status text nor a
+                # video that is already playing while the files are written; hidden by CSS when idle.
+                progress_slot = gr.HTML("", elem_id="progress", padding=False)
+                with gr.Tabs(selected="video", elem_id="results") as tabs:
+                    with gr.Tab("Video", id="video") as video_tab:
+                        video = gr.Video(label="Video", autoplay=True, loop=True, buttons=["download", "share"],
+                                         interactive=False, elem_id="video")
+                    with gr.Tab("Before / after", id="compare") as compare_tab:
+                        compare = gr.HTML(preview.compare_html(None, None), js_on_load=preview.COMPARE_JS,
+                                          elem_id="compare")
+                    # The 3D views load their scene only when their tab is opened (a software-rendered browser
+                    # would otherwise spend minutes on them at once).
+                    with gr.Tab("3D preview (static splat)", id="static") as static_tab:
+                        model = gr.Model3D(label="Static splat (opens at the photo's framing)", height=420,
+                                           clear_color=(0.07, 0.07, 0.09, 1.0), elem_id="model3d")
+                    with gr.Tab("Live 4D scene (animated)", id="live") as live_tab:
+                        live = gr.HTML(preview.viewer_html(None), label="live viewer", elem_id="live-viewer")
+                share = gr.HTML("", elem_id="share")
                 with gr.Row():
                     downloads = [gr.DownloadButton(label, interactive=False, size="sm", elem_id=f"dl-{key}")
                                  for key, _fmt, label, _options in EXPORTS]
@@ -747,13 +997,25 @@ def build_demo() -> gr.Blocks:
 
         light = {"concurrency_limit": None, "show_progress": "hidden", "api_visibility": "private"}
         estimate_inputs = [photo_size, quality, resolution, loop_seconds, speed, seconds, fps, state]
-        photo.change(show_photo, [photo, quality, resolution], [pad, editor, view, arrows, run, again, status],
-                     api_name="load_photo", concurrency_limit=None, show_progress="minimal").then(
+        scene_outputs = [compare, model, live, *downloads, state, again, tabs]
+        # A new photo clears the old one's results at once: upload, drop and × clear the video too; a gallery pick
+        # (which also changes the photo) brings its own cached video.
+        for event in (photo.upload, photo.clear):
+            event(clear_results, [state], [video, *scene_outputs], queue=False, **light).then(
+                lambda: "", None, share, queue=False, **light)
+        photo.change(clear_scene, [state], scene_outputs,
+                     queue=False, **light).then(lambda: "", None, share, queue=False, **light)
+        photo.change(show_photo, [photo, quality, resolution, example],
+                     [pad, editor, view, arrows, run, again, status, example], api_name="load_photo",
+                     concurrency_limit=None, show_progress="minimal").then(
             lambda v: v and v["size"], view, photo_size, **light).then(estimate, estimate_inputs, note, **light).then(
             region_list, view, auto_regions, **light)
+        gallery.select(pick_example, None, [example, photo, trajectory, video, tabs], **light)
         auto_regions.input(choose_regions, [auto_regions, editor, view, arrows], [view, pad], **light)
         # Brush strokes fire "input" (not "change") on the editor.
         editor.input(repaint_regions, [editor, view, arrows], [view, pad], trigger_mode="always_last", **light)
+        for button, layer in zip(layer_buttons, preview.LAYERS):
+            button.click(None, None, None, js=preview.choose_layer_js(layer), **light)
         pad.input(add_arrow, [arrows], [arrows], **light)
         arrows.change(redraw_pad, [view, arrows], [pad], **light)
         undo.click(undo_arrow, [arrows], [arrows], **light)
@@ -762,20 +1024,29 @@ def build_demo() -> gr.Blocks:
         for control in (quality, resolution, loop_seconds, speed, seconds, fps):
             control.change(estimate, estimate_inputs, note, **light)
         demo.load(estimate, estimate_inputs, note, **light)
+        # Only the open tab's 3D view runs: leaving it unloads it (software WebGL would keep a CPU busy).
+        static_tab.select(show_model3d, [state], [model, live], **light)
+        live_tab.select(show_live, [state], [model, live], **light)
+        for tab in (video_tab, compare_tab):
+            tab.select(lambda: (None, preview.viewer_html(None)), None, [model, live], **light)
 
-        outputs = [status, video, model, live, *downloads, state, again]
+        outputs = [status, video, compare, model, live, *downloads, state, again, tabs, share]
+        heavy = {"concurrency_id": "heavy", "show_progress_on": [progress_slot], "scroll_to_output": True}
+        for button in (run, again):  # the video tab comes to the front, where the result will play
+            button.click(lambda: gr.Tabs(selected="video"), None, tabs, queue=False, **light)
         run.click(generate, [photo, editor, arrows, trajectory, seconds, fps, loop_seconds, speed, quality,
-                             resolution, state, view, motion], outputs, api_name="generate", concurrency_id="heavy").success(
+                             resolution, state, view, motion], outputs, api_name="generate", **heavy).then(
             estimate, estimate_inputs, note, **light)
-        again.click(rerender, [trajectory, seconds, fps, state], outputs, api_name="rerender", concurrency_id="heavy")
+        again.click(rerender, [trajectory, seconds, fps, state, view], outputs, api_name="rerender", **heavy).then(
+            estimate, estimate_inputs, note, **light)
     return demo
 
 
 def launch_options() -> dict:
     """Arguments for ``launch`` (shared by ``python app.py`` and the tests)."""
     SESSIONS_ROOT.mkdir(parents=True, exist_ok=True)
-    return {"allowed_paths": [str(SESSIONS_ROOT)], "max_file_size": "100mb", "css": preview.PAD_CSS,
-            "theme": gr.themes.Soft(primary_hue="sky")}
+    return {"allowed_paths": [str(SESSIONS_ROOT), str(REPO / "examples")], "max_file_size": "100mb",
+            "css": preview.PAD_CSS, "js": preview.PHOTO_DROP_JS, "theme": gr.themes.Soft(primary_hue="sky")}
 
 
 demo = build_demo()

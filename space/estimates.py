@@ -2,8 +2,10 @@
 
 The scene build is priced per stage of ``landscape4d.pipeline.STAGES`` (``STAGE_COSTS``, the one table of costs);
 rendering the video and writing the files are the app's two further stages. Costs are seconds on the reference
-machine (2 CPU cores, the numba rasterizer), rounded up from the quality benchmark's per-stage timings
-(benchmarks/quality/*/metrics.csv, balanced preset): a rough guide, not a promise.
+machine (2 CPU cores, the numba rasterizer), from the pipeline's own stage timings (``SceneBuild.timings_s``) and the
+app's timed video and file stages. Machines differ (and a shared CPU is slower when busy), so the app feeds every
+finished run's measured seconds back (``CALIBRATION``): from the first run on, the page's estimate is this server's
+own timing, scaled to the new photo's size and settings.
 """
 
 from __future__ import annotations
@@ -33,20 +35,56 @@ class StageCost:
 
 GPU_RENDER_SPEEDUP = 15.0  # gsplat against the numba rasterizer: the fit and the video frames
 
+# Measured on the reference machine (2 cores shared with another job) from the pipeline's own stage timings
+# (SceneBuild.timings_s) at 256, 384 and 512 px with the "fast" preset; see the README's Space section.
 STAGE_COSTS: dict[str, StageCost] = {  # keyed by landscape4d.pipeline.STAGES, in its order
-    "Loading photo": StageCost(fixed_s=0.5),
-    "Estimating depth and motion regions": StageCost(fixed_s=0.5, per_mpx_s=5.0),  # on the CPU everywhere
-    "Generating views": StageCost(fixed_s=1.0, per_view_mpx_s=6.0, gpu_speedup=2.0),  # inpainting stays on the CPU
-    "Lifting motion to 3D": StageCost(fixed_s=0.5, per_mpx_s=20.0),  # the single-view lift
+    "Loading photo": StageCost(fixed_s=0.1),
+    "Estimating depth and motion regions": StageCost(fixed_s=0.1, per_mpx_s=2.5),  # on the CPU everywhere
+    "Generating views": StageCost(fixed_s=0.3, per_view_mpx_s=2.0, gpu_speedup=2.0),  # inpainting stays on the CPU
+    "Lifting motion to 3D": StageCost(fixed_s=0.3, per_mpx_s=8.0),  # the single-view lift
     # The colour fit renders the input view only, once per step: it is not charged per generated view.
-    "Fitting Gaussians": StageCost(fixed_s=0.5, per_fit_step_mpx_s=3.0, gpu_speedup=GPU_RENDER_SPEEDUP),
+    "Fitting Gaussians": StageCost(fixed_s=0.3, per_fit_step_mpx_s=2.3, gpu_speedup=GPU_RENDER_SPEEDUP),
 }
 MOM3D_EXTRA = StageCost(per_view_mpx_s=5.0)  # "3dmom" motion adds each generated view's own 2D motion
-VIDEO_S_FIXED = 1.0  # loading the scene, starting the encoder
-VIDEO_S_PER_FRAME_MPX = 3.0  # rendering + encoding one frame per megapixel (÷ GPU_RENDER_SPEEDUP on a GPU)
-EXPORT_S_PER_GAUSSIAN = 5e-5  # .splatv encoding (the static formats are ~100× cheaper); on the CPU everywhere
-EXPORT_S_PER_GAUSSIAN_FRAME = 3e-6  # the frames zip, per Gaussian per written frame
-GAUSSIANS_PER_PIXEL_PER_VIEW = 0.07  # what each generated view adds to the photo's one Gaussian a pixel
+VIDEO_S_FIXED = 0.5  # starting the encoder
+# A video frame costs mostly per Gaussian (projecting and sorting every one) and a little per output pixel.
+VIDEO_S_PER_FRAME_GAUSSIAN = 1.6e-6
+VIDEO_S_PER_FRAME_MPX = 0.25
+EXPORT_S_FIXED = 0.5
+EXPORT_S_PER_GAUSSIAN = 4e-5  # every static format plus the .splatv encoding; on the CPU everywhere
+EXPORT_S_PER_GAUSSIAN_FRAME = 2e-6  # the frames zip, per Gaussian per written frame
+GAUSSIANS_PER_PIXEL_PER_VIEW = 0.09  # what each generated view adds to the photo's one Gaussian a pixel
+PARTS = ("scene", "video", "files")
+
+
+@dataclass
+class Calibration:
+    """How far this machine's real runs were from the table (actual ÷ estimated, per part): later estimates are
+    multiplied by it, so they follow the machine the Space actually runs on (a busy CPU, a faster GPU)."""
+
+    factors: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PARTS, 1.0))
+    runs: int = 0
+    weight: float = 0.5  # how much one new run moves a factor (exponential moving average)
+    bounds: tuple[float, float] = (0.2, 5.0)
+
+    def record(self, estimate: "Estimate", actual_s: dict[str, float]) -> None:
+        """Fold one run's measured seconds per part (``scene``, ``video``, ``files``; missing parts are skipped)
+        into the factors. ``estimate`` is the table's uncalibrated estimate for that run."""
+        raw = {"scene": estimate.scene_s, "video": estimate.video_s, "files": estimate.files_s}
+        for part, seconds in actual_s.items():
+            if part in raw and raw[part] > 0 and seconds > 0:
+                ratio = min(self.bounds[1], max(self.bounds[0], seconds / raw[part]))
+                old = self.factors[part]
+                self.factors[part] = ratio if self.runs == 0 else (1 - self.weight) * old + self.weight * ratio
+        self.runs += 1
+
+    def apply(self, estimate: "Estimate") -> "Estimate":
+        f = self.factors
+        return Estimate(estimate.scene_s * f["scene"], estimate.video_s * f["video"], estimate.files_s * f["files"],
+                        {k: v * f["scene"] for k, v in estimate.stages_s.items()})
+
+
+CALIBRATION = Calibration()  # this server's: the app records every finished run
 
 
 @dataclass
@@ -61,40 +99,65 @@ class Estimate:
         return self.scene_s + self.video_s + self.files_s
 
 
+def gaussians(working_size: tuple[int, int], settings: Settings) -> float:
+    """About how many Gaussians a scene built at ``working_size`` holds."""
+    return working_size[0] * working_size[1] * (1.0 + GAUSSIANS_PER_PIXEL_PER_VIEW * settings.num_views)
+
+
+def video_seconds(working_size: tuple[int, int], settings: Settings, frames: int, video_size: tuple[int, int],
+                  gpu: bool) -> float:
+    """Rendering and encoding ``frames`` frames of ``video_size`` (w, h) from a scene built at ``working_size``."""
+    per_frame = (VIDEO_S_PER_FRAME_GAUSSIAN * gaussians(working_size, settings)
+                 + VIDEO_S_PER_FRAME_MPX * video_size[0] * video_size[1] / 1e6)
+    return VIDEO_S_FIXED + frames * per_frame / (GPU_RENDER_SPEEDUP if gpu else 1.0)
+
+
 def estimate_seconds(
-    working_size: tuple[int, int], settings: Settings, frames: int, written_frames: int, gpu: bool
+    working_size: tuple[int, int], settings: Settings, frames: int, written_frames: int, gpu: bool,
+    video_size: tuple[int, int] | None = None,
 ) -> Estimate:
     """Rough wall time of a run at ``working_size`` (w, h) with ``settings``: the scene build (per pipeline stage),
-    a video of ``frames`` frames, and the files (``written_frames`` frames in the frames zip)."""
+    a video of ``frames`` frames at ``video_size`` (default: the working size), and the files (``written_frames``
+    frames in the frames zip). The table's numbers, before any calibration (``CALIBRATION.apply``)."""
     mpx = working_size[0] * working_size[1] / 1e6
     work = (mpx, settings.num_views, settings.fit_iters, gpu)
     stages_s = {stage: STAGE_COSTS[stage].seconds(*work) for stage in STAGES}
     if settings.motion == "3dmom":
         stages_s["Lifting motion to 3D"] += MOM3D_EXTRA.seconds(*work)
-    video_s = VIDEO_S_FIXED + VIDEO_S_PER_FRAME_MPX * frames * mpx / (GPU_RENDER_SPEEDUP if gpu else 1.0)
-    gaussians = mpx * 1e6 * (1.0 + GAUSSIANS_PER_PIXEL_PER_VIEW * settings.num_views)
-    files_s = 1.0 + gaussians * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written_frames)
+    video_s = video_seconds(working_size, settings, frames, video_size or working_size, gpu)
+    count = gaussians(working_size, settings)
+    files_s = EXPORT_S_FIXED + count * (EXPORT_S_PER_GAUSSIAN + EXPORT_S_PER_GAUSSIAN_FRAME * written_frames)
     return Estimate(sum(stages_s.values()), video_s, files_s, stages_s)
 
 
 def format_duration(seconds: float) -> str:
+    """'≈5 s' (whole 5 s steps up to a minute), '≈1.5 min', '≈12 min' (no '~': two of them strike text through in
+    Markdown)."""
     if seconds < 60:
-        return f"~{max(5, int(math.ceil(seconds / 5.0)) * 5)} s"
-    return f"~{seconds / 60:.0f} min" if seconds >= 600 else f"~{seconds / 60:.1f} min"
+        return f"≈{max(5, int(math.ceil(seconds / 5.0)) * 5)} s"
+    return f"≈{seconds / 60:.0f} min" if seconds >= 600 else f"≈{seconds / 60:.1f} min"
+
+
+NO_PHOTO_NOTE = "Upload a photo to see how long a run will take on this machine."
 
 
 def estimate_markdown(
-    device_note: str, working_size: tuple[int, int], estimate: Estimate, frames: int, scene_kept: bool = False
+    device_note: str, working_size: tuple[int, int] | None, estimate: Estimate | None, frames: int = 0,
+    scene_kept: bool = False, video_size: tuple[int, int] | None = None, calibrated_runs: int = 0,
 ) -> str:
-    """The 'what runs where and how long' note under the Generate button."""
+    """The 'what runs where and how long' note under the Generate button (no numbers before there is a photo)."""
+    if working_size is None or estimate is None:
+        return f"{device_note}  \n{NO_PHOTO_NOTE}"
     w, h = working_size
+    video = f", video {video_size[0]}×{video_size[1]}" if video_size and tuple(video_size) != (w, h) else ""
+    basis = (f" (timed on this server's last {calibrated_runs} run{'s' if calibrated_runs != 1 else ''})"
+             if calibrated_runs else "")
     text = (
         f"{device_note}  \n"
-        f"Working size **{w}×{h}**, {frames} frames. Scene: **{format_duration(estimate.scene_s)}** · video: "
-        f"**{format_duration(estimate.video_s)}** · files: **{format_duration(estimate.files_s)}** → about "
+        f"Scene **{w}×{h}**{video}, {frames} frames. Estimate{basis}: scene {format_duration(estimate.scene_s)} · "
+        f"video {format_duration(estimate.video_s)} · files {format_duration(estimate.files_s)} → "
         f"**{format_duration(estimate.total_s)}** in all."
     )
     if scene_kept:
-        again = format_duration(estimate.video_s + 1)
-        text += f"  \n**Re-render video** keeps this session's scene: about **{again}**."
+        text += f"  \n**Re-render video** reuses this session's scene: **{format_duration(estimate.video_s)}**."
     return text

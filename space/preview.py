@@ -390,7 +390,30 @@ PAD_CSS = """
   box-shadow: 0 0 0 1px var(--color-accent); }
 .l4d-path svg { width: 100%; height: 48px; }
 .l4d-viewer iframe { width: 100%; height: 420px; border: 0; border-radius: 6px; background: #111; }
+.l4d-compare { position: relative; width: 100%; max-height: 640px; overflow: hidden; border-radius: 6px;
+  background: #111; line-height: 0; }
+.l4d-compare video, .l4d-compare img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; }
+.l4d-compare .l4d-before { clip-path: inset(0 calc(100% - var(--split)) 0 0); }
+.l4d-compare::after { content: ""; position: absolute; top: 0; bottom: 0; left: var(--split); width: 2px;
+  background: #fff; box-shadow: 0 0 4px #0008; pointer-events: none; }
+.l4d-compare input[type=range] { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0;
+  cursor: ew-resize; }
+.l4d-tag { position: absolute; top: 8px; padding: 2px 8px; border-radius: 4px; background: #000a; color: #fff;
+  font-size: 12px; line-height: 1.5; pointer-events: none; }
+.l4d-left { left: 8px; } .l4d-right { right: 8px; }
+#video video { background: #111; }
+#progress { min-height: 76px; }
+#progress:has([data-testid=status-tracker].hide) { display: none !important; }
+#video .volume, #video [aria-label*="olume"], #video input[type=range].volume-slider { display: none !important; }
+.l4d-layers { gap: 6px !important; }
+.l4d-layer button, button.l4d-layer { border: 2px solid var(--l4d-colour) !important; }
+button.l4d-layer.l4d-on { background: var(--l4d-colour) !important; color: #111 !important; }
+#layer-water { --l4d-colour: %(water)s; } #layer-sky { --l4d-colour: %(sky)s; } #layer-freeze { --l4d-colour: %(freeze)s; }
+#photo.l4d-dragover { outline: 3px dashed var(--color-accent); outline-offset: -3px; }
 """
+
+PAD_CSS = PAD_CSS.replace("%(water)s", hex_colour(WATER_RGB)).replace("%(sky)s", hex_colour(SKY_RGB)).replace(
+    "%(freeze)s", hex_colour(FREEZE_RGB))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -501,14 +524,34 @@ def model3d_camera_to_world() -> np.ndarray:
     return np.linalg.inv(world_to_camera.double().numpy())
 
 
-def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
-    """A copy of a ``.splat`` moved so that gr.Model3D's fixed start view is the photo's own viewpoint.
+MODEL3D_FOCAL_PX = 1132.0  # gsplat.js's fixed focal length in canvas pixels (fx = fy), whatever the canvas size
+MODEL3D_WIDTH_PX = 680  # the static preview's canvas width in the Space's layout (a 1280 px wide window)
+MODEL3D_HEIGHT_RANGE = (260, 560)  # its height follows the photo's aspect ratio within these bounds
+MODEL3D_MAX_SPLATS = 300_000  # the preview keeps at most this many (about 10 MB): it loads in a software browser
+# gsplat.js draws a splat of about a canvas pixel as a hard dot: framed previews grow splats a little so that a smooth
+# sky reads smooth, not as a grid of dots.
+MODEL3D_SPLAT_GROW = 1.4
+
+
+def model3d_height(photo_size: tuple[int, int]) -> int:
+    """The static preview's height (px) for a photo of ``photo_size`` (w, h): the photo's own aspect ratio."""
+    width, height = photo_size
+    low, high = MODEL3D_HEIGHT_RANGE
+    return int(min(high, max(low, round(MODEL3D_WIDTH_PX * height / max(width, 1)))))
+
+
+def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray, photo_size: tuple[int, int] | None = None,
+                       focal_px: float | None = None, max_splats: int = MODEL3D_MAX_SPLATS) -> bytes:
+    """A copy of a ``.splat`` moved so that gr.Model3D's fixed start view is the photo's own viewpoint and framing.
 
     A similarity transform (rotation, translation, uniform scale) maps the photo camera onto Model3D's default
-    orbit camera and the median splat depth onto its orbit target, so the preview opens on the photo (its central
-    part: Model3D's lens is narrower, ``MODEL3D_FOV_DEG``; scroll to zoom out). Moving the camera back to show the
-    whole width would reveal the scene's unseen sides at once, so it stays at the photo's viewpoint. Only for the
-    in-page preview: the downloadable files keep the scene's world frame.
+    orbit camera and the median splat depth onto its orbit target. With ``photo_size`` (w, h) and the photo's
+    ``focal_px``, the scene is also stretched across the view direction (x and y in the photo camera's frame, depth
+    kept) so that Model3D's fixed lens (``MODEL3D_FOCAL_PX``) sees the whole photo in a canvas of
+    ``MODEL3D_WIDTH_PX`` × ``model3d_height(photo_size)``: the preview opens on the photo's own framing, not on a
+    zoomed-in middle. Each Gaussian's covariance goes through the same linear map. Scenes of more than
+    ``max_splats`` Gaussians are thinned (evenly, their sizes grown to keep the coverage) so the preview stays light.
+    Only for the in-page preview: the downloadable files keep the scene's world frame.
     """
     from scipy.spatial.transform import Rotation  # deferred with the exporters: importing the app stays light
 
@@ -517,6 +560,12 @@ def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
     splats = decode_splat(splat)
     if len(splats) == 0:
         return splat
+    grow = 1.0
+    if len(splats) > max_splats:
+        keep = np.linspace(0, len(splats) - 1, max_splats).round().astype(np.int64)
+        grow = math.sqrt(len(splats) / max_splats)
+        splats = replace(splats, means=splats.means[keep], quats=splats.quats[keep], scales=splats.scales[keep],
+                         opacities=splats.opacities[keep], colors=splats.colors[keep])
     w2c = np.asarray(world_to_camera, dtype=np.float64)
     points = splats.means.astype(np.float64) @ w2c[:3, :3].T + w2c[:3, 3]  # camera coordinates
     depth = points[:, 2][np.isfinite(points[:, 2]) & (points[:, 2] > 0)]
@@ -524,9 +573,128 @@ def model3d_view_splat(splat: bytes, world_to_camera: np.ndarray) -> bytes:
     model3d = model3d_camera_to_world()
     rotation, position = model3d[:3, :3], model3d[:3, 3]
     scale = MODEL3D_ORBIT[2] / focus
-    # Each Gaussian turns with the scene: world → photo camera → Model3D camera's world.
-    turn = Rotation.from_matrix(rotation @ w2c[:3, :3])
+    stretch = 1.0
+    if photo_size is not None and focal_px:
+        width, height = photo_size
+        fit = min(MODEL3D_WIDTH_PX / width, model3d_height(photo_size) / height)  # canvas px per photo px
+        stretch = fit * float(focal_px) / MODEL3D_FOCAL_PX
+        grow *= MODEL3D_SPLAT_GROW
+    across = np.diag([stretch, stretch, 1.0])
+    linear = scale * rotation @ across @ w2c[:3, :3]  # world → Model3D's world, for directions
+    moved_means = position + scale * (points @ across.T) @ rotation.T
     wxyz = splats.quats.astype(np.float64)
-    turned = (turn * Rotation.from_quat(wxyz[:, [1, 2, 3, 0]])).as_quat()[:, [3, 0, 1, 2]]  # scipy is x y z w
-    moved = replace(splats, means=position + scale * points @ rotation.T, scales=splats.scales * scale, quats=turned)
+    own = Rotation.from_quat(wxyz[:, [1, 2, 3, 0]]).as_matrix()  # scipy is x y z w
+    if abs(stretch - 1.0) < 1e-9:
+        turn = Rotation.from_matrix(rotation @ w2c[:3, :3])
+        turned = (turn * Rotation.from_matrix(own)).as_quat()[:, [3, 0, 1, 2]]
+        scales = splats.scales * scale * grow
+    else:  # Σ' = L Σ Lᵀ, then back to a rotation and three scales
+        axes = linear @ own * (splats.scales.astype(np.float64) * grow)[:, None, :]  # L R S
+        values, vectors = np.linalg.eigh(axes @ np.swapaxes(axes, 1, 2))
+        vectors[np.linalg.det(vectors) < 0, :, 0] *= -1.0
+        turned = Rotation.from_matrix(vectors).as_quat()[:, [3, 0, 1, 2]]
+        scales = np.sqrt(np.maximum(values, 0.0))
+    moved = replace(splats, means=moved_means, scales=scales.astype(np.float32), quats=turned)
     return splat_rows(moved).tobytes()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Before / after
+
+
+def compare_html(photo: np.ndarray | None, video_url: str | None) -> str:
+    """The photo and the living scene side by side in one frame: drag the handle (a range input) to compare.
+
+    ``COMPARE_JS`` moves the split; the video is muted, loops and plays inline. Without a result: a placeholder.
+    """
+    if photo is None or not video_url:
+        return (
+            '<div class="l4d-pad l4d-empty"><p>After a run, compare the photo with the living scene here: drag the '
+            "handle across.</p></div>"
+        )
+    height, width = np.asarray(photo).shape[:2]
+    url = html.escape(video_url, quote=True)
+    return (
+        f'<div class="l4d-compare" style="aspect-ratio:{width}/{height}; --split:50%">'
+        f'<video src="{url}" autoplay muted loop playsinline disablepictureinpicture></video>'
+        f'<img class="l4d-before" src="{jpeg_data_url(photo)}" alt="the photo" draggable="false"/>'
+        '<span class="l4d-tag l4d-left">photo</span><span class="l4d-tag l4d-right">landscape4d</span>'
+        '<input type="range" min="0" max="100" value="50" step="0.5" aria-label="before / after split"/></div>'
+        '<p class="l4d-hint">Drag across the picture: the photo on the left, the living 3D scene on the right.</p>'
+    )
+
+
+# Dropping a photo on the loaded one replaces it: gr.File shows no drop zone while it holds a file, so a capture-phase
+# listener takes the drop, clears the component and hands the file to the upload input that reappears.
+PHOTO_DROP_JS = """
+() => {
+  const root = () => document.querySelector('#photo');
+  const loaded = () => root() && !root().querySelector('input[type=file]');
+  const over = (ev) => root() && root().contains(ev.target) && loaded() && ev.dataTransfer
+    && [...ev.dataTransfer.types].includes('Files');
+  const waitFor = (test, ms) => new Promise((done, fail) => {
+    const t0 = performance.now();
+    const step = () => { const v = test(); if (v) done(v); else if (performance.now() - t0 > ms) fail(new Error('timeout')); else requestAnimationFrame(step); };
+    step();
+  });
+  document.addEventListener('dragover', (ev) => {
+    if (!over(ev)) return;
+    ev.preventDefault(); ev.stopPropagation(); ev.dataTransfer.dropEffect = 'copy';
+    root().classList.add('l4d-dragover');
+  }, true);
+  document.addEventListener('dragleave', (ev) => {
+    if (root() && !root().contains(ev.relatedTarget)) root().classList.remove('l4d-dragover');
+  }, true);
+  document.addEventListener('drop', async (ev) => {
+    if (!over(ev)) return;
+    ev.preventDefault(); ev.stopPropagation();
+    const r = root(); r.classList.remove('l4d-dragover');
+    const file = ev.dataTransfer.files[0]; if (!file) return;
+    const keep = new DataTransfer(); keep.items.add(file);
+    r.querySelector('button[aria-label=Clear]').click();
+    const input = await waitFor(() => r.querySelector('input[type=file]'), 20000);
+    input.files = keep.files;
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, true);
+}
+"""
+
+def choose_layer_js(layer: str) -> str:
+    """JS for a "Paint <layer>" button: pick that layer, the brush and the layer's colour in the brush editor (through
+    its own layer menu and swatches), and mark the button as the active one."""
+    index = LAYERS.index(layer)
+    return (CHOOSE_LAYER_JS.replace("%(number)s", str(index + 1)).replace("%(key)s", LAYER_KEYS[index]))
+
+
+LAYER_KEYS = ("water", "sky", "freeze")  # the page's element ids for LAYERS (layer-water, …)
+CHOOSE_LAYER_JS = """
+async () => {
+  const ed = document.querySelector('#editor');
+  if (!ed) return;
+  const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
+  const wait = async (test) => { for (let i = 0; i < 240; i++) { const v = test(); if (v) return v; await frame(); } return null; };
+  document.querySelectorAll('button.l4d-layer').forEach((b) => b.classList.toggle('l4d-on', b.id === 'layer-%(key)s'));
+  const wrap = ed.querySelector('.layer-wrap');
+  if (wrap && wrap.classList.contains('closed')) wrap.querySelector('button').click();
+  const item = await wait(() => ed.querySelector('button[aria-label="layer-%(number)s"]'));
+  if (item) item.click();
+  const open = ed.querySelector('.layer-wrap:not(.closed) > button');
+  if (open) open.click();
+  const brush = ed.querySelector('button[aria-label="Brush"]');
+  if (brush) brush.click();
+  let swatches = ed.querySelectorAll('.swatch button.color');
+  if (!swatches.length) {
+    const colour = await wait(() => ed.querySelector('button[aria-label="Color"]'));
+    if (colour) colour.click();
+    swatches = (await wait(() => { const s = ed.querySelectorAll('.swatch button.color'); return s.length ? s : null; })) || [];
+  }
+  if (swatches[%(number)s - 1]) swatches[%(number)s - 1].click();
+}
+"""
+
+COMPARE_JS = """
+element.addEventListener('input', (ev) => {
+  if (!ev.target.matches('.l4d-compare input[type=range]')) return;
+  ev.target.closest('.l4d-compare').style.setProperty('--split', ev.target.value + '%');
+});
+"""

@@ -130,17 +130,21 @@ def test_generate_returns_every_file_valid(first_run, server):
 
     from landscape4d.video import probe_mp4
 
-    status, video, model3d, viewer, ply, splat, spz, frames, splatv, *_ = first_run["outputs"]
+    status, video, compare, model3d, viewer, ply, splat, spz, frames, splatv, share = first_run["outputs"]
     assert status.startswith("✓ Done"), status
     info = probe_mp4(_path(video))
-    assert info["codec"] == "h264" and info["frames"] == SECONDS * FPS and (info["width"], info["height"]) == (384, 256)
+    # The video is rendered at twice the 384 px scene: sharp without costing a bigger build.
+    assert info["codec"] == "h264" and info["frames"] == SECONDS * FPS and (info["width"], info["height"]) == (768, 512)
+    assert "<video" in compare and "data:image/jpeg" in compare, "the before/after holds the photo and the video"
+    assert model3d is None and "appears here after a run" in viewer, "the 3D views load when their tab is opened"
 
     cloud = PlyData.read(str(_path(ply)))["vertex"]
     count = cloud.count
     assert count > 10_000 and {"x", "f_dc_0", "opacity", "scale_0", "rot_0"} <= {p.name for p in cloud.properties}
     assert np.isfinite(np.asarray(cloud["x"])).all()
     assert _path(splat).stat().st_size == 32 * count, ".splat holds 32 bytes for every Gaussian of the .ply"
-    assert _path(model3d).suffix == ".splat" and _path(model3d).stat().st_size == 32 * count
+    previews = [p for s in server["sessions"].iterdir() for p in s.glob("model3d/*.splat")]
+    assert previews and previews[0].stat().st_size == 32 * count, "the static preview's copy keeps every splat"
     spz_bytes = _path(spz).read_bytes()
     assert spz_bytes[:2] == b"\x1f\x8b", ".spz is gzip"
     header = zlib.decompress(spz_bytes, 16 + zlib.MAX_WBITS)[:16]
@@ -158,8 +162,11 @@ def test_generate_returns_every_file_valid(first_run, server):
         magic, length = struct.unpack("<II", data[:8])
         assert magic == 0x674B and json.loads(data[8 : 8 + length])[0]["type"] == "splat"
 
-    # The live viewer is an iframe on a page the server actually serves.
-    src = viewer.split('src="', 1)[1].split('"', 1)[0]
+    # The share links: the viewer zip and the live viewer page, both served.
+    zip_href = share.split('href="', 1)[1].split('"', 1)[0]
+    src = share.split('href="', 2)[2].split('"', 1)[0]
+    with urllib.request.urlopen(server["url"] + zip_href, timeout=30) as response:
+        assert response.read(2) == b"PK"
     with urllib.request.urlopen(server["url"] + src, timeout=30) as response:
         assert response.status == 200 and response.headers["content-type"].startswith("text/html")
         assert b"<canvas" in response.read() or True
@@ -314,6 +321,7 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server["url"])
     page.wait_for_selector("#generate")
+    page.wait_for_function("/only|GPU/.test(document.querySelector('#estimate').innerText)", timeout=120_000)
     page.set_input_files("#photo input[type=file]", str(_not_an_image(tmp_path)))
     page.wait_for_function("document.querySelector('#status').innerText.includes(\"can't be used\")", timeout=180_000)
     assert "not an image" in page.locator("#status").inner_text()
@@ -348,7 +356,11 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     # Paint a stroke of water on the lake with the brush: the pad shows it at once.
     pad_src = pad_image.get_attribute("src")
     page.get_by_text("2 · Paint motion regions").click()
-    page.locator("#editor button[aria-label='Brush']").first.click()
+    page.locator("#layer-sky").click()  # the layer buttons pick the editor's layer and colour
+    page.wait_for_function("document.querySelector('#editor .layer-wrap').innerText.includes('sky')", timeout=60_000)
+    page.locator("#layer-water").click()
+    page.wait_for_function("document.querySelector('#editor .layer-wrap').innerText.includes('water')", timeout=60_000)
+    assert "l4d-on" in page.locator("#layer-water").get_attribute("class")
     canvas = page.locator("#editor canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -403,14 +415,19 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     )
     assert facts["loop"], "the video loops"
     assert facts["downloads"] == [True] * 5, facts
-    # The Model3D canvas (software WebGL: give it time) shows the scene from the photo's viewpoint.
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "3-after-run", docs="screenshot-after.png")
+    page.get_by_role("tab", name="Before / after").click()
+    page.locator("#compare video").wait_for(timeout=60_000)
+    _shot(page, "3-compare", clip=page.locator("#compare").bounding_box(), docs="screenshot-compare.png")
+    # The Model3D canvas (software WebGL: give it time) shows the scene from the photo's viewpoint once its tab
+    # is opened.
+    page.get_by_role("tab", name="3D preview (static splat)").click()
     page.wait_for_selector("#model3d canvas", timeout=180_000)
     deadline = time.time() + 180  # a bound on a failing run, not a wait
     while not _shows_a_scene(pixels := _canvas_pixels(page, "#model3d canvas", "2-model3d")) and time.time() < deadline:
         _next_frames(page, 5)  # frames drawn, not wall-clock time, between looks
     assert _shows_a_scene(pixels), "gr.Model3D shows no scene"
-    page.evaluate("window.scrollTo(0, 0)")
-    _shot(page, "3-after-run", docs="screenshot-after.png")
     assert not errors, errors
 
     # The live 4D viewer: its tab embeds the served viewer.html (the .splatv inside) in an iframe that starts

@@ -126,7 +126,28 @@ def test_estimates_grow_with_work_and_shrink_on_gpu():
     text = estimates.estimate_markdown("CPU only", (384, 256), small, 24)
     assert "384×256" in text and "24 frames" in text and "in all" in text and "Re-render" not in text
     assert "Re-render video" in estimates.estimate_markdown("CPU only", (384, 256), small, 24, scene_kept=True)
-    assert estimates.format_duration(3) == "~5 s" and estimates.format_duration(90) == "~1.5 min"
+    assert estimates.format_duration(3) == "≈5 s" and estimates.format_duration(90) == "≈1.5 min"
+    assert "~" not in text, "no 'about ~' and no Markdown strike-through from two tildes"
+    none = estimates.estimate_markdown("CPU only", None, None)
+    assert "Upload a photo" in none and "frames" not in none and "≈" not in none, "no numbers before a photo"
+
+
+def test_the_estimate_follows_this_servers_own_runs():
+    fast = QUALITY["fast"]
+    raw = estimates.estimate_seconds((384, 256), fast, 96, 15, gpu=False, video_size=(768, 512))
+    assert raw.video_s > estimates.estimate_seconds((384, 256), fast, 96, 15, gpu=False).video_s, "more pixels"
+    calibration = estimates.Calibration()
+    assert calibration.apply(raw).total_s == pytest.approx(raw.total_s)
+    calibration.record(raw, {"scene": raw.scene_s / 2, "video": raw.video_s * 3, "files": raw.files_s})
+    tuned = calibration.apply(raw)
+    assert tuned.scene_s == pytest.approx(raw.scene_s / 2) and tuned.video_s == pytest.approx(3 * raw.video_s)
+    assert tuned.files_s == pytest.approx(raw.files_s) and calibration.runs == 1
+    # A re-render times only the video; one odd run moves the factor half way, and never past the bounds.
+    calibration.record(raw, {"video": raw.video_s * 100})
+    assert calibration.factors["scene"] == pytest.approx(0.5)
+    assert calibration.factors["video"] == pytest.approx(0.5 * 3 + 0.5 * calibration.bounds[1])
+    text = estimates.estimate_markdown("CPU only", (384, 256), tuned, 96, video_size=(768, 512), calibrated_runs=2)
+    assert "video 768×512" in text and "last 2 runs" in text
 
 
 def test_the_estimate_prices_each_pipeline_stage_and_the_fit_once():
@@ -140,8 +161,8 @@ def test_the_estimate_prices_each_pipeline_stage_and_the_fit_once():
     assert many.stages_s["Generating views"] > few.stages_s["Generating views"]
     longer = estimates.estimate_seconds((512, 342), settings.replace(fit_iters=2 * settings.fit_iters), 48, 15, False)
     assert longer.stages_s["Fitting Gaussians"] > few.stages_s["Fitting Gaussians"], "it is charged per step"
-    # On the reference CPU a balanced 512×342 scene took 29 s (benchmarks/quality/examples): the estimate is close.
-    assert 20 < estimates.estimate_seconds((512, 342), settings, 48, 15, gpu=False).scene_s < 45
+    # On the reference CPU a fast 384×256 scene took 6.6–12 s (stage timings, busy machine): the estimate is close.
+    assert 5 < estimates.estimate_seconds((384, 256), QUALITY["fast"], 48, 15, gpu=False).scene_s < 15
 
 
 def _model3d_camera_project(points: np.ndarray) -> np.ndarray:
@@ -188,6 +209,31 @@ def test_model3d_copy_starts_at_the_photo_viewpoint():
     x, y, z, w = Rotation.from_matrix(preview.model3d_camera_to_world()[:3, :3]).as_quat()
     expected = np.array([w, x, y, z])
     assert min(np.abs(q - expected).max(), np.abs(q + expected).max()) < 2 / 128
+
+
+def test_model3d_copy_opens_at_the_photos_framing_and_stays_light():
+    """The photo's corners land on the preview canvas's edges (not a zoomed-in middle); big scenes are thinned."""
+    width, height, focal = 640, 427, 554.0
+    rng = np.random.default_rng(1)
+    n = 400
+    u, v, z = rng.uniform(0, width, n), rng.uniform(0, height, n), rng.uniform(1, 5, n)
+    records = np.zeros(n, SPLAT_DTYPE)
+    records["position"] = np.stack([(u - width / 2) / focal * z, (v - height / 2) / focal * z, z], axis=1)
+    records["scale"] = 0.01
+    records["rgba"] = (200, 100, 50, 220)
+    records["rotation"] = (255, 128, 128, 128)
+    moved = np.frombuffer(preview.model3d_view_splat(records.tobytes(), np.eye(4), (width, height), focal),
+                          dtype=SPLAT_DTYPE)
+    canvas = _model3d_camera_project(moved["position"].astype(np.float64)) * preview.MODEL3D_FOCAL_PX
+    fit = min(preview.MODEL3D_WIDTH_PX / width, preview.model3d_height((width, height)) / height)
+    assert np.allclose(canvas, np.stack([(u - width / 2) * fit, (v - height / 2) * fit], axis=1), atol=0.05)
+    assert preview.model3d_height((width, height)) == round(preview.MODEL3D_WIDTH_PX * height / width)
+    assert preview.model3d_height((300, 900)) == preview.MODEL3D_HEIGHT_RANGE[1], "tall photos: capped"
+    # Splats stretch with the scene across the view (round splats stay round seen from the camera).
+    assert moved["scale"].max() > 0 and (moved["rgba"] == records["rgba"]).all()
+    many = np.repeat(records, 10)
+    thin = preview.model3d_view_splat(many.tobytes(), np.eye(4), (width, height), focal, max_splats=1000)
+    assert len(thin) == 32 * 1000
 
 
 def test_the_presentation_helpers_live_with_the_app_not_in_the_library():
@@ -309,6 +355,10 @@ def test_the_app_takes_working_size_and_video_limits_from_the_library():
             assert app._working_size(size, QUALITY["balanced"], gpu) == expected
     assert app._working_size((40, 20), QUALITY["fast"], False) == (128, 64), "tiny photos are enlarged, as load_photo does"
     assert "128×64" in app.estimate([40, 20], "fast", "preset", 3, 1, 4, 24, None)
+    assert "Upload a photo" in app.estimate(None, "fast", "preset", 3, 1, 4, 24, None)
+    # The video is rendered at twice the scene's size (even sides, at most VIDEO_MAX_LONG_SIDE, never smaller).
+    assert app.video_size((384, 256)) == (768, 512) and app.video_size((256, 171)) == (512, 342)
+    assert app.video_size((1024, 683)) == (1024, 683) and app.video_size((640, 427)) == (1024, 684)
 
     app._check_video("circle", VIDEO_SECONDS_RANGE[1], VIDEO_FPS_RANGE[1])  # render_video's maxima are accepted
     app._check_video("circle", 0.1, VIDEO_FPS_RANGE[0])
