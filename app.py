@@ -33,10 +33,13 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from landscape4d.backends import BACKEND_PRESETS
 from landscape4d.flow2d import Arrow
+from landscape4d.hub import ModelUnavailable
 from landscape4d.photo import PhotoError, load_photo, working_size
 from landscape4d.regions import KINDS, Region, RegionMasks, paint_over
 from landscape4d.settings import (
+    DEFAULT_DEPTH_MODEL, DEFAULT_INPAINT_MODEL, DEFAULT_SEGMENTATION_MODEL, check_video,
     DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, LOOP_SECONDS_RANGE, MOTION_METHODS, SPEED_RANGE,
     VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings, video_frame_count,
 )
@@ -220,11 +223,25 @@ def _sweep_stale_sessions() -> None:
 
 
 def _settings(quality: str, resolution: str, loop_seconds: float | None = None, speed: float | None = None,
-              motion: str | None = None) -> Settings:
-    """The quality preset with the page's changes (None: the preset's own value); the library validates them."""
+              motion: str | None = None, backend: str | None = None, models: dict | None = None) -> Settings:
+    """The quality preset with the page's changes (None: the preset's own value); the library validates them.
+
+    ``backend`` is one of ``backends.BACKEND_PRESETS`` (classic / models / auto) and ``models`` maps the Settings'
+    model fields (depth_model, segmentation_model, inpaint_model) to Hub ids or folders; empty values keep defaults."""
+    from landscape4d.backends import BACKEND_PRESETS, MODEL_FIELDS
+
     if quality not in QUALITY:
         raise gr.Error(f"Unknown quality {quality!r}; choose one of {', '.join(QUALITY)}.")
     changes: dict[str, Any] = {}
+    if backend:
+        if backend not in BACKEND_PRESETS:
+            raise gr.Error(f"Unknown backends {backend!r}; choose one of {', '.join(BACKEND_PRESETS)}.")
+        changes.update(BACKEND_PRESETS[backend])
+    for name, value in (models or {}).items():
+        if name not in set(MODEL_FIELDS.values()):
+            raise gr.Error(f"Unknown model setting {name!r}.")
+        if value and str(value).strip():
+            changes[name] = str(value).strip()
     if loop_seconds is not None:
         changes["loop_seconds"] = float(loop_seconds)
     if speed is not None:
@@ -670,7 +687,9 @@ def _viewer_url(path: str | None) -> str:
 
 
 def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds, speed, quality, resolution,
-             state, view=None, motion: str | None = None, request: gr.Request = None, progress=gr.Progress()):
+             state, view=None, motion: str | None = None, backend: str | None = None, depth_model: str | None = None,
+             segmentation_model: str | None = None, inpaint_model: str | None = None, request: gr.Request = None,
+             progress=gr.Progress()):
     """Build the scene (unless this session already built it from the same inputs), render, write the files.
 
     A generator: the video (and the before/after) reach the page as soon as they are rendered, while the files are
@@ -678,7 +697,8 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
     started = time.perf_counter()
     path = _photo_path(photo)
     checked = _check_photo(path)
-    settings = _settings(quality, resolution, loop_seconds, speed, motion)
+    settings = _settings(quality, resolution, loop_seconds, speed, motion, backend,
+                         {"depth_model": depth_model, "segmentation_model": segmentation_model, "inpaint_model": inpaint_model})
     arrows = _arrows(arrows_text, checked.original_size)
     _check_video(trajectory, seconds, fps)
     layers = with_region_choices(preview.painted_layers(editor), view)
@@ -710,7 +730,7 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
             session.files = export_files(session.scene_path, session.dir, progress, (count, count))
             session.viewer_url = _viewer_url(session.files.get("viewer"))
             timings["files"] = time.perf_counter() - t
-    except (ValueError, PhotoError) as error:
+    except (ValueError, PhotoError, ModelUnavailable) as error:
         raise gr.Error(str(error), title="Could not build the scene") from error
     except gr.Error:
         raise
@@ -784,10 +804,12 @@ def _pipeline_stages() -> tuple[str, ...]:
 def _check_video(trajectory: str, seconds: float, fps: float) -> None:
     if trajectory not in TRAJECTORIES:
         raise gr.Error(f"Unknown camera path {trajectory!r}; choose one of {', '.join(TRAJECTORIES)}.")
-    (shortest, longest), (slowest, fastest) = VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE  # what render_video accepts
-    if not (shortest < float(seconds) <= longest and slowest <= float(fps) <= fastest):
-        raise gr.Error(f"The video must last more than {shortest:g} s and at most {longest:g} s, at {slowest:g}–"
-                       f"{fastest:g} fps.", title="Check the video length")
+    try:
+        check_video(float(seconds), float(fps))  # the library's ranges and frame limit, as render_video applies them
+    except (TypeError, ValueError) as error:
+        (shortest, longest), (slowest, fastest) = VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE
+        raise gr.Error(f"{error}. The video must last more than {shortest:g} s and at most {longest:g} s, at "
+                       f"{slowest:g}–{fastest:g} fps.", title="Check the video length") from error
 
 
 def _render(session: Session, trajectory: str, seconds: float, fps: float, stage: tuple[int, int],
@@ -947,6 +969,15 @@ def build_demo() -> gr.Blocks:
                                       info="single-view: lift the photo's motion along its depth (fast) · 3dmom: "
                                       "one 3D motion that agrees with every generated view (the paper's 3D-MOM)",
                                       elem_id="motion")
+                    backend = gr.Radio(list(BACKEND_PRESETS), value="classic", label="Backends", elem_id="backend",
+                                       info="classic: weight-free, fast · models: Hub models (Depth Anything V2, "
+                                       "segmentation, diffusion inpainting; downloaded once) · auto: models where "
+                                       "available, else classic")
+                    with gr.Row():
+                        depth_model = gr.Textbox(DEFAULT_DEPTH_MODEL, label="Depth model", elem_id="depth-model")
+                        segmentation_model = gr.Textbox(DEFAULT_SEGMENTATION_MODEL, label="Segmentation model",
+                                                        elem_id="segmentation-model")
+                        inpaint_model = gr.Textbox(DEFAULT_INPAINT_MODEL, label="Inpainting model", elem_id="inpaint-model")
                     photo_size = gr.JSON(None, visible=False)
             with gr.Column(scale=7, min_width=360):
                 pad = gr.HTML(preview.arrow_pad_html(None, None), js_on_load=preview.ARROW_PAD_JS,
@@ -1035,7 +1066,8 @@ def build_demo() -> gr.Blocks:
         for button in (run, again):  # the video tab comes to the front, where the result will play
             button.click(lambda: gr.Tabs(selected="video"), None, tabs, queue=False, **light)
         run.click(generate, [photo, editor, arrows, trajectory, seconds, fps, loop_seconds, speed, quality,
-                             resolution, state, view, motion], outputs, api_name="generate", **heavy).then(
+                             resolution, state, view, motion, backend, depth_model, segmentation_model, inpaint_model],
+                  outputs, api_name="generate", **heavy).then(
             estimate, estimate_inputs, note, **light)
         again.click(rerender, [trajectory, seconds, fps, state, view], outputs, api_name="rerender", **heavy).then(
             estimate, estimate_inputs, note, **light)
