@@ -35,24 +35,25 @@ class StageCost:
 
 GPU_RENDER_SPEEDUP = 15.0  # gsplat against the numba rasterizer: the fit and the video frames
 
-# Measured on the reference machine (2 cores shared with another job) from the pipeline's own stage timings
-# (SceneBuild.timings_s) at 256, 384 and 512 px with the "fast" preset; see the README's Space section.
+# Measured on the reference machine (2 cores, another job beside it) with the "fast" preset: the pipeline's own stage
+# timings (SceneBuild.timings_s) and the app's timed video and file stages, china.jpg at 256, 384 and 512 px
+# (scene 2 / 5 / 6 s, a 96-frame video at twice the size 4 / 11 / 15 s, files 3 / 8 / 13 s).
 STAGE_COSTS: dict[str, StageCost] = {  # keyed by landscape4d.pipeline.STAGES, in its order
     "Loading photo": StageCost(fixed_s=0.1),
-    "Estimating depth and motion regions": StageCost(fixed_s=0.1, per_mpx_s=2.5),  # on the CPU everywhere
-    "Generating views": StageCost(fixed_s=0.3, per_view_mpx_s=2.0, gpu_speedup=2.0),  # inpainting stays on the CPU
-    "Lifting motion to 3D": StageCost(fixed_s=0.3, per_mpx_s=8.0),  # the single-view lift
+    "Estimating depth and motion regions": StageCost(fixed_s=0.1, per_mpx_s=1.5),  # on the CPU everywhere
+    "Generating views": StageCost(fixed_s=0.3, per_view_mpx_s=1.2, gpu_speedup=2.0),  # inpainting stays on the CPU
+    "Lifting motion to 3D": StageCost(fixed_s=0.3, per_mpx_s=5.0),  # the single-view lift
     # The colour fit renders the input view only, once per step: it is not charged per generated view.
-    "Fitting Gaussians": StageCost(fixed_s=0.3, per_fit_step_mpx_s=2.3, gpu_speedup=GPU_RENDER_SPEEDUP),
+    "Fitting Gaussians": StageCost(fixed_s=0.3, per_fit_step_mpx_s=1.4, gpu_speedup=GPU_RENDER_SPEEDUP),
 }
-MOM3D_EXTRA = StageCost(per_view_mpx_s=5.0)  # "3dmom" motion adds each generated view's own 2D motion
+MOM3D_EXTRA = StageCost(per_view_mpx_s=3.0)  # "3dmom" motion adds each generated view's own 2D motion
 VIDEO_S_FIXED = 0.5  # starting the encoder
-# A video frame costs mostly per Gaussian (projecting and sorting every one) and a little per output pixel.
-VIDEO_S_PER_FRAME_GAUSSIAN = 1.6e-6
-VIDEO_S_PER_FRAME_MPX = 0.25
+# A video frame costs about as much per Gaussian (projecting and sorting every one) as per output pixel.
+VIDEO_S_PER_FRAME_GAUSSIAN = 2.5e-7
+VIDEO_S_PER_FRAME_MPX = 0.12
 EXPORT_S_FIXED = 0.5
-EXPORT_S_PER_GAUSSIAN = 4e-5  # every static format plus the .splatv encoding; on the CPU everywhere
-EXPORT_S_PER_GAUSSIAN_FRAME = 2e-6  # the frames zip, per Gaussian per written frame
+EXPORT_S_PER_GAUSSIAN = 2e-5  # every static format plus the .splatv encoding; on the CPU everywhere
+EXPORT_S_PER_GAUSSIAN_FRAME = 1.3e-6  # the frames zip, per Gaussian per written frame
 GAUSSIANS_PER_PIXEL_PER_VIEW = 0.09  # what each generated view adds to the photo's one Gaussian a pixel
 PARTS = ("scene", "video", "files")
 
@@ -131,10 +132,10 @@ def estimate_seconds(
 
 
 def format_duration(seconds: float) -> str:
-    """'≈5 s' (whole 5 s steps up to a minute), '≈1.5 min', '≈12 min' (no '~': two of them strike text through in
-    Markdown)."""
-    if seconds < 60:
-        return f"≈{max(5, int(math.ceil(seconds / 5.0)) * 5)} s"
+    """'≈5 s' (the nearest 5 s up to a minute, never less than 5), '≈1.5 min', '≈12 min' (no '~': two of them strike
+    text through in Markdown)."""
+    if seconds < 57.5:
+        return f"≈{max(5, int(math.floor(seconds / 5.0 + 0.5)) * 5)} s"
     return f"≈{seconds / 60:.0f} min" if seconds >= 600 else f"≈{seconds / 60:.1f} min"
 
 

@@ -419,6 +419,7 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     _shot(page, "3-after-run", docs="screenshot-after.png")
     page.get_by_role("tab", name="Before / after").click()
     page.locator("#compare video").wait_for(timeout=60_000)
+    _scroll_into_view(page, "#compare", "center")
     _shot(page, "3-compare", clip=page.locator("#compare").bounding_box(), docs="screenshot-compare.png")
     # The Model3D canvas (software WebGL: give it time) shows the scene from the photo's viewpoint once its tab
     # is opened.

@@ -161,8 +161,9 @@ def test_the_estimate_prices_each_pipeline_stage_and_the_fit_once():
     assert many.stages_s["Generating views"] > few.stages_s["Generating views"]
     longer = estimates.estimate_seconds((512, 342), settings.replace(fit_iters=2 * settings.fit_iters), 48, 15, False)
     assert longer.stages_s["Fitting Gaussians"] > few.stages_s["Fitting Gaussians"], "it is charged per step"
-    # On the reference CPU a fast 384×256 scene took 6.6–12 s (stage timings, busy machine): the estimate is close.
-    assert 5 < estimates.estimate_seconds((384, 256), QUALITY["fast"], 48, 15, gpu=False).scene_s < 15
+    # On the reference CPU a fast 384×256 scene took 5 s and its 96-frame 768×512 video 11 s: the estimate is close.
+    fast = estimates.estimate_seconds((384, 256), QUALITY["fast"], 96, 15, gpu=False, video_size=(768, 512))
+    assert 3 < fast.scene_s < 8 and 7 < fast.video_s < 16
 
 
 def _model3d_camera_project(points: np.ndarray) -> np.ndarray:
@@ -360,7 +361,12 @@ def test_the_app_takes_working_size_and_video_limits_from_the_library():
     assert app.video_size((384, 256)) == (768, 512) and app.video_size((256, 171)) == (512, 342)
     assert app.video_size((1024, 683)) == (1024, 683) and app.video_size((640, 427)) == (1024, 684)
 
-    app._check_video("circle", VIDEO_SECONDS_RANGE[1], VIDEO_FPS_RANGE[1])  # render_video's maxima are accepted
+    from landscape4d.limits import LIMITS
+
+    app._check_video("circle", VIDEO_SECONDS_RANGE[1], LIMITS.max_video_frames / VIDEO_SECONDS_RANGE[1])  # longest
+    app._check_video("circle", LIMITS.max_video_frames / VIDEO_FPS_RANGE[1], VIDEO_FPS_RANGE[1])  # fastest
+    with pytest.raises(gr.Error, match=f"the limit is {LIMITS.max_video_frames:,} frames"):
+        app._check_video("circle", VIDEO_SECONDS_RANGE[1], VIDEO_FPS_RANGE[1])  # both maxima: too many frames
     app._check_video("circle", 0.1, VIDEO_FPS_RANGE[0])
     too_much = [(VIDEO_SECONDS_RANGE[1] + 1, 24), (4, VIDEO_FPS_RANGE[1] + 1), (VIDEO_SECONDS_RANGE[0], 24),
                 (4, VIDEO_FPS_RANGE[0] - 0.5)]
