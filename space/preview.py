@@ -672,9 +672,10 @@ async () => {
   const ed = document.querySelector('#editor');
   if (!ed) return;
   const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
-  const wait = async (test) => { for (let i = 0; i < 240; i++) { const v = test(); if (v) return v; await frame(); } return null; };
+  // Frames, not wall-clock time: the editor may still be mounting its layers (a busy machine draws few frames).
+  const wait = async (test) => { for (let i = 0; i < 1800; i++) { const v = test(); if (v) return v; await frame(); } return null; };
   document.querySelectorAll('button.l4d-layer').forEach((b) => b.classList.toggle('l4d-on', b.id === 'layer-%(key)s'));
-  const wrap = ed.querySelector('.layer-wrap');
+  const wrap = await wait(() => ed.querySelector('.layer-wrap'));
   if (wrap && wrap.classList.contains('closed')) wrap.querySelector('button').click();
   const item = await wait(() => ed.querySelector('button[aria-label="layer-%(number)s"]'));
   if (item) item.click();

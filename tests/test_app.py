@@ -39,6 +39,10 @@ RESOLUTION, BROWSER_RESOLUTION = "preset", "256"
 client_module = pytest.importorskip("gradio_client", reason="needs gradio_client")
 Client, handle_file = client_module.Client, client_module.handle_file
 
+# Every page action may wait this long: software WebGL on a loaded 2-core CI machine can stall a page for
+# minutes (playwright's 30 s default then fails a correct page). Signals, not sleeps, end the waits.
+BROWSER_TIMEOUT_MS = 300_000
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -319,6 +323,7 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
 
     before = folders()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     page.goto(server["url"])
     page.wait_for_selector("#generate")
     page.wait_for_function("/only|GPU/.test(document.querySelector('#estimate').innerText)", timeout=120_000)
@@ -344,6 +349,7 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
 @pytest.mark.browser
 def test_page_upload_draw_arrow_generate_and_view(browser, server):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server["url"])
@@ -356,6 +362,7 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
     # Paint a stroke of water on the lake with the brush: the pad shows it at once.
     pad_src = pad_image.get_attribute("src")
     page.get_by_text("2 · Paint motion regions").click()
+    page.wait_for_selector("#editor .layer-wrap")  # the editor has mounted its layers (signal, not a sleep)
     page.locator("#layer-sky").click()  # the layer buttons pick the editor's layer and colour
     page.wait_for_function("document.querySelector('#editor .layer-wrap').innerText.includes('sky')", timeout=60_000)
     page.locator("#layer-water").click()
