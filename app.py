@@ -710,6 +710,7 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
     _check_video(trajectory, seconds, fps)
     layers = with_region_choices(preview.painted_layers(editor), view)
     session = _session(state, request)
+    _check_request(checked.original_size, settings, seconds, fps, session)
     key = _fingerprint(path, layers, arrows, settings)
 
     reuse = key == session.scene_key and Path(session.scene_path).is_file()
@@ -817,6 +818,27 @@ def _check_video(trajectory: str, seconds: float, fps: float) -> None:
         (shortest, longest), (slowest, fastest) = VIDEO_SECONDS_RANGE, VIDEO_FPS_RANGE
         raise gr.Error(f"{error}. The video must last more than {shortest:g} s and at most {longest:g} s, at "
                        f"{slowest:g}–{fastest:g} fps.", title="Check the video length") from error
+
+
+def _limits_markdown() -> str:
+    """The library's limits, as the page shows them (the same rows as the README's Limits list)."""
+    from landscape4d.limits import LIMITS
+
+    return "**Limits** · " + " · ".join(f"{what}: {value}" for what, value in LIMITS.describe())
+
+
+def _check_request(original_size: tuple[int, int], settings: Settings, seconds: float, fps: float,
+                   session: "Session") -> None:
+    """The library's per-request limits, before any work: the estimated run time and the session's disk."""
+    from landscape4d.limits import check_request_seconds, check_session_disk
+
+    gpu, _ = device_note()
+    estimate, _frames = _raw_estimate(_working_size(original_size, settings, gpu), settings, seconds, fps, gpu)
+    try:
+        check_request_seconds(estimate.total_s)
+        check_session_disk(session.dir)
+    except ValueError as error:
+        raise gr.Error(str(error), title="This request is too large") from error
 
 
 def _render(session: Session, trajectory: str, seconds: float, fps: float, stage: tuple[int, int],
@@ -985,6 +1007,7 @@ def build_demo() -> gr.Blocks:
                         segmentation_model = gr.Textbox(DEFAULT_SEGMENTATION_MODEL, label="Segmentation model",
                                                         elem_id="segmentation-model")
                         inpaint_model = gr.Textbox(DEFAULT_INPAINT_MODEL, label="Inpainting model", elem_id="inpaint-model")
+                    gr.Markdown(_limits_markdown(), elem_id="limits")
                     photo_size = gr.JSON(None, visible=False)
             with gr.Column(scale=7, min_width=360):
                 pad = gr.HTML(preview.arrow_pad_html(None, None), js_on_load=preview.ARROW_PAD_JS,

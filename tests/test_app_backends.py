@@ -56,3 +56,17 @@ def test_auto_uses_a_local_model_and_falls_back_elsewhere(monkeypatch, tmp_path)
     backends = Scene4D.load(scenes[0]).meta.backends
     assert backends["depth"] == "depth-anything" and backends["regions"] == "classic"
     assert backends["inpainter"] == "classic" and backends["outpainter"] == "mirror"
+
+
+def test_a_request_over_the_run_time_limit_is_refused_up_front(monkeypatch, tmp_path):
+    """The app asks the library's limits before any work: an estimate over ``max_request_seconds`` is refused with
+    the estimate and the limit in the message, and no session scene is written."""
+    import landscape4d.limits as limits
+
+    monkeypatch.setattr(limits, "LIMITS", limits.LIMITS.replace(max_request_seconds=1.0))
+    monkeypatch.setattr(app, "SESSIONS_ROOT", tmp_path / "sessions")
+    with pytest.raises(gr.Error) as raised:
+        list(app.generate(str(EXAMPLE_PHOTO), None, "", "swing", 4, 24, 3, 1, "fast", "preset", None))
+    assert "the limit is 1 s" in raised.value.message
+    assert not list((tmp_path / "sessions").rglob("*.l4d.npz"))
+    assert "Run time: 1 s per request" in app._limits_markdown()  # the page shows the library's live limits
