@@ -305,6 +305,17 @@ def _scroll_into_view(page, selector: str, block: str) -> None:
     _next_frames(page, 2)
 
 
+def open_app_page(browser, url: str):
+    """A fresh 1280×900 page on the app, its script errors collected, once the page has drawn its Generate button."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_selector("#generate")
+    return page, errors
+
+
 def _canvas_pixels(page, selector: str, name: str) -> np.ndarray:
     _scroll_into_view(page, selector, "center")
     return _shot(page, name, clip=page.locator(selector).bounding_box())
@@ -322,10 +333,7 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
         return set(server["sessions"].iterdir()) if server["sessions"].is_dir() else set()
 
     before = folders()
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
-    page.goto(server["url"])
-    page.wait_for_selector("#generate")
+    page, _errors = open_app_page(browser, server["url"])
     page.wait_for_function("/only|GPU/.test(document.querySelector('#estimate').innerText)", timeout=120_000)
     page.set_input_files("#photo input[type=file]", str(_not_an_image(tmp_path)))
     page.wait_for_function("document.querySelector('#status').innerText.includes(\"can't be used\")", timeout=180_000)
@@ -348,12 +356,7 @@ def test_page_bad_upload_shows_a_message_then_a_good_one_works(browser, server, 
 
 @pytest.mark.browser
 def test_page_upload_draw_arrow_generate_and_view(browser, server):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server["url"])
-    page.wait_for_selector("#generate")
+    page, errors = open_app_page(browser, server["url"])
     assert page.locator("#generate").is_disabled(), "Generate waits for a photo"
     page.set_input_files("#photo input[type=file]", str(PHOTO))
     pad_image = page.locator("#arrow-pad .l4d-stage img")

@@ -20,24 +20,16 @@ import pytest
 from PIL import Image
 
 from landscape4d.photo import working_size
-from test_app import PHOTO, REPO, _canvas_pixels, _next_frames, _not_an_image, _shot, browser, server  # noqa: F401
+from test_app import (  # noqa: F401
+    PHOTO, REPO, _canvas_pixels, _next_frames, _not_an_image, _shot, browser, open_app_page, server,
+)
 
 SECONDS, FPS, RESOLUTION = 1, 8, "256"
 LAKE = REPO / "examples" / "china-lake.jpg"
 LONG = 480_000  # ms: a generous bound for a run on a loaded 2-core machine, not a wait
 
-# Every page action may wait this long: software WebGL on a loaded 2-core CI machine can stall a page for
-# minutes (playwright's 30 s default then fails a correct page). Signals, not sleeps, end the waits.
-BROWSER_TIMEOUT_MS = 300_000
-
-
 def _open(browser, server):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(BROWSER_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server["url"])
-    page.wait_for_selector("#generate")
+    page, errors = open_app_page(browser, server["url"])
     _wait(page, "/only|GPU/.test(document.querySelector('#estimate').innerText)", 120_000)
     return page, errors
 
