@@ -248,6 +248,7 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         encoding = encode_splatv(
             splats, velocity, scene.loop_frames, camera, lobes=opts["lobes"], cycles=scene.cycles, fade=scene.fade,
             phase_offset=_offsets(scene),
+            colour_shift=None if scene.colour_shift is None else scene.colour_shift.detach().cpu().numpy(),
         )
         limits.check_export_bytes(len(encoding.data), path.name)
         sizes[path.name] = _write(path, encoding.data)

@@ -107,9 +107,10 @@ def resample(scene: Scene4D, k: float) -> Scene4D:
         phase = mean(scene.phase_offset)
         bound = (1.0 - scene.fade) / 2.0
         phase = phase.clamp(-bound, bound)
+    shift = None if scene.colour_shift is None else mean(scene.colour_shift)
     return dataclasses.replace(
         scene, gaussians=gaussians, velocity=velocity, layer=None if scene.layer is None else scene.layer[first],
-        phase_offset=phase,
+        phase_offset=phase, colour_shift=shift,
     )
 
 

@@ -46,6 +46,7 @@ measures the drawn opacities against ``LoopStates``. Static Gaussians get zero m
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import struct
@@ -54,6 +55,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from landscape4d.animate import anchored_colours
 from landscape4d.camera import invert_pose, project_points
 
 from .arrays import SplatArrays, drop_invalid, to_uint8, unit_quats
@@ -319,10 +321,14 @@ def record_counts(offsets: np.ndarray, cycles: int, fade: float, lobes: int = DE
 
 
 def splatv_records(
-    rest: SplatArrays, positions: np.ndarray, motion: np.ndarray, trbf: np.ndarray, alpha_scale: np.ndarray, source: np.ndarray
+    rest: SplatArrays, positions: np.ndarray, motion: np.ndarray, trbf: np.ndarray, alpha_scale: np.ndarray,
+    source: np.ndarray, colors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Structured records for splats taken from ``rest`` rows ``source`` with their own motion and trbf."""
+    """Structured records for splats taken from ``rest`` rows ``source`` with their own motion and trbf (and
+    colours, when given: anchored copies)."""
     splats = rest.subset(source)
+    if colors is not None:
+        splats = dataclasses.replace(splats, colors=np.asarray(colors, dtype=np.float32))
     records = np.zeros(len(source), dtype=SPLATV_DTYPE)
     records["position"] = positions
     records["rotation"] = unit_quats(splats.quats).astype(np.float16)
@@ -344,12 +350,14 @@ def encode_splatv(
     cycles: int = 1,
     fade: float = 1.0,
     phase_offset: np.ndarray | None = None,
+    colour_shift: np.ndarray | None = None,
 ) -> SplatvEncoding:
     """Encode a looping scene as ``.splatv``.
 
     ``splats`` [N] are the rest Gaussians (loop phase 0), ``velocity`` [N,3] world units per loop frame (zero rows
-    are static), ``loop_frames`` the loop length N; ``cycles``, ``fade`` and ``phase_offset`` [N] (ψ, None = 0) as
-    in ``Scene4D``. ``lobes`` (1–3) temporal splats per copy trade file size for a closer cross-fade (see
+    are static), ``loop_frames`` the loop length N; ``cycles``, ``fade``, ``phase_offset`` [N] (ψ, None = 0) and
+    ``colour_shift`` [N,2,3] (None = fixed colours) as in ``Scene4D``. A splat's colour is constant, so an anchored
+    copy's lobe gets the colour at the copy's travel at the lobe's centre (piecewise constant over the cycle). ``lobes`` (1–3) temporal splats per copy trade file size for a closer cross-fade (see
     ``fade_lobes``, ``MIN_FADE``).
     """
     velocity = np.asarray(velocity, dtype=np.float64)
@@ -365,9 +373,13 @@ def encode_splatv(
         raise ValueError(f"phase_offset has shape {offsets.shape}, expected {(len(splats),)}")
     if len(offsets) and np.abs(np.nan_to_num(offsets)).max() > 0.5 * (1.0 - fade) + 1e-6:
         raise ValueError("phase offsets must lie within ±(1 − fade)/2")
+    shift = None if colour_shift is None else np.nan_to_num(np.asarray(colour_shift, dtype=np.float64))
+    if shift is not None and shift.shape != (len(splats), 2, 3):
+        raise ValueError(f"colour_shift has shape {shift.shape}, expected {(len(splats), 2, 3)}")
     moving_before = np.abs(np.nan_to_num(velocity, nan=1.0)).sum(axis=1) > 0
     splats, keep, _ = drop_invalid(splats, velocity, offsets, context="splatv")
     velocity, offsets = velocity[keep], offsets[keep]
+    shift = None if shift is None or not shift.any() else shift[keep]
     moving = np.abs(velocity).sum(axis=1) > 0
     moving_index = np.flatnonzero(moving)
     static_index = np.flatnonzero(~moving)
@@ -401,7 +413,11 @@ def encode_splatv(
             x0 = rest[rows] + vel[rows] * (centers * loop_frames + copies * cycle_frames)[:, None]
             trbf = np.stack([centers, np.full(len(rows), scale)], axis=1)
             alpha = np.full(len(rows), fitted.amplitudes[j])
-            parts.append(splatv_records(splats, x0.astype(np.float32), motion[rows], trbf, alpha, moving_index[rows]))
+            colors = None
+            if shift is not None:  # the copy's travel (in cycles) at the lobe's centre
+                along = centers * cycles + copies
+                colors = anchored_colours(splats.colors[moving_index[rows]].astype(np.float64), shift[moving_index[rows]], along)
+            parts.append(splatv_records(splats, x0.astype(np.float32), motion[rows], trbf, alpha, moving_index[rows], colors))
             roles.append(np.ones(len(rows), dtype=np.int8))
             sources.append(moving_index[rows])
             lobe_ids.append(np.full(len(rows), j, dtype=np.int8))

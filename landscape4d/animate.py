@@ -18,6 +18,13 @@ Opacities are compensated, ``α = 1 − (1 − o)^W``, so two half-faded copies 
 texture keeps its contrast mid-fade and the static backdrop does not show through. ``cycles = 1, fade = 1, ψ = 0``
 is the classic symmetric two-population scheme (A forward from rest, B arriving at rest at k = N).
 Static Gaussians never move.
+
+Colour anchoring (``Scene4D.colour_shift``): a copy at ``rest + v·T·a`` draws ``colour + a·Δ`` where Δ is the change
+of the photo's *local mean* colour (a blur within the motion region, ``colour_shifts``) over one cycle of travel,
+downstream (a ≥ 0) or upstream (a < 0). Texture (ripples, foam streaks) travels while the low-frequency colour stays
+where the photo has it, so white foam at the foot of a waterfall does not slide into the dark pool and pulse back
+each cycle (the region's mean colour stays put). ``a`` is a function of the copy's position only, so colours are
+continuous where slots swap, exact at k = 0 and periodic like the positions.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ PHASE_NOISE_SCALE = 0.05  # spatial scale of the phase-offset noise, × the phot
 BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
 BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
 BACKDROP_BEHIND = 1.04  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
+ANCHOR_SIGMA = 0.01  # local-mean blur of colour anchoring, × the photo's long side (~5 px at 512: ripples still travel)
 
 
 def with_backdrop(
@@ -86,6 +94,64 @@ def phase_offsets(
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()
     half = (1.0 - fade) / 2.0
     return torch.from_numpy(((uniform[rows, cols] - 0.5) * 2.0 * half).astype(np.float32))
+
+
+def colour_shifts(
+    means_world: torch.Tensor,
+    velocity: torch.Tensor,
+    cycle_frames: float,
+    camera: Camera,
+    image: np.ndarray,
+    moving: np.ndarray,
+    sigma_px: float | None = None,
+) -> torch.Tensor:
+    """[N,2,3] per-Gaussian colour change per cycle of travel (see the module docstring), zero for static ones.
+
+    ``image`` [H,W,3] in [0,1] and ``moving`` [H,W] bool are on ``camera``'s image plane. The local mean is a
+    normalised Gaussian blur of the image inside ``moving`` (static content never bleeds in; outside the region it
+    extends the region's own colours); Δ⁺ = L(p(rest + v·T)) − L(p(rest)), Δ⁻ = L(p(rest)) − L(p(rest − v·T)).
+    """
+    out = torch.zeros(len(means_world), 2, 3, dtype=torch.float32)
+    is_moving = velocity.abs().sum(dim=-1) > 0
+    if not bool(is_moving.any()) or not moving.any():
+        return out
+    height, width = moving.shape
+    sigma = sigma_px if sigma_px is not None else ANCHOR_SIGMA * max(camera.width, camera.height)
+    weight = moving.astype(np.float32)
+    blurred = cv2.GaussianBlur(np.ascontiguousarray(image, dtype=np.float32) * weight[..., None], (0, 0), sigma)
+    local_mean = blurred / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    rest = means_world[is_moving].float()
+    travel = velocity[is_moving].float() * cycle_frames
+
+    def sample(points: torch.Tensor) -> np.ndarray:
+        uv, _ = project_points(points, camera)
+        return bilinear(local_mean, uv.numpy().astype(np.float64))
+
+    here = sample(rest)
+    out[is_moving, 0] = torch.from_numpy(sample(rest + travel) - here)
+    out[is_moving, 1] = torch.from_numpy(here - sample(rest - travel))
+    return out
+
+
+def bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """[M,C] bilinear samples of ``image`` [H,W,C] at pixel coordinates ``uv`` [M,2] (x, y), clamped to the image."""
+    height, width = image.shape[:2]
+    x = np.clip(np.nan_to_num(uv[:, 0]), 0.0, max(width - 1.0, 0.0))
+    y = np.clip(np.nan_to_num(uv[:, 1]), 0.0, max(height - 1.0, 0.0))
+    x0 = np.minimum(np.floor(x).astype(np.int64), max(width - 2, 0))
+    y0 = np.minimum(np.floor(y).astype(np.int64), max(height - 2, 0))
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+
+
+def anchored_colours(colors, shift, along):
+    """``colors + a·Δ`` for copies at cycle travel ``along`` (a ≥ 0: Δ = shift[:,0], a < 0: shift[:,1]). Works on
+    torch tensors and NumPy arrays alike (the renderer's states and the ``.splatv`` encoder share it)."""
+    along = along[:, None]
+    return colors + along.clip(min=0) * shift[:, 0] + along.clip(max=0) * shift[:, 1]
 
 
 def fade_weight(u: torch.Tensor, fade: float) -> torch.Tensor:
@@ -138,6 +204,8 @@ class LoopStates:
         offsets = scene.phase_offset
         self.offset = (offsets[moving] if offsets is not None else torch.zeros(len(base))).to(base.means.dtype)
         self.n_static, self.n_moving = len(static), len(base)
+        shift = scene.colour_shift
+        self.shift = None if shift is None or not bool(shift.any()) else shift[moving].to(base.colors.dtype)
         self._step = torch.empty_like(self.travel)
         self.gaussians = GaussianSet.concat([static, base, base])
         self.population = torch.cat(
@@ -162,6 +230,10 @@ class LoopStates:
         compensated_opacity(self.base.opacities, 1.0 - w_a, out=opacities[b:])
         self.weight[a:b] = w_a
         self.weight[b:] = 1.0 - w_a
+        if self.shift is not None:
+            colors = self.gaussians.colors
+            colors[a:b] = anchored_colours(self.base.colors, self.shift, along[:, 0])
+            colors[b:] = anchored_colours(self.base.colors, self.shift, along[:, 0] - 1.0)
         return self.gaussians
 
 

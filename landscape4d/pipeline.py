@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .animate import DEFAULT_FADE, phase_offsets, with_backdrop
+from .animate import DEFAULT_FADE, colour_shifts, phase_offsets, with_backdrop
 from .camera import Camera, identity_camera
 from .backends import Backends, MotionInputs, resolve_backends
 from .depth import estimate_depth, load_user_depth
@@ -204,6 +204,9 @@ def build(
         cycles=settings.cycles,
         fade=DEFAULT_FADE,
         phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed),
+        # On the canvas (photo + border ring), where the 2D motion lives: water running past the frame stays anchored.
+        colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, canvas.camera, canvas.image,
+                                   flow_canvas.moving),
     )
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 

@@ -22,7 +22,7 @@ import torch
 from .camera import Camera
 from .gaussians import GaussianSet
 
-SCENE_FORMAT_VERSION = 3  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta (older files load)
+SCENE_FORMAT_VERSION = 4  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta; 4 ``colour_shift`` (older files load)
 FOCUS_FALLBACK = 3.0  # scenes that never knew their focus depth (format 1–2 without it) aim paths at 3 × near
 
 # What a Gaussian's content came from (``Scene4D.layer``).
@@ -100,6 +100,9 @@ class Scene4D:
     cycles: int = 1  # cross-fade cycles per loop (see ``animate``): a particle travels at most v·loop_frames/cycles
     fade: float = 1.0  # share of a cycle each cross-fade takes (1 with cycles = 1: the classic two-population loop)
     phase_offset: torch.Tensor | None = None  # [N] per-Gaussian cycle phase offset, |ψ| ≤ (1 − fade)/2; None = 0
+    # [N,2,3] colour change per cycle of travel, [:,0] for a copy ahead of its rest position and [:,1] behind it
+    # (see ``animate.colour_shifts``): texture moves while the photo's local mean colour stays put. None = fixed.
+    colour_shift: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.meta, SceneMeta):
@@ -113,6 +116,8 @@ class Scene4D:
             value = getattr(self, name)
             if value is not None and tuple(value.shape) != (n,):
                 raise ValueError(f"{name} has shape {tuple(value.shape)}, expected ({n},)")
+        if self.colour_shift is not None and tuple(self.colour_shift.shape) != (n, 2, 3):
+            raise ValueError(f"colour_shift has shape {tuple(self.colour_shift.shape)}, expected ({n}, 2, 3)")
         if self.cycles < 1 or self.cycles > self.loop_frames:
             raise ValueError(f"cycles must be between 1 and loop_frames ({self.loop_frames}), got {self.cycles}")
         if not 0.0 < self.fade <= 1.0:
@@ -143,6 +148,7 @@ class Scene4D:
             cycles=self.cycles,
             fade=self.fade,
             phase_offset=None if self.phase_offset is None else self.phase_offset[keep],
+            colour_shift=None if self.colour_shift is None else self.colour_shift[keep],
         )
 
     @property
@@ -173,6 +179,8 @@ class Scene4D:
             arrays["layer"] = self.layer.detach().cpu().numpy().astype(np.int8)
         if self.phase_offset is not None:
             arrays["phase_offset"] = self.phase_offset.detach().cpu().numpy().astype(np.float32)
+        if self.colour_shift is not None:
+            arrays["colour_shift"] = self.colour_shift.detach().cpu().numpy().astype(np.float32)
         arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
         arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -205,6 +213,7 @@ class Scene4D:
 SCENE_ARRAYS = {  # name → (shape with -1 for the Gaussian count, required)
     "means": ((-1, 3), True), "quats": ((-1, 4), True), "scales": ((-1, 3), True), "opacities": ((-1,), True),
     "colors": ((-1, 3), True), "velocity": ((-1, 3), True), "layer": ((-1,), False), "phase_offset": ((-1,), False),
+    "colour_shift": ((-1, 2, 3), False),
     "K": ((3, 3), True), "world_to_camera": ((4, 4), True),
 }
 MAX_SCENE_MEMBER_BYTES = 4_000_000_000  # a member unpacking to more than this is refused before it is read
@@ -277,4 +286,5 @@ def _scene_from(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Scene4D:
         cycles=int(meta.get("cycles", 1)),
         fade=float(meta.get("fade", 1.0)),
         phase_offset=tensors.get("phase_offset"),
+        colour_shift=tensors.get("colour_shift"),
     )

@@ -130,7 +130,8 @@ def provenance_scene(scene: Any) -> Any:
     else:
         codes = [code for code, name in LAYER_NAMES.items() if name in SEEN_LAYERS]
         seen = torch.isin(scene.layer.long(), torch.tensor(codes)).to(g.colors.dtype)
-    return dataclasses.replace(scene, gaussians=g.replace(colors=seen[:, None].expand(-1, 3).contiguous()))
+    return dataclasses.replace(scene, gaussians=g.replace(colors=seen[:, None].expand(-1, 3).contiguous()),
+                               colour_shift=None)
 
 
 def _disk(radius: int) -> np.ndarray:

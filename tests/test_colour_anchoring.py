@@ -1,0 +1,172 @@
+"""Colour anchoring: texture travels, the photo's local mean colour stays where the photo has it.
+
+Constructed cases with known answers: a linear colour ramp gives a known shift per cycle; a bright/dark step that
+flows keeps its region's mean colour (and drifts without anchoring); the loop stays exact and shows the photo at
+k = 0; the ``.splatv`` lobes carry the anchored colour of their copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from exporters import SplatArrays, encode_splatv
+from landscape4d.animate import LoopStates, anchored_colours, colour_shifts, gaussians_at
+from landscape4d.camera import identity_camera
+from landscape4d.gaussians import gaussians_from_pixels
+from landscape4d.raster import rasterize_gaussians
+from landscape4d.render import to_uint8
+from landscape4d.scene import Scene4D, SceneMeta
+
+SIZE = 64
+DEPTH = 2.0
+
+
+def _camera():
+    return identity_camera(SIZE, SIZE, 60.0)
+
+
+def _px_to_world(camera) -> float:
+    """World units per pixel at DEPTH (the identity camera looks down +z)."""
+    return DEPTH / float(camera.K[0, 0])
+
+
+def test_linear_ramp_gives_its_slope_times_the_travel():
+    camera = _camera()
+    x = np.arange(SIZE, dtype=np.float32) / SIZE
+    image = np.repeat(np.repeat(x[None, :, None], SIZE, axis=0), 3, axis=2)  # red = green = blue = x / 64
+    moving = np.ones((SIZE, SIZE), bool)
+    # Gaussians at the centre columns, travelling 8 px to the right per cycle; one static one.
+    u = np.array([24.0, 32.0, 40.0, 32.0])
+    v = np.full(4, 32.0)
+    z = np.full(4, DEPTH)
+    means = torch.from_numpy(np.stack([(u - camera.K[0, 2].item()) * z / camera.K[0, 0].item(),
+                                       (v - camera.K[1, 2].item()) * z / camera.K[1, 1].item(), z], 1).astype(np.float32))
+    travel_px, cycle_frames = 8.0, 10.0
+    velocity = torch.zeros(4, 3)
+    velocity[:3, 0] = travel_px * _px_to_world(camera) / cycle_frames
+    shift = colour_shifts(means, velocity, cycle_frames, camera, image, moving, sigma_px=2.0)
+    expected = travel_px / SIZE  # the ramp's change over 8 px
+    np.testing.assert_allclose(shift[:3].numpy(), expected, atol=2e-3)
+    assert torch.equal(shift[3], torch.zeros(2, 3))  # static: no shift
+
+
+def test_static_colours_do_not_bleed_into_the_local_mean():
+    """Outside the motion region the image is white; the water's local mean is its own grey, so a copy travelling
+    towards the region's edge keeps the water's colour (no shift), it does not whiten."""
+    camera = _camera()
+    image = np.full((SIZE, SIZE, 3), 0.3, np.float32)
+    image[:, 40:] = 1.0
+    moving = np.zeros((SIZE, SIZE), bool)
+    moving[:, :40] = True
+    u, v = 36.0, 32.0
+    means = torch.tensor([[(u - camera.K[0, 2].item()) * DEPTH / camera.K[0, 0].item(), 0.0, DEPTH]])
+    velocity = torch.tensor([[6.0 * _px_to_world(camera) / 10.0, 0.0, 0.0]])
+    shift = colour_shifts(means, velocity, 10.0, camera, image, moving, sigma_px=3.0)
+    assert float(shift.abs().max()) < 1e-3
+
+
+def _step_scene(anchor: bool) -> Scene4D:
+    """A 64×64 "river": white foam above row 24, dark water below, all of it flowing down 12 px per cycle."""
+    camera = _camera()
+    image = np.full((SIZE, SIZE, 3), 0.15, np.float32)
+    image[:24] = 0.9
+    rng = np.random.default_rng(0)
+    image += rng.uniform(-0.05, 0.05, image.shape).astype(np.float32)  # texture to carry
+    depth = np.full((SIZE, SIZE), DEPTH, np.float32)
+    gaussians = gaussians_from_pixels(image, depth, camera.K, torch.eye(4))
+    cycle_frames = 10
+    velocity = torch.zeros(len(gaussians), 3)
+    velocity[:, 1] = 12.0 * _px_to_world(camera) / cycle_frames
+    moving = np.ones((SIZE, SIZE), bool)
+    shift = colour_shifts(gaussians.means, velocity, cycle_frames, camera, image, moving) if anchor else None
+    return Scene4D(gaussians=gaussians, velocity=velocity, source_camera=camera, loop_frames=2 * cycle_frames,
+                   loop_fps=30.0, depth_near=DEPTH, depth_far=DEPTH, meta=SceneMeta(photo="step"), cycles=2,
+                   fade=0.3, colour_shift=shift)
+
+
+def _region_means(scene: Scene4D) -> np.ndarray:
+    """Mean colour (8-bit levels) of the inner region at 10 phases of one cycle."""
+    states = LoopStates(scene)
+    means = []
+    for k in np.linspace(0, 10, 10, endpoint=False):
+        frame = to_uint8(rasterize_gaussians(states(float(k)), scene.source_camera)).astype(np.float64)
+        means.append(frame[16:56, 8:56].mean(axis=(0, 1)))
+    return np.array(means)
+
+
+def test_a_flowing_step_keeps_its_mean_colour_with_anchoring_and_drifts_without():
+    drift_plain = np.abs(_region_means(_step_scene(False)) - _region_means(_step_scene(False))[0]).max()
+    anchored = _region_means(_step_scene(True))
+    drift_anchored = np.abs(anchored - anchored[0]).max()
+    assert drift_plain > 15.0  # foam slides 12 px into the dark water
+    assert drift_anchored < 3.0  # the foam line stays; only the texture moves
+
+
+def test_anchored_loop_shows_the_photo_at_zero_and_closes_exactly():
+    anchored, plain = _step_scene(True), _step_scene(False)
+    camera = anchored.source_camera
+    first = to_uint8(rasterize_gaussians(gaussians_at(anchored, 0.0).gaussians, camera))
+    assert np.array_equal(first, to_uint8(rasterize_gaussians(gaussians_at(plain, 0.0).gaussians, camera)))
+    last = to_uint8(rasterize_gaussians(gaussians_at(anchored, float(anchored.loop_frames)).gaussians, camera))
+    assert np.array_equal(first, last)
+    # Mid-cycle the anchored colours differ from the fixed ones (the anchoring is on).
+    mid = to_uint8(rasterize_gaussians(gaussians_at(anchored, 5.0).gaussians, camera))
+    mid_plain = to_uint8(rasterize_gaussians(gaussians_at(plain, 5.0).gaussians, camera))
+    assert np.abs(mid.astype(int) - mid_plain).max() > 30
+
+
+def test_every_copy_has_the_colour_of_its_own_travel():
+    """Colours are a function of where a copy is (its travel along the path), so the slots swap without a jump."""
+    scene = _step_scene(True)
+    states = LoopStates(scene)
+    n = int(scene.moving.sum())
+    base = scene.gaussians.colors
+    step = scene.velocity[:, 1] * (scene.loop_frames / scene.cycles)
+    for k in np.linspace(0, scene.loop_frames, 23):
+        g = states(float(k))
+        for slot in range(2):
+            rows = slice(states.n_static + slot * n, states.n_static + (slot + 1) * n)
+            along = (g.means[rows, 1] - scene.gaussians.means[:, 1]) / step
+            expected = anchored_colours(base, scene.colour_shift, along)
+            torch.testing.assert_close(g.colors[rows], expected, atol=1e-4, rtol=0)
+
+
+def test_scene_file_and_subset_keep_the_shift(tmp_path):
+    scene = _step_scene(True)
+    loaded = Scene4D.load(scene.save(tmp_path / "step"))
+    assert torch.equal(loaded.colour_shift, scene.colour_shift)
+    keep = torch.arange(10, 50)
+    assert torch.equal(scene.subset(keep).colour_shift, scene.colour_shift[keep])
+    with pytest.raises(ValueError, match="colour_shift has shape"):
+        dataclasses.replace(scene, colour_shift=torch.zeros(3, 2, 3))
+
+
+def test_splatv_lobes_carry_the_anchored_colour_of_their_copy():
+    scene = _step_scene(True)
+    splats = SplatArrays.from_gaussians(scene.gaussians)
+    offsets = np.zeros(len(splats))
+    encoding = encode_splatv(splats, scene.velocity.numpy(), scene.loop_frames, cycles=scene.cycles,
+                             fade=scene.fade, phase_offset=offsets, colour_shift=scene.colour_shift.numpy())
+    records = encoding.records
+    moving = encoding.role > 0
+    centre = records["trbf"][:, 0].astype(np.float64)
+    along = centre * scene.cycles + encoding.copy
+    source = encoding.source_index
+    expected = anchored_colours(splats.colors[source].astype(np.float64), scene.colour_shift.numpy()[source], along)
+    got = records["rgba"][:, :3] / 255.0
+    np.testing.assert_allclose(got[moving], np.clip(expected[moving], 0, 1), atol=1.5 / 255)
+    # The copy resting at t = 0 (copy 0) keeps the photo's colour up to its lobes' travel from rest (a lobe's colour
+    # is constant: it is the colour at the lobe's centre, within half a cycle of rest).
+    resting = moving & (encoding.copy == 0)
+    assert resting.any() and np.abs(along[resting]).max() <= 0.5
+    bound = 0.5 * np.abs(scene.colour_shift.numpy()[source[resting]]).max(axis=1) + 1.5 / 255
+    assert (np.abs(got[resting] - np.clip(splats.colors[source[resting]], 0, 1)) <= bound).all()
+    # Without the shift, the same encoder writes the rest colour on every copy.
+    plain = encode_splatv(splats, scene.velocity.numpy(), scene.loop_frames, cycles=scene.cycles,
+                          fade=scene.fade, phase_offset=offsets)
+    np.testing.assert_allclose(plain.records["rgba"][:, :3] / 255.0,
+                               np.clip(splats.colors[plain.source_index], 0, 1), atol=1.5 / 255)
