@@ -18,9 +18,12 @@ Importing this module builds the page but runs nothing heavy; ``python app.py`` 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib.util
 import logging
+import math
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -100,6 +103,12 @@ EXAMPLES = [
 EXAMPLE_SECONDS, EXAMPLE_FPS = 3.0, 15.0
 SESSIONS_ROOT = Path(os.environ.get("LANDSCAPE4D_SESSIONS", Path(tempfile.gettempdir()) / "landscape4d-sessions"))
 STALE_SESSION_S = 6 * 3600  # folders of sessions that never said goodbye (API clients, crashed tabs)
+# Session folders are named by a keyed hash of Gradio's session id: unguessable, and a shared link (which shows the
+# folder) never reveals the session id itself. The key is this process's own (a restarted server sweeps old ones).
+_SESSION_KEY = secrets.token_bytes(32)
+STALE_UPLOAD_STAGING_S = 3600  # Gradio's empty upload staging files (see _sweep_upload_staging)
+QUEUE_SIZE = int(os.environ.get("LANDSCAPE4D_QUEUE_SIZE", "20"))  # waiting jobs; more are told the queue is full
+SCENE_NAME_CHARS = 40  # file names made from an uploaded photo's name keep at most this many characters
 DISPLAY_LONG_SIDE = 768  # the arrow pad and brush editor show the photo at most this large
 CHECK_LONG_SIDE = 256  # validating a photo (its header, its original size) needs only a small decode
 RESOLUTIONS = ["preset", "256", "384", "512", "768", "1024"]
@@ -154,9 +163,16 @@ def _session(state: dict | None, request: gr.Request | None) -> Session:
     return session
 
 
+def session_folder_name(session_hash: str | None) -> str:
+    """The folder name of a session: a keyed hash of its id (no session id: a fresh random name). Never guessable
+    from the outside, never derived from anything the client controls in a way that reaches the filesystem."""
+    if not session_hash:
+        return secrets.token_urlsafe(24)
+    return hmac.new(_SESSION_KEY, str(session_hash).encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:40]
+
+
 def _session_dir(request: gr.Request | None) -> Path:
-    key = getattr(request, "session_hash", None) or f"anon-{os.getpid()}-{time.time_ns()}"
-    path = SESSIONS_ROOT / "".join(c for c in str(key) if c.isalnum() or c in "-_")
+    path = SESSIONS_ROOT / session_folder_name(getattr(request, "session_hash", None))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -167,9 +183,87 @@ def start_session(request: gr.Request) -> dict:
 
 
 def end_session(request: gr.Request) -> None:
-    folder = _session_dir(request)
+    _remove_session(_session_dir(request))
+
+
+# Sessions whose page went away (the latest few thousand): a job of theirs still running removes the folder again
+# when it ends.
+_CLOSED: OrderedDict[str, None] = OrderedDict()
+CLOSED_KEPT = 10_000
+# Gradio's cache copies (uploads, and outputs it copied to serve them) per session folder: removed with the session.
+_CACHE_COPIES: dict[str, set[str]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _remove_session(folder: Path) -> None:
+    """Everything a session left: its folder, its loaded scene and Gradio's copies of its files."""
+    with _CACHE_LOCK:
+        _CLOSED[str(folder)] = None
+        while len(_CLOSED) > CLOSED_KEPT:
+            _CLOSED.popitem(last=False)
+        copies = _CACHE_COPIES.pop(str(folder), set())
+        for others in _CACHE_COPIES.values():  # the same upload or output of a session still open stays
+            copies -= others
     _forget_scenes(folder)
     shutil.rmtree(folder, ignore_errors=True)
+    for copy in copies:
+        path = Path(copy)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # Gradio's per-file folder, when nothing else is in it
+        except OSError:
+            pass
+
+
+def _gradio_cache() -> Path | None:
+    try:
+        from gradio.utils import get_upload_folder
+
+        return Path(get_upload_folder()).resolve()
+    except Exception:
+        return None
+
+
+def _example_photo_names() -> set[str]:
+    return {e.path.name for e in EXAMPLES}
+
+
+def _remember_cache_copies(folder: str | Path, paths) -> None:
+    """Note where Gradio keeps copies of this session's files (so that they leave with the session): uploads are
+    already in its cache; an output is copied there under the hash of its bytes. The example photos are shared by
+    every session and stay."""
+    cache = _gradio_cache()
+    if cache is None:
+        return
+    try:
+        from gradio import processing_utils
+        from gradio_client.utils import strip_invalid_filename_characters
+    except ImportError:
+        return
+    copies = set()
+    for path in paths:
+        if not path:
+            continue
+        path = Path(path).resolve()
+        try:
+            if path.is_relative_to(cache):
+                if path.name not in _example_photo_names():
+                    copies.add(str(path))
+            elif path.is_file():
+                name = strip_invalid_filename_characters(path.name)
+                copies.add(str(cache / processing_utils.hash_file(path) / name))
+        except OSError:
+            continue
+    with _CACHE_LOCK:
+        _CACHE_COPIES.setdefault(str(folder), set()).update(copies)
+
+
+def _end_of_job(session: "Session") -> None:
+    """After a job: a session whose page closed while it ran loses what the job wrote after the goodbye."""
+    with _CACHE_LOCK:
+        closed = session.dir in _CLOSED
+    if closed:
+        _remove_session(Path(session.dir))
 
 
 # The loaded scenes (Scene4D, CPU tensors) by file path: Generate puts the one it built here, re-renders and file
@@ -206,16 +300,45 @@ def _forget_scenes(folder: Path) -> None:
             del _SCENES[path]
 
 
-def _sweep_stale_sessions() -> None:
+def _sweep_stale_sessions(now: float | None = None) -> list[Path]:
+    """Remove the folders of sessions untouched for ``STALE_SESSION_S`` (tabs that never said goodbye, API clients):
+    run when a page loads and before every job. Returns the folders removed."""
     if not SESSIONS_ROOT.is_dir():
-        return
-    now = time.time()
+        return []
+    now = time.time() if now is None else now
+    removed = []
     for path in SESSIONS_ROOT.iterdir():
         try:
             if path.is_dir() and now - path.stat().st_mtime > STALE_SESSION_S:
-                shutil.rmtree(path, ignore_errors=True)
+                _remove_session(path)
+                removed.append(path)
         except OSError:
             pass
+    _sweep_upload_staging(now)
+    return removed
+
+
+def _sweep_upload_staging(now: float) -> None:
+    """Gradio's upload route leaves an empty ``tmp*`` staging file at the top of its cache for every upload; an hour
+    on (no upload still waits for its first byte then) they go."""
+    cache = _gradio_cache()
+    if cache is None or not cache.is_dir():
+        return
+    for path in cache.glob("tmp*"):
+        try:
+            info = path.stat()
+            if path.is_file() and info.st_size == 0 and now - info.st_mtime > STALE_UPLOAD_STAGING_S:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def safe_name(name: str) -> str:
+    """A name made from an uploaded file's name that is safe in a file name: letters, digits, '-' and '_' only
+    (anything else, path separators and NUL included, becomes '_'), at most ``SCENE_NAME_CHARS`` characters."""
+    cleaned = "".join(c if (c.isalnum() and c.isprintable()) or c in "-_" else "_" for c in str(name))
+    cleaned = cleaned.strip("_-")[:SCENE_NAME_CHARS].strip("_-")
+    return cleaned or "scene"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -258,6 +381,37 @@ def _settings(quality: str, resolution: str, loop_seconds: float | None = None, 
         raise gr.Error(str(error)) from error
 
 
+def _explain_bad_values(*components) -> None:
+    """Gradio checks a slider's range and a choice's options before a handler runs, with messages that name neither
+    the control nor (for NaN, text or a missing value) the problem. Each of these controls answers instead with its
+    label, what it got and what it accepts; the handlers' and the library's own checks still follow."""
+    for component in components:
+        component.preprocess = _explained(component, component.preprocess)
+
+
+def _explained(component, preprocess):
+    label = getattr(component, "label", None) or getattr(component, "elem_id", None) or "A value"
+
+    def check(payload):
+        if isinstance(component, gr.Slider):
+            low, high = component.minimum, component.maximum
+            accepted = f"choose a number from {low:g} to {high:g}"
+            if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+                raise gr.Error(f"{label}: {payload!r} is not a number; {accepted}.", title="Check the settings")
+            if not math.isfinite(payload):
+                raise gr.Error(f"{label}: {payload} is not a finite number; {accepted}.", title="Check the settings")
+            if not low <= payload <= high:
+                raise gr.Error(f"{label}: {payload:g} is out of range; {accepted}.", title="Check the settings")
+        else:
+            values = [value for _name, value in getattr(component, "choices", [])]
+            if payload not in values:
+                raise gr.Error(f"{label}: {str(payload)[:80]!r} is not one of the choices; choose one of "
+                               f"{', '.join(map(str, values))}.", title="Check the settings")
+        return preprocess(payload)
+
+    return check
+
+
 def _photo_path(photo: Any) -> str:
     path = photo if isinstance(photo, str) else getattr(photo, "name", None) or (photo or {}).get("path")
     if not path:
@@ -270,7 +424,31 @@ def _check_photo(path: str):
     try:
         return load_photo(path, CHECK_LONG_SIDE)
     except PhotoError as error:
-        raise gr.Error(str(error), title="This photo can't be used", duration=None, print_exception=False) from error
+        raise gr.Error(photo_message(path, error), title="This photo can't be used", duration=None,
+                       print_exception=False) from error
+
+
+def photo_message(path: str, error: Exception) -> str:
+    """The library's message for a photo it refused, plus what the Space does with a saved scene file."""
+    message = str(error)
+    if str(path).endswith((".npz", ".l4d")):
+        message += (" This looks like a saved landscape4d scene (.l4d.npz): the Space builds scenes from photos; "
+                    "re-render a saved scene with `python -m landscape4d SCENE.l4d.npz`.")
+    return message
+
+
+def _check_layers(layers: preview.PaintedLayers, original_size: tuple[int, int]) -> None:
+    """Painted layers may have any size but must have the photo's aspect ratio (within a pixel's rounding)."""
+    width, height = original_size
+    for name, mask in (("water", layers.water), ("sky / clouds", layers.sky), ("freeze", layers.freeze)):
+        if mask is None:
+            continue
+        rows, cols = mask.shape[:2]
+        if abs(cols / rows - width / height) > max(0.02 * width / height, 1.5 / min(rows, cols)):
+            raise gr.Error(
+                f"The painted {name} layer is {cols}×{rows} px (aspect {cols / rows:.2f}:1) but the photo is "
+                f"{width}×{height} ({width / height:.2f}:1). Paint on the photo in the editor, or send layers of "
+                "any size with the photo's aspect ratio.", title="Check the painted regions")
 
 
 def _arrows(text: str | None, original_size: tuple[int, int]) -> list[Arrow]:
@@ -411,11 +589,28 @@ def _record_timings(size: tuple[int, int], settings: Settings, seconds: float, f
 # Photo, regions and arrows (light handlers)
 
 
+def _session_image(image: np.ndarray, photo_path: str, request: gr.Request | None):
+    """The brush editor's background as a file of the session (so that it, and Gradio's copy of it, leave with the
+    session), and the uploaded photo noted as the session's; without a session, the image itself."""
+    if request is None or not getattr(request, "session_hash", None):
+        return image
+    from PIL import Image
+
+    folder = _session_dir(request)
+    _remember_cache_copies(folder, [photo_path])
+    path = folder / "editor" / "background.png"
+    path.parent.mkdir(exist_ok=True)
+    Image.fromarray(preview.to_uint8(image)).save(path, compress_level=1)
+    _remember_cache_copies(folder, [path])
+    return str(path)
+
+
 def _editor_value(overlay) -> dict:
     return {"background": overlay, "layers": [], "composite": None}
 
 
-def show_photo(photo: Any, quality: str, resolution: str, example: dict | None = None):
+def show_photo(photo: Any, quality: str, resolution: str, example: dict | None = None,
+               request: gr.Request | None = None):
     """Upload → the photo with its automatic regions (pad and brush background). Bad files → a message.
 
     ``example`` (set by a click in the gallery) gives the arrows for that example's photo; any other photo starts
@@ -430,7 +625,7 @@ def show_photo(photo: Any, quality: str, resolution: str, example: dict | None =
         gpu, _ = device_note()
         working = load_photo(path, _working_long_side(_settings(quality, resolution), gpu))
     except (PhotoError, gr.Error) as error:
-        message = error.message if isinstance(error, gr.Error) else str(error)
+        message = error.message if isinstance(error, gr.Error) else photo_message(str(path), error)
         gr.Warning(message, title="This photo can't be used")
         return (*empty, f"⚠ **This photo can't be used.** {message}", None)
     from landscape4d.backends import REGIONS
@@ -457,7 +652,8 @@ def show_photo(photo: Any, quality: str, resolution: str, example: dict | None =
         arrows_text = example.get("arrows", "")
         status += " This is an example: its cached result plays below; **Generate** builds it in your session."
     pad = _pad(view, arrows_text)
-    return (pad, _editor_value(view["overlay"]), view, arrows_text, gr.update(interactive=True),
+    return (pad, _editor_value(_session_image(view["overlay"], path, request)), view, arrows_text,
+            gr.update(interactive=True),
             gr.update(interactive=False), status, None)
 
 
@@ -607,9 +803,10 @@ def build_scene_files(photo_path: str, settings: Settings, painted: preview.Pain
     result = build(photo_path, settings, edits, progress=_stage_reporter(progress, count))
     scene = result.scene
     out = Path(out_dir)
-    scene_path = scene.save(out / f"{result.photo.name}{SCENE_SUFFIX}")
+    name = safe_name(result.photo.name)  # the uploaded file's name never reaches a path unsanitised
+    scene_path = scene.save(out / f"{name}{SCENE_SUFFIX}")
     _keep_scene(str(scene_path), scene)  # the video and the files use it as built, without reading the file back
-    return {"scene_path": str(scene_path), "name": result.photo.name, "timings": result.timings_s,
+    return {"scene_path": str(scene_path), "name": name, "timings": result.timings_s,
             "gaussians": len(scene.gaussians), "moving": int(scene.moving.sum()),
             "size": (scene.source_camera.width, scene.source_camera.height)}
 
@@ -708,54 +905,61 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
                          {"depth_model": depth_model, "segmentation_model": segmentation_model, "inpaint_model": inpaint_model})
     arrows = _arrows(arrows_text, checked.original_size)
     _check_video(trajectory, seconds, fps)
-    layers = with_region_choices(preview.painted_layers(editor), view)
+    painted = preview.painted_layers(editor)
+    _check_layers(painted, checked.original_size)
+    layers = with_region_choices(painted, view)
+    _sweep_stale_sessions()
     session = _session(state, request)
+    _remember_cache_copies(session.dir, [path])
     _check_request(checked.original_size, settings, seconds, fps, session)
     key = _fingerprint(path, layers, arrows, settings)
 
-    reuse = key == session.scene_key and Path(session.scene_path).is_file()
-    count = 2 if reuse else len(_pipeline_stages()) + len(FULL_STAGES)
-    timings: dict[str, float] = {}
     try:
-        if reuse:
-            progress(0.0, desc=f"[1/{count}] Using the session's scene")
-        else:
+        reuse = key == session.scene_key and Path(session.scene_path).is_file()
+        count = 2 if reuse else len(_pipeline_stages()) + len(FULL_STAGES)
+        timings: dict[str, float] = {}
+        try:
+            if reuse:
+                progress(0.0, desc=f"[1/{count}] Using the session's scene")
+            else:
+                t = time.perf_counter()
+                built = build_scene_files(path, settings, layers, arrows, session.dir, progress)
+                timings["scene"] = time.perf_counter() - t
+                session = replace(session, scene_path=built["scene_path"], scene_key=key, name=built["name"],
+                                  files={}, viewer_url="", size=list(built["size"]), num_views=settings.num_views)
+                session.summary = (f"{built['gaussians']:,} Gaussians ({built['moving']:,} moving) at "
+                                   f"{built['size'][0]}×{built['size'][1]}, quality *{quality}*, loop "
+                                   f"{settings.loop_seconds:g} s, speed {settings.speed:g}×")
             t = time.perf_counter()
-            built = build_scene_files(path, settings, layers, arrows, session.dir, progress)
-            timings["scene"] = time.perf_counter() - t
-            session = replace(session, scene_path=built["scene_path"], scene_key=key, name=built["name"], files={},
-                              viewer_url="", size=list(built["size"]), num_views=settings.num_views)
-            session.summary = (f"{built['gaussians']:,} Gaussians ({built['moving']:,} moving) at "
-                               f"{built['size'][0]}×{built['size'][1]}, quality *{quality}*, loop "
-                               f"{settings.loop_seconds:g} s, speed {settings.speed:g}×")
-        t = time.perf_counter()
-        video = _render(session, trajectory, seconds, fps, (count - 1 if not reuse else 2, count), progress)
-        timings["video"] = time.perf_counter() - t
-        if not reuse:
-            yield _outputs(session, video, f"✓ Video ready in **{time.perf_counter() - started:.0f} s**; writing the "
-                           "splat files (downloads, 3D views)…", view, final=False)
-            t = time.perf_counter()
-            session.files = export_files(session.scene_path, session.dir, progress, (count, count))
-            session.viewer_url = _viewer_url(session.files.get("viewer"))
-            timings["files"] = time.perf_counter() - t
-    except (ValueError, PhotoError, ModelUnavailable) as error:
-        raise gr.Error(str(error), title="Could not build the scene") from error
-    except gr.Error:
-        raise
-    except Exception as error:  # keep serving; the log has the traceback
-        log.exception("generate failed")
-        raise gr.Error(f"Something went wrong while building the scene ({type(error).__name__}: {error}).",
-                       title="Internal error") from error
+            video = _render(session, trajectory, seconds, fps, (count - 1 if not reuse else 2, count), progress)
+            timings["video"] = time.perf_counter() - t
+            if not reuse:
+                ready = f"✓ Video ready in **{time.perf_counter() - started:.0f} s**; writing the splat files"
+                yield _outputs(session, video, f"{ready} (downloads, 3D views)…", view, final=False)
+                t = time.perf_counter()
+                session.files = export_files(session.scene_path, session.dir, progress, (count, count))
+                session.viewer_url = _viewer_url(session.files.get("viewer"))
+                timings["files"] = time.perf_counter() - t
+        except (ValueError, PhotoError, ModelUnavailable) as error:
+            raise gr.Error(str(error), title="Could not build the scene") from error
+        except gr.Error:
+            raise
+        except Exception as error:  # keep serving; the log has the traceback
+            log.exception("generate failed")
+            raise gr.Error(f"Something went wrong while building the scene ({type(error).__name__}: {error}).",
+                           title="Internal error") from error
 
-    total = time.perf_counter() - started
-    expected = _expected(session, settings, seconds, fps, timings)
-    _record_timings(tuple(session.size), settings, seconds, fps, timings)
-    parts = ", ".join(f"{name} {value:.0f} s" for name, value in timings.items())
-    status = (f"✓ {'Re-rendered the kept scene' if reuse else 'Done'} in **{total:.0f} s** ({parts}{expected}). "
-              f"{session.summary}. Change the camera path, length or fps and press **Re-render video** to reuse "
-              "this scene.")
-    log.info("run: %s", status)
-    yield _outputs(session, video, status, view)
+        total = time.perf_counter() - started
+        expected = _expected(session, settings, seconds, fps, timings)
+        _record_timings(tuple(session.size), settings, seconds, fps, timings)
+        parts = ", ".join(f"{name} {value:.0f} s" for name, value in timings.items())
+        status = (f"✓ {'Re-rendered the kept scene' if reuse else 'Done'} in **{total:.0f} s** ({parts}{expected}). "
+                  f"{session.summary}. Change the camera path, length or fps and press **Re-render video** to reuse "
+                  "this scene.")
+        log.info("run: %s", status)
+        yield _outputs(session, video, status, view)
+    finally:  # a page that closed while this ran: what the job wrote leaves too
+        _end_of_job(session)
 
 
 def _expected(session: Session, settings: Settings, seconds: float, fps: float, timings: dict[str, float]) -> str:
@@ -779,23 +983,31 @@ def rerender(trajectory, seconds, fps, state, view=None, request: gr.Request = N
     session = _session(state, request)
     if not session.scene_path or not Path(session.scene_path).is_file():
         raise gr.Error("There is no scene in this session yet: press Generate first.", title="No scene yet")
-    progress(0.0, desc="[1/2] Using the session's scene")
     try:
-        video = _render(session, trajectory, seconds, fps, (2, 2), progress)
-    except ValueError as error:
-        raise gr.Error(str(error)) from error
-    elapsed = time.perf_counter() - started
-    if session.size:
+        progress(0.0, desc="[1/2] Using the session's scene")
         try:
-            settings = _scene_settings(session)
-            _record_timings(tuple(session.size), settings, seconds, fps, {"video": elapsed})
-        except Exception:
-            pass
-    status = (f"✓ Re-rendered **{trajectory}** ({video['frames']} frames, {video['size'][0]}×{video['size'][1]}) "
-              f"from the kept scene in **{elapsed:.1f} s**. {session.summary} (other scene settings, edits or photo: "
-              "press **Generate**).")
-    log.info("rerender: %s", status)
-    return _outputs(session, video, status, view)
+            _scene(session.scene_path)  # from memory, else read (and checked) from its file
+        except Exception as error:  # another version's file, or a damaged one
+            raise gr.Error(f"The scene this session kept can't be read by this version of the Space ({error}). "
+                           "Press Generate to build it again.", title="Scene can't be re-rendered") from error
+        try:
+            video = _render(session, trajectory, seconds, fps, (2, 2), progress)
+        except ValueError as error:
+            raise gr.Error(str(error), title="Could not render the video") from error
+        elapsed = time.perf_counter() - started
+        if session.size:
+            try:
+                settings = _scene_settings(session)
+                _record_timings(tuple(session.size), settings, seconds, fps, {"video": elapsed})
+            except Exception:
+                pass
+        frames, (width, height) = video["frames"], video["size"]
+        status = (f"✓ Re-rendered **{trajectory}** ({frames} frames, {width}×{height}) from the kept scene in "
+                  f"**{elapsed:.1f} s**. {session.summary} (other scene settings, edits or photo: press **Generate**).")
+        log.info("rerender: %s", status)
+        return _outputs(session, video, status, view)
+    finally:
+        _end_of_job(session)
 
 
 def _scene_settings(session: Session) -> Settings:
@@ -857,6 +1069,7 @@ def _outputs(session: Session, video: dict, status: str, view: dict | None, fina
     photo = view.get("photo") if view else None
     compare = preview.compare_html(photo, _viewer_url(video["path"]))
     files = session.files if final else {}
+    _remember_cache_copies(session.dir, [video["path"], *files.values()])
     return (status, gr.update(value=video["path"], label=f"Video · {video['size'][0]}×{video['size'][1]}"), compare,
             None, preview.viewer_html(None), *_download_updates(files), asdict(replace(session, files=files)),
             gr.update(interactive=final), gr.Tabs(selected="video"), share_html(session) if final else "")
@@ -1052,6 +1265,8 @@ def build_demo() -> gr.Blocks:
                             "the `.splatv` zip plays the animation offline (open `viewer.html`).",
                             elem_classes="l4d-hint")
 
+        # Out-of-range, NaN or unknown values sent through the API get a message naming the control.
+        _explain_bad_values(seconds, fps, loop_seconds, speed, resolution, trajectory, quality, motion, backend)
         # Session folder: created on load, removed on unload.
         demo.load(start_session, outputs=state, api_visibility="private")
         demo.unload(end_session)
@@ -1104,11 +1319,19 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def allowed_paths() -> list[str]:
+    """What Gradio may serve besides its own cache: the sessions' folders (the live viewer page, the viewer zip and
+    the before/after video are linked there; each folder's name is unguessable) and the examples' photos and
+    stored results, file by file; nothing else of the repository or the machine."""
+    examples = [str(e.path) for e in EXAMPLES] + [str(e.result) for e in EXAMPLES if e.result.is_file()]
+    return [str(SESSIONS_ROOT), *examples]
+
+
 def launch_options() -> dict:
     """Arguments for ``launch`` (shared by ``python app.py`` and the tests)."""
     SESSIONS_ROOT.mkdir(parents=True, exist_ok=True)
-    return {"allowed_paths": [str(SESSIONS_ROOT), str(REPO / "examples")], "max_file_size": "100mb",
-            "css": preview.PAD_CSS, "js": preview.PHOTO_DROP_JS, "theme": gr.themes.Soft(primary_hue="sky")}
+    return {"allowed_paths": allowed_paths(), "max_file_size": "100mb",
+            "css": preview.PAD_CSS, "js": preview.PAGE_JS, "theme": gr.themes.Soft(primary_hue="sky")}
 
 
 demo = build_demo()
@@ -1117,7 +1340,7 @@ demo = build_demo()
 def main() -> None:
     """``python app.py``: one heavy job at a time (light UI events bypass that limit), port from GRADIO_SERVER_PORT."""
     logging.basicConfig(level=logging.INFO)
-    demo.queue(default_concurrency_limit=1, max_size=20).launch(**launch_options())
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE).launch(**launch_options())
 
 
 if __name__ == "__main__":

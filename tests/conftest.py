@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -33,6 +40,70 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: needs Debian chromium (installed by .ci/run)")
     config.addinivalue_line("markers", "slow: end-to-end runs of the whole pipeline")
     config.addinivalue_line("markers", "gpu: needs CUDA")
+    config.addinivalue_line(
+        "markers", "load: the Space under 20 concurrent jobs (skip locally with LANDSCAPE4D_SKIP_LOAD=1 or -m 'not load')")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("LANDSCAPE4D_SKIP_LOAD", "") not in ("", "0"):
+        skip = pytest.mark.skip(reason="LANDSCAPE4D_SKIP_LOAD is set (the load test runs by default and in .ci/run)")
+        for item in items:
+            if "load" in item.keywords:
+                item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def launched_app(root: Path, log_path: Path, **env: str) -> Iterator[dict]:
+    """``python app.py`` exactly as a Space runs it, on a free port, with its own sessions folder and Gradio temp
+    folder under ``root`` (``env`` adds or overrides variables). Yields url, sessions, temp, process."""
+    port = free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    environment = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "LANDSCAPE4D_SESSIONS": str(root / "sessions"),
+        "GRADIO_TEMP_DIR": str(root / "gradio"),
+        "GRADIO_EXAMPLES_CACHE": str(root / "examples"),
+        **env,
+    }
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=environment, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180  # a bound on a failing start, not a wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            log.close()
+            pytest.fail(f"app.py did not start; see {log_path}")
+        time.sleep(0.5)
+    try:
+        yield {"url": url, "sessions": root / "sessions", "temp": root / "gradio", "process": process, "root": root,
+               "log": log_path}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -263,7 +263,8 @@ def test_sessions_get_a_folder_on_load_and_lose_it_on_unload(tmp_path, monkeypat
     os.utime(stale, (old, old))
     state = app.start_session(Request())
     folder = Path(state["dir"])
-    assert folder == tmp_path / "abc123" and folder.is_dir()
+    assert folder == tmp_path / app.session_folder_name("abc123") and folder.is_dir()
+    assert "abc123" not in folder.name and len(folder.name) >= 32, "named by a keyed hash, not the session id"
     assert not stale.exists(), "folders of sessions that never unloaded are swept"
     (folder / "scene.l4d.npz").write_bytes(b"x")
     app.end_session(Request())
