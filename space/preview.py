@@ -376,6 +376,8 @@ PAD_CSS = """
 .l4d-stage { position: relative; line-height: 0; cursor: crosshair; touch-action: none; }
 .l4d-stage img { width: 100%; height: auto; border-radius: 6px; }
 .l4d-stage svg { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.l4d-stage canvas.l4d-strokes { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none;
+  border-radius: 6px; }
 .l4d-empty { display: flex; align-items: center; justify-content: center; min-height: 220px; padding: 1.5em;
   border: 1px dashed var(--border-color-primary); border-radius: 6px; color: var(--body-text-color-subdued);
   text-align: center; }
@@ -658,6 +660,179 @@ PHOTO_DROP_JS = """
   }, true);
 }
 """
+
+# A brush stroke reaches the big preview at once: on pointer-up in the brush editor the page reads the editor's
+# layers (the same pixi containers, frame and resolution the editor uploads) and draws the new strokes on a canvas
+# over the pad's image, in the layer colours at the overlay's tint with the same outline (region_overlay's rule:
+# freeze over water over sky, masks resized nearest to the overlay's size). The server's recomposed overlay
+# (editor.input → repaint_regions, seconds later on a busy machine) replaces it when it arrives; strokes made
+# after the editor last read its layers (so not in that overlay) are drawn again over it.
+# The editor's pixi application is globalThis.__PIXI_APP__ (light theme) or caught by pixi's
+# __PIXI_APP_INIT__ hook. Test hooks: window.l4dStrokePreview (counts and times) and data-stroke on the canvas.
+STROKE_PREVIEW_JS = """
+() => {
+  const TINT = %(tint)s, COLOURS = %(colours)s;  // LAYERS order: water, sky / clouds, freeze
+  const ORDER = [1, 0, 2];  // drawn sky, water, freeze: the later wins, as in region_overlay
+  // strokes: pointer-ups in the editor; drawn: the last stroke drawn here; read: strokes the editor had when it
+  // last read its layers for an upload; synced: strokes the pad's server overlay is taken to show; ms: pointer-up →
+  // drawn, frameMs: → the next frame (the drawing on screen), editorMs: the editor's own part, work: this script's.
+  const state = window.l4dStrokePreview = { strokes: 0, drawn: 0, read: 0, synced: 0, ms: null, frameMs: null };
+  const apps = [];
+  const previous = globalThis.__PIXI_APP_INIT__;
+  globalThis.__PIXI_APP_INIT__ = function (app) { apps.push(app); if (previous) return previous.apply(this, arguments); };
+  let own = false, down = false, base = null, upAt = 0;
+  const editor = () => document.querySelector('#editor');
+  const stage = () => document.querySelector('#arrow-pad .l4d-stage');
+  function editorApp() {
+    const ed = editor(); if (!ed) return null;
+    const all = [...apps, globalThis.__PIXI_APP__].filter(Boolean);
+    for (let i = all.length - 1; i >= 0; i--) {
+      const app = all[i];
+      try { if (app.renderer && app.canvas && ed.contains(app.canvas)) return app; } catch (e) { /* destroyed */ }
+    }
+    return null;
+  }
+  function watchReads(app) {  // the editor's own reads of its layers (before each upload) go through extract.pixels
+    const extract = app.renderer.extract;
+    if (extract.l4dWatched) return;
+    const pixels = extract.pixels.bind(extract);
+    extract.pixels = function (options) { if (!own) state.read = state.strokes; return pixels(options); };
+    extract.l4dWatched = true;
+  }
+  // The editor's image container holds the background (zIndex -1) and one container per layer (zIndex = its
+  // place in LAYERS); a stale container of the editor's first, empty canvas may share zIndex 0: the newest wins.
+  function layers(app) {
+    for (const box of app.stage.children) {
+      const background = box.children.find((c) => c.zIndex === -1);
+      const photo = background && background.children.filter((c) => c.texture).pop();
+      if (!photo) continue;
+      const width = Math.round(photo.texture.width), height = Math.round(photo.texture.height);
+      const found = COLOURS.map((_, z) => {
+        const all = box.children.filter((c) => c.zIndex === z && c !== background && c.children.length);
+        return all.filter((c) => c.children[0].texture && Math.round(c.children[0].texture.width) === width).pop() || null;
+      });
+      return { found, width, height };
+    }
+    return null;
+  }
+  function labels(width, height) {  // Uint8Array [height*width]: 0, or 1 + the layer index that shows at a pixel
+    const app = editorApp(); if (!app) return null;
+    watchReads(app);
+    const info = layers(app); if (!info) return null;
+    const out = new Uint8Array(width * height);
+    own = true;
+    try {
+      for (const z of ORDER) {
+        const layer = info.found[z]; if (!layer) continue;
+        const read = app.renderer.extract.pixels(layer.children[0].texture);  // its texture: no render pass
+        const src = read.pixels, lw = read.width, lh = read.height;
+        for (let y = 0; y < height; y++) {
+          const row = Math.min(lh - 1, Math.floor(y * lh / height)) * lw;
+          for (let x = 0; x < width; x++) {
+            if (src[4 * (row + Math.min(lw - 1, Math.floor(x * lw / width))) + 3] > 0) out[y * width + x] = z + 1;
+          }
+        }
+      }
+    } finally { own = false; }
+    return out;
+  }
+  function draw() {  // → true when something new was drawn
+    const st = stage(), img = st && st.querySelector('img');
+    if (!img || !img.naturalWidth) return false;
+    const width = img.naturalWidth, height = img.naturalHeight;
+    const now = labels(width, height); if (!now) return false;
+    const old = base && base.length === now.length ? base : null;
+    const t = Math.max(1, Math.round(Math.max(width, height) / 400));
+    let canvas = st.querySelector('canvas.l4d-strokes');
+    if (!canvas) {
+      canvas = document.createElement('canvas');
+      canvas.className = 'l4d-strokes';
+      st.insertBefore(canvas, img.nextSibling);
+    }
+    if (canvas.width !== width || canvas.height !== height) { canvas.width = width; canvas.height = height; }
+    const ctx = canvas.getContext('2d');
+    const image = ctx.createImageData(width, height), px = image.data;
+    const tint = Math.round(TINT * 255);
+    let count = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x, label = now[i];
+        if (!label || (old && old[i] === label)) continue;
+        let edge = false;  // an outline pixel: another label within t pixels (the photo's border is no edge)
+        for (let dy = -t; dy <= t && !edge; dy++) {
+          const yy = y + dy; if (yy < 0 || yy >= height) continue;
+          for (let dx = -t; dx <= t; dx++) {
+            const xx = x + dx; if (xx < 0 || xx >= width) continue;
+            if (now[yy * width + xx] !== label) { edge = true; break; }
+          }
+        }
+        const c = COLOURS[label - 1];
+        px[4 * i] = c[0]; px[4 * i + 1] = c[1]; px[4 * i + 2] = c[2]; px[4 * i + 3] = edge ? 255 : tint;
+        count++;
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    canvas.dataset.stroke = String(state.strokes);
+    return count > 0;
+  }
+  window.addEventListener('pointerdown', (ev) => {
+    const ed = editor();
+    if (ev.button !== 0 || !ed || !(ev.target instanceof HTMLCanvasElement) || !ed.contains(ev.target)) return;
+    down = true;
+    // The server's overlay holds every stroke read so far: new strokes are drawn against what the layers hold now.
+    if (state.synced === state.strokes) {
+      const img = stage() && stage().querySelector('img');
+      if (img && img.naturalWidth) base = labels(img.naturalWidth, img.naturalHeight);
+    }
+  }, true);
+  window.addEventListener('pointerup', (ev) => {
+    if (!down) return;
+    down = false;
+    state.strokes += 1;
+    upAt = ev.timeStamp || performance.now();  // when the pointer went up (before the editor's own handler ran)
+    state.editorMs = performance.now() - upAt;  // the editor's own pointer-up work (it commits the stroke)
+    const stroke = state.strokes;
+    let frames = 0;
+    // The editor commits the stroke to its layer in its own pointer-up handler (pixi listens on the window in the
+    // capture phase; this listener runs in the bubble phase, after it): look now, then on the next frames if the
+    // layer does not hold the stroke yet.
+    const look = () => {
+      if (stroke !== state.strokes) return;
+      const t0 = performance.now();
+      if (draw()) {
+        state.drawn = stroke; state.ms = performance.now() - upAt; state.work = performance.now() - t0; state.frameMs = null;
+        requestAnimationFrame(() => { state.frameMs = performance.now() - upAt; state.frames = frames + 1; });
+      } else if (++frames < 8) requestAnimationFrame(look);
+    };
+    look();
+  });
+  // The server's overlay arrived (the pad's image changed): it shows every stroke the editor had read; strokes
+  // after that read are drawn again on top, else the strokes' canvas goes.
+  const watch = () => {
+    let shown = null;
+    const changed = () => {
+      const img = document.querySelector('#arrow-pad .l4d-stage img');
+      if (!img || img.getAttribute('src') === shown) return;
+      shown = img.getAttribute('src');
+      if (state.read >= state.strokes) {
+        state.synced = state.strokes;
+        document.querySelectorAll('#arrow-pad canvas.l4d-strokes').forEach((c) => c.remove());
+        return;
+      }
+      if (img.complete && img.naturalWidth) draw(); else img.addEventListener('load', () => draw(), { once: true });
+    };
+    new MutationObserver(changed).observe(document.body, { childList: true, subtree: true, attributes: true,
+                                                           attributeFilter: ['src'] });
+  };
+  watch();
+}
+"""
+STROKE_PREVIEW_JS = (STROKE_PREVIEW_JS.replace("%(tint)s", repr(TINT))
+                     .replace("%(colours)s", str([list(c) for c in (WATER_RGB, SKY_RGB, FREEZE_RGB)])))
+
+# The page's own script (Blocks ``js``): dropping a photo on the loaded one, and strokes shown on the pad at once.
+PAGE_JS = "() => {\n  (" + PHOTO_DROP_JS.strip() + ")();\n  (" + STROKE_PREVIEW_JS.strip() + ")();\n}\n"
+
 
 def choose_layer_js(layer: str) -> str:
     """JS for a "Paint <layer>" button: pick that layer, the brush and the layer's colour in the brush editor (through
