@@ -438,17 +438,18 @@ def photo_message(path: str, error: Exception) -> str:
 
 
 def _check_layers(layers: preview.PaintedLayers, original_size: tuple[int, int]) -> None:
-    """Painted layers may have any size but must have the photo's aspect ratio (within a pixel's rounding)."""
+    """Painted layers may have any size but must have the photo's aspect ratio (the library's rule for masks)."""
+    from landscape4d.photo import check_same_aspect
+
     width, height = original_size
     for name, mask in (("water", layers.water), ("sky / clouds", layers.sky), ("freeze", layers.freeze)):
-        if mask is None:
-            continue
-        rows, cols = mask.shape[:2]
-        if abs(cols / rows - width / height) > max(0.02 * width / height, 1.5 / min(rows, cols)):
-            raise gr.Error(
-                f"The painted {name} layer is {cols}×{rows} px (aspect {cols / rows:.2f}:1) but the photo is "
-                f"{width}×{height} ({width / height:.2f}:1). Paint on the photo in the editor, or send layers of "
-                "any size with the photo's aspect ratio.", title="Check the painted regions")
+        if mask is not None:
+            try:
+                check_same_aspect(mask.shape, (height, width), f"The painted {name} layer",
+                                  "paint on the photo in the editor, or send layers of any size with the photo's "
+                                  "aspect ratio.")
+            except ValueError as error:
+                raise gr.Error(str(error), title="Check the painted regions") from error
 
 
 def _arrows(text: str | None, original_size: tuple[int, int]) -> list[Arrow]:

@@ -11,6 +11,7 @@ sessions end (their clients close) no session folder and no Gradio temp file of 
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,7 @@ Client, handle_file = client_module.Client, client_module.handle_file
 
 ARTIFACTS = REPO / "test-artifacts" / "app-load"
 JOBS = 20
-QUEUE_SIZE = 4  # waiting jobs the test app holds (LANDSCAPE4D_QUEUE_SIZE; the Space's default is 20)
+QUEUE_SIZE = int(os.environ.get("LANDSCAPE4D_LOAD_QUEUE_SIZE", "4"))  # waiting jobs (the Space: 20)
 MAX_RSS_GB = 6.0
 FAST = ("", "static", 1, 8, 3, 1, "fast", "256")  # arrows, path, seconds, fps, loop, speed, quality, resolution
 

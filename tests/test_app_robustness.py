@@ -26,6 +26,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, launched_app
+from test_app import browser, open_app_page  # noqa: F401 (the browser fixture and page helper of the app tests)
 
 client_module = pytest.importorskip("gradio_client", reason="needs gradio_client")
 Client, handle_file = client_module.Client, client_module.handle_file
@@ -417,7 +418,8 @@ def test_painted_layer_of_another_aspect_is_refused_and_any_size_is_accepted(wit
     with pytest.raises(AppError) as refused:
         generate(with_scene, photo, editor=_editor(tmp_path, (96, 64), (50, 50)))
     message = str(refused.value)
-    assert "painted water layer is 50×50 px" in message and "96×64" in message and "aspect ratio" in message, message
+    assert "painted water layer is 50×50 (aspect 1.000) but the photo is 96×64" in message, message
+    assert "aspect ratio" in message, message
     assert_scene_kept(with_scene)
     # Another size with the photo's aspect ratio is fine (the editor may paint at its own size), and so is an
     # empty mask (nothing painted: the automatic regions only).
@@ -704,3 +706,34 @@ def test_a_job_sweeps_stale_sessions_on_the_server(server, client, photos):
     status, *_ = generate(client, tiny_photo(photos))
     assert status.startswith("✓"), status
     assert not stale.exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Part 1 in the browser: a few bad photos dropped on the page
+
+
+BROWSER_CASES = ["zero-bytes", "svg", "decompression-bomb", "9-to-1"]
+
+
+@pytest.mark.browser
+def test_page_shows_each_bad_photos_message_and_stays_usable(browser, server, photos):  # noqa: F811
+    page, errors = open_app_page(browser, server["url"])
+    page.get_by_label("orbit").check()  # the visitor's other choices must survive the refusals
+    for case in BROWSER_CASES:
+        make, words = REFUSED[case]
+        page.set_input_files("#photo input[type=file]", str(make(photos)))
+        page.wait_for_function(f"document.querySelector('#status').innerText.includes({json.dumps(words[0])})",
+                               polling=200)
+        status = page.locator("#status").inner_text()
+        assert "can't be used" in status and all(w in status for w in words), (case, status)
+        assert page.locator("#generate").is_disabled(), case
+        page.locator("#photo button[aria-label='Clear']").first.click()
+    assert page.get_by_label("orbit").is_checked(), "the camera path chosen before is kept"
+    page.set_input_files("#photo input[type=file]", str(tiny_photo(photos, "good.jpg")))
+    page.locator("#arrow-pad .l4d-stage img").wait_for()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('Photo good')", polling=200)
+    assert page.locator("#generate").is_enabled(), "a good photo after the bad ones works"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bad-photos-then-good.png"))
+    assert not errors, errors
+    page.close()
