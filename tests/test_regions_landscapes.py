@@ -217,3 +217,31 @@ def test_the_far_shore_band_between_a_hazy_sky_and_a_lake_stays_still() -> None:
     moving = masks.sky | masks.water
     assert moving[band_mask].mean() < 0.2, "the far shore drifts with the sky or flows with the lake"
     assert masks.sky[: top - 4].mean() > 0.9 and masks.water[lake_top + 6 :].mean() > 0.8
+
+
+def _beach(surf_tint: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sky, a grey-blue sea with horizontal ripples, a band of surf (bright horizontal streaks, tinted by the light)
+    breaking on the near side, and smooth saturated sand below. Returns (image, surf, sand)."""
+    horizon, surf_top, shore = int(0.35 * H), int(0.62 * H), int(0.78 * H)
+    image = np.zeros((H, W, 3), np.float32)
+    image[:horizon] = _sky(horizon)
+    sea = np.array([0.38, 0.46, 0.55]) * (1 + 0.18 * _noise(5, 4.0, 0.6)[..., None])
+    image[horizon:surf_top] = sea[horizon:surf_top]
+    streaks = np.clip(_noise(6, 6.0, 0.8), -1.5, 1.5)[..., None]
+    surf = np.clip(np.array(surf_tint) * (0.85 + 0.12 * streaks), 0, 1)
+    image[surf_top:shore] = surf[surf_top:shore]
+    sand = np.array([0.62, 0.46, 0.26]) * (1 + 0.03 * _noise(7, 3.0)[..., None])
+    image[shore:] = sand[shore:]
+    surf_mask = np.zeros((H, W), bool)
+    surf_mask[surf_top + 4 : shore - 4] = True
+    sand_mask = np.zeros((H, W), bool)
+    sand_mask[shore + 4 :] = True
+    return np.clip(image, 0, 1).astype(np.float32), surf_mask, sand_mask
+
+
+@pytest.mark.parametrize("tint", [(0.92, 0.86, 0.78), (0.95, 0.93, 0.92)], ids=["golden-hour", "white"])
+def test_surf_breaking_on_the_near_side_is_water_and_the_sand_is_not(tint) -> None:
+    image, surf, sand = _beach(tint)
+    masks = estimate_regions(image)
+    assert (masks.water & surf).sum() > 0.8 * surf.sum(), "the surf stays still"
+    assert (masks.water & sand).sum() < 0.02 * sand.sum(), "the sand flows"

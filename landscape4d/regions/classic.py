@@ -246,6 +246,9 @@ def _sea_horizon(features: _Features, seeds: np.ndarray) -> HorizontalLine | Non
     return best
 
 
+SURF_BRIGHTER = 3.0  # surf is at least this much lighter (Lab L) than the water it touches
+SURF_REACH = 31  # px at the working size: the open water a surf segment is compared with lies this close
+SURF_RINGS = 6  # rings of surf segments that may join the water, one ring of neighbours at a time
 STRONG_HORIZON_STRENGTH = 0.08  # a straight Lab step this strong is a horizon on its own
 WEAK_HORIZON_STRENGTH = 0.045  # a softer one needs a far-shore band along it
 
@@ -393,6 +396,31 @@ def water_mask(
     keep[np.unique(foam_labels[sky_rim & foam])] = False
     keep[0] = False
     water |= keep[foam_labels]
+    # Surf under coloured light (golden hour tints foam, so it fails the white-foam test): bright, moderately
+    # unsaturated, textured, horizontally streaked segments well below the horizon that touch the water join it,
+    # a ring at a time (a sandy beach is smooth or saturated, rocks are dark, pipes and quays lie along lines).
+    # Surf breaks on the near side and is lighter than its water: only below the water's middle row (a hazy far
+    # shore looks the same) and lighter than the water (a hazy wooded shore is darker).
+    surf_seg = ((value > 0.6) & (saturation < 0.35) & (texture > 0.04) & (horizontal > 0.55) & (below_fraction > 0.95)
+                & ~lined & (vegetation < 0.1) & (mean(near_line.astype(np.float32)) < 0.5))
+    if water.any():
+        surf_seg &= mean(np.broadcast_to(rows, (height, width)).astype(np.float32)) > np.median(np.nonzero(water)[0])
+    if surf_seg.any() and water.any():
+        open_water = water.copy()  # surf is compared with the water it breaks on (or the water beside it)
+        for _ in range(SURF_RINGS):
+            touching = np.unique(segments[cv2.dilate(water.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~water])
+            grow = np.zeros(count, bool)
+            for label in touching[surf_seg[touching]]:
+                inside = segments == label
+                near = cv2.dilate(inside.astype(np.uint8), np.ones((SURF_REACH, SURF_REACH), np.uint8)).astype(bool) & open_water
+                ring = cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & water
+                reference = min(features.lab[..., 0][near if near.any() else open_water].mean(),
+                                features.lab[..., 0][ring].mean() if ring.any() else np.inf)
+                grow[label] = lightness[label] > reference + SURF_BRIGHTER
+            if not grow.any():
+                break
+            water |= grow[segments]
+            surf_seg &= ~grow
     water = _fill_small_holes(water, 0.003)
     if details is not None:
         details["score"] = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
