@@ -17,6 +17,7 @@ Importing this module builds the page but runs nothing heavy; ``python app.py`` 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import importlib.util
@@ -250,12 +251,19 @@ def _remember_cache_copies(folder: str | Path, paths) -> None:
                 if path.name not in _example_photo_names():
                     copies.add(str(path))
             elif path.is_file():
-                name = strip_invalid_filename_characters(path.name)
-                copies.add(str(cache / processing_utils.hash_file(path) / name))
+                info = path.stat()
+                digest = _file_digest(str(path), info.st_size, info.st_mtime_ns, processing_utils.hash_file)
+                copies.add(str(cache / digest / strip_invalid_filename_characters(path.name)))
         except OSError:
             continue
     with _CACHE_LOCK:
         _CACHE_COPIES.setdefault(str(folder), set()).update(copies)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, size: int, mtime_ns: int, hash_file) -> str:
+    """Gradio's name for a file's cache folder (the hash of its bytes), computed once per version of the file."""
+    return hash_file(path)
 
 
 def _end_of_job(session: "Session") -> None:
@@ -430,7 +438,11 @@ def _check_photo(path: str):
 
 def photo_message(path: str, error: Exception) -> str:
     """The library's message for a photo it refused, plus what the Space does with a saved scene file."""
+    from landscape4d.photo import SUPPORTED_HINT
+
     message = str(error)
+    if "(0 bytes)" in message:
+        message += f" The Space takes {SUPPORTED_HINT} photos."
     if str(path).endswith((".npz", ".l4d")):
         message += (" This looks like a saved landscape4d scene (.l4d.npz): the Space builds scenes from photos; "
                     "re-render a saved scene with `python -m landscape4d SCENE.l4d.npz`.")

@@ -171,7 +171,7 @@ def _all_sky(folder: Path) -> Path:
 
 # (maker, words the refusal must contain): what is wrong and what is accepted.
 REFUSED = {
-    "zero-bytes": (_zero_bytes, ["empty (0 bytes)"]),
+    "zero-bytes": (_zero_bytes, ["empty (0 bytes)", "JPEG, PNG"]),
     "truncated-jpeg": (_truncated_jpeg, ["truncated or corrupt", "JPEG, PNG"]),
     "text-named-jpg": (_text_named_jpg, ["not an image", "JPEG, PNG"]),
     "svg": (_svg, ["not an image", "JPEG, PNG"]),
