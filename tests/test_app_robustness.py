@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.parse
 import zlib
 from pathlib import Path
 
