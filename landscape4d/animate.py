@@ -107,7 +107,8 @@ def colour_shifts(
 ) -> torch.Tensor:
     """[N,2,3] per-Gaussian colour change per cycle of travel (see the module docstring), zero for static ones.
 
-    ``image`` [H,W,3] in [0,1] and ``moving`` [H,W] bool are on ``camera``'s image plane. The local mean is a
+    ``image`` [H,W,3] in [0,1] and ``moving`` [H,W] bool are on ``camera``'s image plane; ``sigma_px`` defaults to
+    ``ANCHOR_SIGMA`` × the camera's long side (pass the photo's when the camera is a wider canvas). The local mean is a
     normalised Gaussian blur of the image inside ``moving`` (static content never bleeds in; outside the region it
     extends the region's own colours); Δ⁺ = L(p(rest + v·T)) − L(p(rest)), Δ⁻ = L(p(rest)) − L(p(rest − v·T)).
     """

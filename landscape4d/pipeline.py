@@ -204,9 +204,8 @@ def build(
         cycles=settings.cycles,
         fade=DEFAULT_FADE,
         phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed),
-        # On the canvas (photo + border ring), where the 2D motion lives: water running past the frame stays anchored.
-        colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, canvas.camera, canvas.image,
-                                   flow_canvas.moving),
+        # The photo's own local means (a copy in the border ring takes the nearest edge's).
+        colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, camera, photo.image, flow.moving),
     )
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 
