@@ -290,16 +290,21 @@ def _keep_scene(path: str, scene) -> None:
 
 def _scene(path: str):
     """The scene saved at ``path``: from memory when this process holds it, else loaded (and then held)."""
+    return _held_scene(path)[0]
+
+
+def _held_scene(path: str):
+    """(scene, True when it came from this process's memory rather than from the file)."""
     with _SCENES_LOCK:
         scene = _SCENES.get(str(path))
         if scene is not None:
             _SCENES.move_to_end(str(path))
-            return scene
+            return scene, True
     from landscape4d.scene import Scene4D
 
     scene = Scene4D.load(path)
     _keep_scene(path, scene)
-    return scene
+    return scene, False
 
 
 def _forget_scenes(folder: Path) -> None:
@@ -831,12 +836,12 @@ def render_scene_video(scene_path: str, trajectory: str, seconds: float, fps: fl
     from landscape4d.render import render_video
 
     index, count = stage
-    scene = _scene(scene_path)
+    scene, in_memory = _held_scene(scene_path)
     size = video_size((scene.source_camera.width, scene.source_camera.height))
     video = render_video(_video_scene(scene, size), trajectory, seconds, fps, out_path, resolve_device("auto"),
                          progress=_frame_reporter(progress, index, count, f"Rendering the {trajectory} video"))
     return {"path": str(video.path), "frames": video.num_frames, "size": (video.width, video.height),
-            "holes": max(video.hole_fraction or [0.0])}
+            "holes": max(video.hole_fraction or [0.0]), "in_memory": in_memory}
 
 
 def export_files(scene_path: str, out_dir: str, progress: gr.Progress, stage: tuple[int, int]) -> dict[str, str]:
@@ -966,7 +971,8 @@ def generate(photo, editor, arrows_text, trajectory, seconds, fps, loop_seconds,
         expected = _expected(session, settings, seconds, fps, timings)
         _record_timings(tuple(session.size), settings, seconds, fps, timings)
         parts = ", ".join(f"{name} {value:.0f} s" for name, value in timings.items())
-        status = (f"✓ {'Re-rendered the kept scene' if reuse else 'Done'} in **{total:.0f} s** ({parts}{expected}). "
+        held = "held in memory" if video.get("in_memory") else "reloaded from its file"
+        status = (f"✓ {f'Re-rendered the kept scene ({held})' if reuse else 'Done'} in **{total:.0f} s** ({parts}{expected}). "
                   f"{session.summary}. Change the camera path, length or fps and press **Re-render video** to reuse "
                   "this scene.")
         log.info("run: %s", status)
@@ -1015,7 +1021,8 @@ def rerender(trajectory, seconds, fps, state, view=None, request: gr.Request = N
             except Exception:
                 pass
         frames, (width, height) = video["frames"], video["size"]
-        status = (f"✓ Re-rendered **{trajectory}** ({frames} frames, {width}×{height}) from the kept scene in "
+        held = "held in memory" if video.get("in_memory") else "reloaded from its file"
+        status = (f"✓ Re-rendered **{trajectory}** ({frames} frames, {width}×{height}) from the kept scene ({held}) in "
                   f"**{elapsed:.1f} s**. {session.summary} (other scene settings, edits or photo: press **Generate**).")
         log.info("rerender: %s", status)
         return _outputs(session, video, status, view)
