@@ -350,3 +350,17 @@ def test_mean_gradient_of_a_ramp():
     inner = np.zeros((32, 32), bool)
     inner[:, 1:-1] = True  # the reflected border halves the gradient in the outer columns
     assert M.mean_gradient(ramp, inner) == pytest.approx(2.0)
+
+
+def test_warp_by_flow_moves_the_content_and_dis_reads_the_exact_warp_at_its_speed():
+    """The speed control of the report: an exact warp of a textured image by a known field reads as that field."""
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.random((96, 128, 3)).astype(np.float32), (0, 0), 1.5)
+    image = (255 * (image - image.min()) / (image.max() - image.min())).astype(np.uint8)
+    field = np.zeros((96, 128, 2))
+    field[..., 0], field[..., 1] = 1.5, -0.5
+    moved = M.warp_by_flow(image, field)
+    shifted = M.warp_by_flow(image, np.full((96, 128, 2), 2.0))
+    assert np.array_equal(shifted[10:80, 10:110], image[8:78, 8:108])  # whole pixels: an exact copy
+    measured = M.optical_flow(image, moved)[16:80, 16:112].reshape(-1, 2)
+    np.testing.assert_allclose(np.median(measured, axis=0), [1.5, -0.5], atol=0.1)

@@ -271,7 +271,8 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
 
 def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:
     """Angle and speed of the motion measured on input-camera frames against the requested 2D field."""
-    keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels")
+    keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels",
+            "motion_speed_control")
     requested = flow.flow_px_per_frame.astype(np.float64)
     speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
     if not speeds.size or np.median(speeds) <= 0:
@@ -285,7 +286,14 @@ def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: Ev
     tracked = candidates & M.consistent_flow_mask(forward, backward)
     result = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
     share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
-    return dict(zip(keys, (result.angle_deg, result.speed_ratio, result.still_share, share, float(gap), float(result.pixels))))
+    # Control: the same measurement on frame 0 warped exactly by the requested field, i.e. what DIS reads on this
+    # texture when the motion is perfect (a flat sky or tiny boats read low whatever the animation does).
+    exact = M.warp_by_flow(frame0, requested * gap)
+    forward_c, backward_c = M.optical_flow(frame0, exact), M.optical_flow(exact, frame0)
+    tracked_c = candidates & M.consistent_flow_mask(forward_c, backward_c)
+    control = M.angle_error_deg(forward_c / gap, requested, tracked_c, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+    return dict(zip(keys, (result.angle_deg, result.speed_ratio, result.still_share, share, float(gap), float(result.pixels),
+                           control.speed_ratio)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -238,6 +238,15 @@ def ghosting(frames: list[np.ndarray] | np.ndarray, region: np.ndarray) -> Ghost
 # Optical flow and motion adherence
 
 
+def warp_by_flow(image: np.ndarray, displacement_px: np.ndarray) -> np.ndarray:
+    """``image`` with its content moved by ``displacement_px`` [H,W,2] (x, y; the field at the destination, as an
+    Eulerian field is): out(x) = image(x − d(x)), bilinear, edges reflected."""
+    height, width = image.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    d = displacement_px.astype(np.float32)
+    return cv2.remap(image, xs - d[..., 0], ys - d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Dense flow [H,W,2] from ``a`` to ``b`` (a(x) ≈ b(x + flow)), OpenCV DIS (medium preset) on 8-bit luma."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)

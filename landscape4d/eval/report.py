@@ -69,7 +69,8 @@ def timing_keys(results: list[PhotoResult]) -> list[str]:
     return stages + list(EVAL_TIMINGS)
 REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_precision", "visible_recall", "visible_iou",
                "region_angle_deg", "region_angle_sky_deg", "region_angle_water_deg")
-EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels", "epe_points")
+EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
+              "motion_speed_control", "epe_points")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -150,7 +151,11 @@ def definitions(config: EvalConfig) -> list[str]:
         "≥ 0.5 px over s frames; *tracked* = candidates passing the forward–backward flow check below (the Details "
         "table gives their share: a low share means the texture does not move coherently). *angle* = mean unsigned "
         "angle between measured and requested vectors over tracked pixels that moved ≥ 0.1 px; *speed ratio* = "
-        "median over tracked pixels of (measured · requested direction)/|requested| (1 = exact).",
+        "median over tracked pixels of (measured · requested direction)/|requested| (1 = exact). *speed control* "
+        "(Details table) = the same speed ratio measured between frame 0 and frame 0 warped exactly by s × the "
+        "requested field: what DIS reads on this texture when the motion is perfect (near 1 on water with ripples; "
+        "far below 1 where the only texture is a flat sky's border or tiny boats, so there the speed ratio says "
+        "little about the animation).",
         f"- **MV EPE** (multi-view motion consistency, px per loop frame; the paper's Table II measure): for every "
         "generated view, the view's motion is rendered from the Gaussians of the moving layer (the static backdrop "
         "under it left out; each Gaussian carries proj(p + v) − proj(p) and its change of view depth as its colour; "
@@ -277,14 +282,14 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | still % | EPE points |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | still % | EPE points |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
             lines.append(
                 f"| {r.name} | {fmt(r.moving_share, 'pct')} | {fmt(r.moving_gaussians, 'int')} | {fmt(v.get('static_max_nomargin'))} | "
-                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_still_share'), 'pct')} | "
+                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
                 f"{fmt(v.get('epe_points'), 'int')} |"
             )
 
