@@ -30,6 +30,7 @@ continuous where slots swap, exact at k = 0 and periodic like the positions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -44,6 +45,7 @@ PHASE_NOISE_SCALE = 0.05  # spatial scale of the phase-offset noise, × the phot
 BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
 BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
 BACKDROP_BEHIND = 1.04  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
+ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
 ANCHOR_SIGMA = 0.01  # local-mean blur of colour anchoring, × the photo's long side (~5 px at 512: ripples still travel)
 
 
@@ -148,7 +150,7 @@ def bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
-def anchored_colours(colors, shift, along):
+def anchored_colours(colors: ArrayT, shift: ArrayT, along: ArrayT) -> ArrayT:
     """``colors + a·Δ`` for copies at cycle travel ``along`` (a ≥ 0: Δ = shift[:,0], a < 0: shift[:,1]). Works on
     torch tensors and NumPy arrays alike (the renderer's states and the ``.splatv`` encoder share it)."""
     along = along[:, None]
