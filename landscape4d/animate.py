@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import Camera, project_points
+from .camera import Camera, project_points, sample_bilinear
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
@@ -128,26 +128,12 @@ def colour_shifts(
 
     def sample(points: torch.Tensor) -> np.ndarray:
         uv, _ = project_points(points, camera)
-        return bilinear(local_mean, uv.numpy().astype(np.float64))
+        return sample_bilinear(local_mean, np.nan_to_num(uv.numpy().astype(np.float64))).astype(np.float32)
 
     here = sample(rest)
     out[is_moving, 0] = torch.from_numpy(sample(rest + travel) - here)
     out[is_moving, 1] = torch.from_numpy(here - sample(rest - travel))
     return out
-
-
-def bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """[M,C] bilinear samples of ``image`` [H,W,C] at pixel coordinates ``uv`` [M,2] (x, y), clamped to the image."""
-    height, width = image.shape[:2]
-    x = np.clip(np.nan_to_num(uv[:, 0]), 0.0, max(width - 1.0, 0.0))
-    y = np.clip(np.nan_to_num(uv[:, 1]), 0.0, max(height - 1.0, 0.0))
-    x0 = np.minimum(np.floor(x).astype(np.int64), max(width - 2, 0))
-    y0 = np.minimum(np.floor(y).astype(np.int64), max(height - 2, 0))
-    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
-    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
-    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
 def anchored_colours(colors: ArrayT, shift: ArrayT, along: ArrayT) -> ArrayT:
