@@ -37,6 +37,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from exporters.api import DEFAULT_DOWNLOADS, FRAMES_STRIDE
 from landscape4d.backends import BACKEND_PRESETS
 from landscape4d.flow2d import Arrow
 from landscape4d.hub import ModelUnavailable
@@ -120,16 +121,7 @@ VIDEO_UPSCALE = 2.0
 VIDEO_MAX_LONG_SIDE = 1024
 SCENES_KEPT = 4  # loaded scenes kept in memory (most recently used sessions); the files stay on disk
 FULL_STAGES = ("Rendering video", "Writing splat files")
-FRAMES_STRIDE = 6  # the frames zip keeps every 6th loop frame (5 fps)
-EXPORTS = (  # (key, exporter format, button label, options)
-    ("ply", "ply", ".ply", {}),
-    ("splat", "splat", ".splat", {}),
-    ("spz", "spz", ".spz", {}),
-    # SuperSplat plays a zip of frames; compressed .ply at every 6th loop frame (5 fps) keeps it to tens of MB.
-    ("frames", "sequence", "frames .zip", {"frame_formats": ("compressed_ply",), "stride": FRAMES_STRIDE}),
-    # error_samples only feeds the motion-fit statistics; 3 samples instead of 61 saves most of the time.
-    ("splatv", "splatv", ".splatv + viewer .zip", {"error_samples": 3}),
-)
+EXPORTS = DEFAULT_DOWNLOADS  # (key, exporter format, button label, options): the library's list, benchmarked as is
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ frame sequence     ``sequence.write_sequence_zip``             SuperSplat (files
 =================  ==========================================  ==============================================
 """
 
-from .api import FORMATS, ExportResult, export_scene
+from .api import DEFAULT_DOWNLOADS, FORMATS, ExportResult, export_scene
 from .arrays import SplatArrays, drop_invalid
 from .ply import encode_compressed_ply, encode_ply
 from .splat import encode_splat
@@ -24,6 +24,7 @@ from .splatv import ViewerCamera, encode_splatv
 from .spz import encode_spz
 
 __all__ = [
+    "DEFAULT_DOWNLOADS",
     "FORMATS",
     "ExportResult",
     "SplatArrays",

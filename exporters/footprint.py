@@ -133,11 +133,18 @@ def _scaled_camera(camera: Camera, factor: float) -> Camera:
     return Camera(K, camera.world_to_camera, round(camera.width * factor), round(camera.height * factor))
 
 
+def compute_device() -> torch.device:
+    """Where the export's renders and colour fit run: the GPU when there is one (the exports of a GPU build)."""
+    from landscape4d.pipeline import resolve_device
+
+    return resolve_device("auto")
+
+
 def still_image(scene: Scene4D) -> np.ndarray:
     """[H,W,3] uint8: the scene at t = 0 from its source camera (the photo, as the scene reproduces it)."""
     from landscape4d.render import render_at, to_uint8
 
-    return to_uint8(render_at(scene, scene.source_camera, 0.0))
+    return to_uint8(render_at(scene, scene.source_camera, 0.0, compute_device()))
 
 
 def refit_colors(scene: Scene4D, target: np.ndarray, supersample: int = FIT_SUPERSAMPLE, iters: int = FIT_ITERS) -> Scene4D:
@@ -153,7 +160,7 @@ def refit_colors(scene: Scene4D, target: np.ndarray, supersample: int = FIT_SUPE
     pixels = np.asarray(image, dtype=np.float32) / 255.0
     view = View(camera, pixels, np.ones(pixels.shape[:2], np.float32), np.ones(pixels.shape[:2], bool))
     gaussians = scene.gaussians.replace(colors=scene.gaussians.colors.clamp(0.0, 1.0))
-    fitted, _ = fit_gaussians(gaussians, view, iters, color_range=(0.0, 1.0))
+    fitted, _ = fit_gaussians(gaussians, view, iters, device=compute_device(), color_range=(0.0, 1.0))
     return dataclasses.replace(scene, gaussians=fitted)
 
 

@@ -182,25 +182,29 @@ class LoopStates:
     next call. Selecting and concatenating per frame would cost more than rasterizing on a CPU.
     """
 
-    def __init__(self, scene: Scene4D) -> None:
+    def __init__(self, scene: Scene4D, device: torch.device | str | None = None) -> None:
+        # ``device``: where the states live (a GPU renders them without a per-frame host → device copy).
         moving = scene.moving
         static, base = scene.gaussians.select(~moving), scene.gaussians.select(moving)
+        if device is not None:
+            static, base = static.to(device), base.to(device)
         self.n_frames = float(scene.loop_frames)
         self.cycles, self.fade = int(scene.cycles), float(scene.fade)
         cycle_frames = self.n_frames / self.cycles
         self.base = base
-        self.travel = scene.velocity[moving].to(base.means.dtype) * cycle_frames  # v·T: one cycle's travel
+        where = base.means.device
+        self.travel = scene.velocity[moving].to(where, base.means.dtype) * cycle_frames  # v·T: one cycle's travel
         offsets = scene.phase_offset
-        self.offset = (offsets[moving] if offsets is not None else torch.zeros(len(base))).to(base.means.dtype)
+        self.offset = (offsets[moving] if offsets is not None else torch.zeros(len(base))).to(where, base.means.dtype)
         self.n_static, self.n_moving = len(static), len(base)
         shift = scene.colour_shift
-        self.shift = None if shift is None or not bool(shift.any()) else shift[moving].to(base.colors.dtype)
+        self.shift = None if shift is None or not bool(shift.any()) else shift[moving].to(where, base.colors.dtype)
         self._step = torch.empty_like(self.travel)
         self.gaussians = GaussianSet.concat([static, base, base])
         self.population = torch.cat(
             [torch.full((n,), i, dtype=torch.int8) for i, n in enumerate((self.n_static, self.n_moving, self.n_moving))]
-        )
-        self.weight = torch.ones(len(self.population), dtype=base.means.dtype)
+        ).to(where)
+        self.weight = torch.ones(len(self.population), dtype=base.means.dtype, device=where)
 
     def __call__(self, phase_frames: float) -> GaussianSet:
         k = min(max(float(phase_frames), 0.0), self.n_frames)

@@ -84,9 +84,12 @@ def fit_gaussians(
         (grad,) = torch.autograd.grad(rgb, colors, residual)
         return grad * free
 
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []
     passes = 0  # rasterizer forward+backward passes: the budget ``iterations`` counts these
     converged = False
+    # On a GPU no step reads a value back to the host (a convergence test would stall the queue every pass): a
+    # converged CG takes zero-length steps instead of stopping; the CPU tests convergence and stops early.
+    test_convergence = device.type == "cpu"
     while passes < iterations and not converged:
         # (Re)start CG on the free colours: r = b − A x, s = Aᵀ r, p = s.
         colors = x.clone().requires_grad_(True)
@@ -94,26 +97,28 @@ def fit_gaussians(
         residual = target - rgb.detach()
         s = at_residual(rgb, colors, residual)
         passes += 1
-        p, gamma = s, float((s * s).sum())
+        p, gamma = s, (s * s).sum()
         for _ in range(ROUND_ITERS):
             if passes >= iterations:
                 break
-            if gamma <= TINY:
+            if test_convergence and float(gamma) <= TINY:
                 converged = True
                 break
+            live = gamma > TINY
             direction = p.clone().requires_grad_(True)
             q_graph = forward(direction)
             q = q_graph.detach()
-            alpha = gamma / max(float((q * q).sum()), TINY)
+            alpha = torch.where(live, gamma / (q * q).sum().clamp(min=TINY), torch.zeros_like(gamma))
             x = x + alpha * p
             residual = residual - alpha * q
             s = at_residual(q_graph, direction, residual)  # Aᵀ r of the new residual, through the same graph
-            gamma_new = float((s * s).sum())
-            p, gamma = s + (gamma_new / gamma) * p, gamma_new
+            gamma_new = (s * s).sum()
+            beta = torch.where(live, gamma_new / gamma.clamp(min=TINY), torch.zeros_like(gamma))
+            p, gamma = s + beta * p, gamma_new
             passes += 1
-            losses.append(float((residual * residual).mean()))
+            losses.append((residual * residual).mean())
             if callback is not None:
-                callback(len(losses) - 1, losses[-1])
+                callback(len(losses) - 1, float(losses[-1]))
         # Active set: colours past a bound are clamped there and stay fixed from now on.
         outside = (x < low) | (x > high)
         x = x.clamp(low, high)
@@ -121,4 +126,4 @@ def fit_gaussians(
     fitted = g.replace(colors=x.detach()).detach().to("cpu")
     with torch.no_grad():
         source_rgb = rasterize_gaussians(fitted.to(device), source.camera).rgb.clamp(0.0, 1.0).cpu()
-    return fitted, FitReport(losses, psnr_db(source_rgb, source.image))
+    return fitted, FitReport([float(v) for v in torch.stack(losses).cpu()] if losses else [], psnr_db(source_rgb, source.image))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from .trajectories import trajectory_cameras
 from .video import write_mp4
 
 HOLE_ALPHA = 0.9  # coverage below this counts as a hole in the statistics
+GPU_FRAMES_PER_CALL = 8  # frames per gsplat call on a GPU: amortises the per-call launch overhead
 
 
 @dataclass
@@ -44,14 +47,28 @@ def render_at(
 
 def to_uint8(out: RenderOutput) -> np.ndarray:
     """[H,W,3] uint8. Partly covered pixels are un-premultiplied so frame edges never darken."""
-    alpha = out.alpha.cpu().numpy()[..., None]
-    rgb = out.rgb.cpu().numpy() / np.maximum(alpha, 1e-3)
-    rgb = np.where(alpha > 1e-3, rgb, 0.0)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return frames_to_uint8(out.rgb[None], out.alpha[None])[0].cpu().numpy()
+
+
+def frames_to_uint8(rgb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Premultiplied rgb [B,H,W,3] and alpha [B,H,W] → un-premultiplied uint8 [B,H,W,3] on the same device (a GPU
+    then copies a quarter of the bytes float32 would need)."""
+    a = alpha[..., None]
+    value = torch.where(a > 1e-3, rgb / a.clamp(min=1e-3), torch.zeros_like(rgb))
+    return (value * 255.0 + 0.5).clamp(0, 255).to(torch.uint8)
 
 
 def trajectory_for(scene: Scene4D, preset: str, num_frames: int) -> list[Camera]:
     return trajectory_cameras(preset, num_frames, scene.source_camera, scene.depth_near, scene.meta.depth_focus)
+
+
+def batched_rendering(device: torch.device | str) -> bool:
+    """True where frames render many per call: a CUDA device with gsplat."""
+    if torch.device(device).type != "cuda":
+        return False
+    from .raster.cuda import gsplat_available
+
+    return gsplat_available()
 
 
 def render_frames(
@@ -61,8 +78,16 @@ def render_frames(
     device: torch.device | str = "cpu",
     stats: list[float] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batch: int = GPU_FRAMES_PER_CALL,
 ) -> Iterator[np.ndarray]:
-    """uint8 frames, frame i at time i / fps from ``cameras[i]``; hole fractions appended to ``stats``."""
+    """uint8 frames, frame i at time i / fps from ``cameras[i]``; hole fractions appended to ``stats``.
+
+    On a CUDA device with gsplat the animation states are computed on the GPU and ``batch`` frames go through one
+    rasterization call; elsewhere one frame at a time.
+    """
+    if batched_rendering(device):
+        yield from _render_frames_batched(scene, cameras, fps, torch.device(device), stats, progress, batch)
+        return
     states = LoopStates(scene)
     for i, camera in enumerate(cameras):
         out = render_at(scene, camera, i / fps, device, states)
@@ -71,6 +96,84 @@ def render_frames(
         if progress is not None:
             progress(i + 1, len(cameras))
         yield to_uint8(out)
+
+
+def _render_frames_batched(
+    scene: Scene4D,
+    cameras: list[Camera],
+    fps: float,
+    device: torch.device,
+    stats: list[float] | None,
+    progress: Callable[[int, int], None] | None,
+    batch: int,
+) -> Iterator[np.ndarray]:
+    from .raster.cuda import rasterize_gsplat_frames
+
+    states = LoopStates(scene, device)
+    template = states.gaussians
+    n, batch = len(template), max(1, min(batch, len(cameras)))
+    means = torch.empty((batch, n, 3), dtype=torch.float32, device=device)
+    opacities = torch.empty((batch, n), dtype=torch.float32, device=device)
+    colors = torch.empty((batch, n, 3), dtype=torch.float32, device=device)
+    pinned = torch.empty((batch, cameras[0].height, cameras[0].width, 3), dtype=torch.uint8)
+    pinned = pinned.pin_memory() if device.type == "cuda" else pinned  # page-locked: a fast device → host copy
+    with torch.no_grad():
+        for start in range(0, len(cameras), batch):
+            chunk = cameras[start:start + batch]
+            for j, _camera in enumerate(chunk):
+                state = states(phase_at(scene, (start + j) / fps))
+                means[j].copy_(state.means)
+                opacities[j].copy_(state.opacities)
+                colors[j].copy_(state.colors)
+            b = len(chunk)
+            world_to_camera = torch.stack([c.world_to_camera for c in chunk]).to(device)
+            K = torch.stack([c.K for c in chunk]).to(device)
+            rgb, alpha = rasterize_gsplat_frames(means[:b], template.quats, template.scales, opacities[:b],
+                                                 colors[:b], world_to_camera, K, chunk[0].width, chunk[0].height)
+            pinned[:b].copy_(frames_to_uint8(rgb, alpha))
+            if stats is not None:
+                stats.extend((alpha < HOLE_ALPHA).float().mean(dim=(1, 2)).tolist())
+            for j in range(b):
+                if progress is not None:
+                    progress(start + j + 1, len(cameras))
+                yield pinned[j].numpy().copy()
+
+
+def prefetched(items: Iterator[np.ndarray], depth: int = 2 * GPU_FRAMES_PER_CALL) -> Iterator[np.ndarray]:
+    """``items`` produced by a background thread up to ``depth`` ahead, so a GPU renders while the encoder is fed.
+    Errors in the producer are raised here."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            buffer.put((done, exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if isinstance(item, tuple) and item and item[0] is done:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=60)
 
 
 def render_video(
@@ -86,5 +189,8 @@ def render_video(
     num_frames = check_video(seconds, fps)  # ranges and limits.LIMITS.max_video_frames, before any frame is rendered
     cameras = trajectory_for(scene, trajectory, num_frames)
     holes: list[float] = []
-    path = write_mp4(render_frames(scene, cameras, fps, device, holes, progress), out_path, fps)
+    frames = render_frames(scene, cameras, fps, device, holes, progress)
+    if batched_rendering(device):
+        frames = prefetched(frames)
+    path = write_mp4(frames, out_path, fps)
     return VideoResult(path, num_frames, scene.source_camera.width, scene.source_camera.height, fps, holes)

@@ -78,4 +78,48 @@ def rasterize_gsplat(
     return rgb, alpha, depth
 
 
-__all__ = ["GSPLAT_PIP", "gsplat_available", "rasterize_gsplat"]
+def rasterize_gsplat_frames(
+    means: torch.Tensor,
+    quats: torch.Tensor,
+    scales: torch.Tensor,
+    opacities: torch.Tensor,
+    colors: torch.Tensor,
+    world_to_camera: torch.Tensor,
+    K: torch.Tensor,
+    width: int,
+    height: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """B frames in one gsplat call, each its own Gaussian state seen by its own camera (a video's frames).
+
+    means [B,N,3], opacities [B,N], colors [B,N,3] per frame; quats [N,4] and scales [N,3] shared (animation moves
+    Gaussians, it never turns or resizes them); world_to_camera [B,4,4], K [B,3,3]. Returns rgb [B,H,W,3]
+    (premultiplied: no background) and alpha [B,H,W], float32, with exactly :func:`rasterize_gsplat`'s options.
+    """
+    gsplat = _import_gsplat()
+    if not means.is_cuda:
+        raise ValueError(f"the 'gsplat' raster backend needs CUDA tensors, got means on {means.device}")
+    frames = means.shape[0]
+    f32 = torch.float32
+    render, alphas, _meta = gsplat.rasterization(
+        means.to(f32),
+        quats.to(f32).expand(frames, -1, -1),
+        scales.to(f32).expand(frames, -1, -1),
+        opacities.to(f32),
+        colors.to(f32),
+        world_to_camera.to(device=means.device, dtype=f32)[:, None],  # [B, C=1, 4, 4]
+        K.to(device=means.device, dtype=f32)[:, None],
+        width,
+        height,
+        near_plane=NEAR_PLANE,
+        far_plane=FAR_PLANE,
+        radius_clip=0.0,
+        eps2d=EPS2D,
+        packed=False,
+        tile_size=16,
+        render_mode="RGB",
+        rasterize_mode="classic",
+    )
+    return render[:, 0], alphas[:, 0, :, :, 0]
+
+
+__all__ = ["GSPLAT_PIP", "gsplat_available", "rasterize_gsplat", "rasterize_gsplat_frames"]

@@ -1,0 +1,261 @@
+"""Photo → video + scene + the Space's downloads, timed stage by stage (issue P), on whatever machine runs it.
+
+    python benchmarks/speed.py [--photo examples/china.jpg] [--upscale 2] [--long-side 1024] [--seconds 4]
+                               [--fps 30] [--trajectory circle] [--device auto] [--out FILE.md]
+
+What it runs is the library's own API, exactly as the CLI and the Space call it: ``pipeline.build`` (its per-stage
+timings), ``render.render_frames`` / ``render.render_video`` and ``exporters.export_scene`` for each of
+``exporters.DEFAULT_DOWNLOADS``. A small warm-up build first compiles what compiles on first use (gsplat's CUDA
+extension, numba kernels), so the table is the warm cost a Space's second request sees; the first-call compile is
+reported on its own line.
+
+Each row has a *floor*: the time the bytes the stage must move (or the frames it must encode) take at this
+machine's own measured rates (host copy GB/s, disk write GB/s, GPU copy GB/s, x264 frames/s on these frames), so
+the gap between a stage and the hardware is visible. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import exporters  # noqa: E402
+from landscape4d import Settings, build  # noqa: E402
+from landscape4d.camera import Camera, intrinsics_from_fov  # noqa: E402
+from landscape4d.pipeline import resolve_device  # noqa: E402
+from landscape4d.render import batched_rendering, render_frames, render_video, trajectory_for  # noqa: E402
+from landscape4d.settings import DEFAULT_FOV_DEG  # noqa: E402
+from landscape4d.video import write_mp4  # noqa: E402
+
+GB = 1e9
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
+    return f"CPU {platform.machine()}, {os.cpu_count()} cores (torch {torch.__version__})"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_rates(device: torch.device, folder: Path) -> dict[str, float]:
+    """This machine's own rates: host memory copy, disk write (with fsync), GPU memory copy (GB/s)."""
+    rates: dict[str, float] = {}
+    block = np.ones(256 * 2**20, np.uint8)
+    out = np.empty_like(block)
+    t = time.perf_counter()
+    for _ in range(4):
+        np.copyto(out, block)
+    rates["host_copy"] = 4 * 2 * block.nbytes / (time.perf_counter() - t) / GB  # read + write
+    path = folder / "rate.bin"
+    t = time.perf_counter()
+    with open(path, "wb") as f:
+        f.write(block.tobytes())
+        f.flush()
+        os.fsync(f.fileno())
+    rates["disk_write"] = block.nbytes / (time.perf_counter() - t) / GB
+    path.unlink()
+    if device.type == "cuda":
+        a = torch.empty(2**30, dtype=torch.uint8, device=device)
+        b = torch.empty_like(a)
+        b.copy_(a)
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(10):
+            b.copy_(a)
+        sync(device)
+        rates["gpu_copy"] = 10 * 2 * a.numel() / (time.perf_counter() - t) / GB
+        host = torch.empty(2**28, dtype=torch.uint8).pin_memory()
+        t = time.perf_counter()
+        host.copy_(a[: host.numel()])
+        sync(device)
+        rates["gpu_to_host"] = host.numel() / (time.perf_counter() - t) / GB
+        del a, b, host
+    return rates
+
+
+def first_call_compile(device: torch.device) -> float | None:
+    """Seconds for gsplat's first rasterization in this process (its CUDA extension JIT-compiles or loads from
+    ``TORCH_EXTENSIONS_DIR``); None without CUDA/gsplat."""
+    if not batched_rendering(device):
+        return None
+    from landscape4d.gaussians import random_gaussians
+    from landscape4d.raster import rasterize_gaussians
+    from landscape4d.camera import identity_camera
+
+    t = time.perf_counter()
+    rasterize_gaussians(random_gaussians(100).to(device), identity_camera(64, 48))
+    sync(device)
+    return time.perf_counter() - t
+
+
+def camera_720p(scene_camera: Camera) -> Camera:
+    """The photo's camera at 1280×720 (same pose and horizontal field of view)."""
+    width, height = 1280, 720
+    return Camera(intrinsics_from_fov(width, height, DEFAULT_FOV_DEG), scene_camera.world_to_camera, width, height)
+
+
+def render_only(scene, cameras, fps, device) -> tuple[float, list[np.ndarray]]:
+    sync(device)
+    t = time.perf_counter()
+    frames = list(render_frames(scene, cameras, fps, device))
+    sync(device)
+    return time.perf_counter() - t, frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photo", default="examples/china.jpg")
+    parser.add_argument("--upscale", type=float, default=1.0, help="resize the photo first (china.jpg is 640 px)")
+    parser.add_argument("--long-side", type=int, default=None, help="working size; default 1024 on CUDA, 512 on CPU")
+    parser.add_argument("--seconds", type=float, default=None, help="default 4 on CUDA, 3 on CPU")
+    parser.add_argument("--fps", type=float, default=None, help="default 30 on CUDA, 15 on CPU")
+    parser.add_argument("--trajectory", default="circle")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-720p", action="store_true", help="skip the 1280×720 render-only rows")
+    parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    gpu = device.type == "cuda"
+    long_side = args.long_side or (1024 if gpu else 512)
+    seconds = args.seconds or (4.0 if gpu else 3.0)
+    fps = args.fps or (30.0 if gpu else 15.0)
+    folder = Path(tempfile.mkdtemp(prefix="l4d_speed_"))
+    image = cv2.imread(args.photo, cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"cannot read {args.photo}")
+    if args.upscale != 1.0:
+        image = cv2.resize(image, None, fx=args.upscale, fy=args.upscale, interpolation=cv2.INTER_CUBIC)
+    photo_path = folder / "photo.png"
+    cv2.imwrite(str(photo_path), image)
+    settings = Settings(long_side=long_side, device=str(device))
+    rows: list[tuple[str, float, float | None, str]] = []  # (stage, seconds, floor seconds, note)
+
+    rates = measure_rates(device, folder)
+    compile_s = first_call_compile(device)
+
+    # Warm-up: a small build, render and every export, so numba/CUDA first-use costs stay out of the table.
+    t = time.perf_counter()
+    warm = build(str(photo_path), replace(settings, long_side=128, num_views=2, fit_iters=2)).scene
+    list(render_frames(warm, trajectory_for(warm, args.trajectory, 3), fps, device))
+    for _key, fmt, _label, options in exporters.DEFAULT_DOWNLOADS:
+        exporters.export_scene(warm, fmt, folder / "warm" / fmt, **options)
+    warm_s = time.perf_counter() - t
+    if gpu:
+        torch.cuda.reset_peak_memory_stats(device)
+
+    t = time.perf_counter()
+    result = build(str(photo_path), settings)
+    sync(device)
+    build_s = time.perf_counter() - t
+    scene = result.scene
+    n = len(scene.gaussians)
+    width, height = scene.source_camera.width, scene.source_camera.height
+    for stage, value in result.timings_s.items():
+        rows.append((f"build: {stage}", value, None, ""))
+    rows.append(("build (all)", build_s, None, f"{n:,} Gaussians ({int(scene.moving.sum()):,} moving), {width}×{height}"))
+
+    t = time.perf_counter()
+    scene_path = scene.save(folder / "scene.l4d.npz")
+    save_s = time.perf_counter() - t
+    size = scene_path.stat().st_size
+    rows.append(("scene file", save_s, size / GB / rates["disk_write"], f"{size / 1e6:.1f} MB"))
+
+    num_frames = int(round(seconds * fps))
+    cameras = trajectory_for(scene, args.trajectory, num_frames)
+    render_s, frames = render_only(scene, cameras, fps, device)
+    frame_bytes = width * height * 3
+    floor = num_frames * frame_bytes / GB / rates.get("gpu_to_host", rates["host_copy"])
+    rows.append((f"render only, {width}×{height}", render_s, floor,
+                 f"{num_frames / render_s:.0f} frames/s ({num_frames} frames)"))
+    parity = None
+    if batched_rendering(device):  # the batched GPU path against gsplat one frame per call (render_at)
+        from landscape4d.animate import LoopStates
+        from landscape4d.render import render_at, to_uint8
+
+        states = LoopStates(scene)
+        parity = max(int(np.abs(to_uint8(render_at(scene, cameras[i], i / fps, device, states)).astype(int)
+                                - frames[i].astype(int)).max()) for i in range(min(10, num_frames)))
+    t = time.perf_counter()
+    write_mp4(iter(frames), folder / "encode_only.mp4", fps)
+    encode_s = time.perf_counter() - t
+    pipe_floor = num_frames * frame_bytes / GB / rates["host_copy"]
+    rows.append(("encode only (x264)", encode_s, pipe_floor, f"{num_frames / encode_s:.0f} frames/s"))
+    del frames
+    t = time.perf_counter()
+    video = render_video(scene, args.trajectory, seconds, fps, folder / "video.mp4", device)
+    video_s = time.perf_counter() - t
+    rows.append(("render + encode", video_s, max(render_s, encode_s),
+                 f"{num_frames / video_s:.0f} frames/s, {video.path.stat().st_size / 1e6:.1f} MB"))
+
+    if not args.skip_720p:
+        cams720 = [camera_720p(c) for c in trajectory_for(scene, args.trajectory, num_frames)]
+        s720, _ = render_only(scene, cams720, fps, device)
+        rows.append((f"render only, 1280×720, {n:,} Gaussians", s720, None, f"{num_frames / s720:.0f} frames/s"))
+        if n > 500_000:
+            keep = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:500_000].sort().values
+            s500, _ = render_only(scene.subset(keep), cams720, fps, device)
+            rows.append(("render only, 1280×720, 500,000 Gaussians", s500, None, f"{num_frames / s500:.0f} frames/s"))
+
+    exports_s = 0.0
+    for key, fmt, label, options in exporters.DEFAULT_DOWNLOADS:
+        t = time.perf_counter()
+        out = exporters.export_scene(scene, fmt, folder / "files" / key, **options)
+        took = time.perf_counter() - t
+        exports_s += took
+        total = sum(out.sizes.values())
+        rows.append((f"export {label}", took, total / GB / rates["disk_write"], f"{total / 1e6:.1f} MB"))
+
+    end_to_end = build_s + save_s + video_s + exports_s
+    rows.append(("**photo → video + scene + downloads**", end_to_end, None, "build + scene file + video + exports"))
+    peak_gpu = torch.cuda.max_memory_allocated(device) / GB if gpu else float("nan")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux → GB
+
+    lines = [
+        f"# Speed: photo → video + downloads ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Command: `python benchmarks/speed.py {' '.join(sys.argv[1:])}`",
+        f"Device: {device_name(device)}; gsplat batched rendering: {batched_rendering(device)}.",
+        f"Photo: `{args.photo}` ×{args.upscale:g} → working size {width}×{height}; video {seconds:g} s at {fps:g} fps "
+        f"({num_frames} frames, `{args.trajectory}`); classic backends.",
+        f"Measured rates: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in rates.items()) + ".",
+        f"First-call compile (gsplat extension load/JIT in this process): "
+        + (f"{compile_s:.1f} s" if compile_s is not None else "n/a (no CUDA/gsplat)")
+        + f"; warm-up (128 px build, render, exports): {warm_s:.1f} s.",
+        f"Peak GPU memory: {peak_gpu:.2f} GB; peak host RSS: {peak_rss:.2f} GB.",
+        f"Batched GPU frames vs one gsplat call per frame, first 10 frames: max |Δ| = {parity} levels."
+        if parity is not None else "Rendering: one frame per call (no CUDA/gsplat).",
+        "",
+        "| stage | seconds | floor s | note |",
+        "|---|---|---|---|",
+    ]
+    for stage, value, floor, note in rows:
+        lines.append(f"| {stage} | {value:.2f} | {'' if floor is None else f'{floor:.2f}'} | {note} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
