@@ -88,7 +88,7 @@ def _byte_level_tokenizer(folder: Path) -> None:
     tokens.mkdir(parents=True, exist_ok=True)
     (tokens / "vocab.json").write_text(json.dumps(vocab))
     (tokens / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer(str(tokens / "vocab.json"), str(tokens / "merges.txt"))
+    return CLIPTokenizer(str(tokens / "vocab.json"), str(tokens / "merges.txt"), model_max_length=77)  # as SD2's
 
 
 def save_sd2_inpainting(folder: Path) -> Path:
