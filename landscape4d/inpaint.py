@@ -33,13 +33,34 @@ def near_side(depth_m: np.ndarray, hole: np.ndarray, radius_px: int | None = Non
     """
     if radius_px is None:
         radius_px = max(7, round(BOUNDARY_FRACTION * max(depth_m.shape)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
     valid_depth = np.where(hole, 0.0, depth_m).astype(np.float32)
     # The far side may lie across the hole: look twice as far for it as the band reaches.
-    far_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * radius_px + 1, 4 * radius_px + 1))
-    far_around = cv2.dilate(valid_depth, far_kernel)
-    around_hole = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & ~hole
+    far_around = disk_max(valid_depth, 2 * radius_px)
+    around_hole = disk_max(hole.astype(np.uint8), radius_px).astype(bool) & ~hole
     return around_hole & (valid_depth < NEAR_RATIO * far_around)
+
+
+def disk_max(values: np.ndarray, radius_px: int) -> np.ndarray:
+    """Maximum over a disk of ``radius_px`` around every pixel (a grey dilation with an elliptic kernel).
+
+    A disk wider than 32 px is taken on a grid of blocks of radius/16 pixels (block maxima, a disk of radius/block
+    + √2 blocks, each block's value repeated): a dilation costs its kernel's area per pixel, and at 1024 px the
+    exact one took up to 1 s a view. The result covers the exact disk and reaches at most ~3 blocks further.
+    """
+    block = max(1, radius_px // 16)
+    if block == 1:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius_px + 1, 2 * radius_px + 1))
+        return cv2.dilate(values, kernel)
+    height, width = values.shape
+    rows, cols = -(-height // block), -(-width // block)
+    padded = np.zeros((rows * block, cols * block), values.dtype)
+    padded[:height, :width] = values  # zero padding: values here are depths and masks, never negative
+    coarse = padded.reshape(rows, block, cols, block).max(axis=(1, 3))
+    # Blocks apart (centre to centre) two pixels within the radius can be: up to radius / block + √2.
+    reach = int(np.ceil(radius_px / block + np.sqrt(2.0)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    coarse = cv2.dilate(coarse, kernel)
+    return np.repeat(np.repeat(coarse, block, axis=0), block, axis=1)[:height, :width]
 
 
 def push_pull_fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -104,23 +104,36 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
     need = np.minimum(TAPER_MARGIN_PX, inward[rows, cols] - 0.5)
     n = float(flow.travel_frames)
 
+    uv_np, z_np = uv.numpy(), z.numpy()
+    longest = 4 * max(height, width)
+
     def leaves(index: np.ndarray, scale: torch.Tensor) -> np.ndarray:
         """[len(index)] bool: the paths of particles ``index`` at ``scale`` × their velocity leave the region."""
-        p, vv, start, depth = points[index], v[index] * scale[:, None], uv[index], z[index]
+        p, vv, start = points[index], v[index] * scale[:, None], uv_np[index]
+        own_i, need_i = own[index], need[index]
         bad = np.zeros(len(index), bool)
         for sign in (1.0, -1.0):
             end_uv, end_z = project_points(p + sign * n * vv, camera)
-            bad |= (end_z <= 0.01 * depth).numpy()
-            length = (end_uv - start).norm(dim=-1).numpy()
-            samples = int(min(np.ceil(length.max(initial=0.0)), 4 * max(height, width))) + 1
-            for j in range(1, samples + 1):
-                frac = min(1.0, j / samples)
-                pos = (start + (end_uv - start) * frac).floor().long().numpy()
+            bad |= end_z.numpy() <= 0.01 * z_np[index]
+            delta = end_uv.numpy() - start
+            length = np.hypot(delta[:, 0], delta[:, 1])
+            # Each path is sampled at its own step (under a pixel), and only while it is still inside: most paths
+            # are short, so the work follows the total path length, not the longest path × the particle count.
+            steps = np.minimum(np.ceil(length), longest).astype(np.int64) + 1
+            active = np.flatnonzero(~bad & (length > 0.5))  # a path shorter than half a pixel never leaves
+            j = 1
+            while active.size:
+                frac = np.minimum(1.0, j / steps[active])
+                pos = np.floor(start[active] + delta[active] * frac[:, None]).astype(np.int64)
                 x, y = pos[:, 0], pos[:, 1]
                 inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-                ok = np.zeros(len(index), bool)
-                ok[inside] = (region_id[y[inside], x[inside]] == own[index][inside]) & (inward[y[inside], x[inside]] >= need[index][inside])
-                bad |= ~ok & (length * frac > 0.5)
+                ok = np.zeros(active.size, bool)
+                xi, yi, ai = x[inside], y[inside], active[inside]
+                ok[inside] = (region_id[yi, xi] == own_i[ai]) & (inward[yi, xi] >= need_i[ai])
+                fail = ~ok & (length[active] * frac > 0.5)
+                bad[active[fail]] = True
+                active = active[~fail & (j < steps[active])]
+                j += 1
         return bad
 
     # Full speed where the path fits; elsewhere the largest fitting fraction, by bisection (a coarse fixed step

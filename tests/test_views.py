@@ -73,3 +73,25 @@ def test_generate_views_makes_each_views_gaussians_once(monkeypatch):
     gaussians, origin = gaussians_from_views(views)
     assert set(origin.unique().tolist()) <= set(range(len(views))) and len(gaussians) == int(sum(
         view.new_content.sum() for view in views))
+
+
+def test_disk_max_covers_the_exact_disk_and_reaches_at_most_a_block_further() -> None:
+    import cv2
+
+    from landscape4d.inpaint import disk_max
+
+    rng = np.random.default_rng(0)
+    values = np.zeros((300, 420), np.float32)
+    values[rng.integers(0, 300, 40), rng.integers(0, 420, 40)] = rng.uniform(1, 5, 40).astype(np.float32)
+    radius = 60  # blocks of 3 px
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    exact = cv2.dilate(values, kernel)
+    fast = disk_max(values, radius)
+    assert fast.shape == values.shape and fast.dtype == values.dtype
+    assert (fast >= exact).all()  # never misses what the exact disk sees
+    reach = radius + 4 * 3  # the coarse disk's reach (radius + √2 blocks, rounded up) and a block's diagonal
+    wider = cv2.dilate(values, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    assert (fast <= wider).all()  # and never reaches further than that
+    assert (fast > exact).mean() < 0.25
+    small = disk_max(values, 7)  # small radii stay the exact dilation
+    np.testing.assert_array_equal(small, cv2.dilate(values, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))))
