@@ -100,15 +100,19 @@ def frame_splats(
     (a ``LoopStates`` of this scene) when exporting many frames: the scene is then laid out once."""
     states = states or LoopStates(scene)
     splats = SplatArrays.from_gaussians(states(phase_frames))  # subset() below copies out of the shared buffer
-    population = states.population.numpy()
     visible = states.weight.detach().cpu().numpy() >= min_weight
-    counts = {
+    return splats.subset(visible), frame_counts(states, visible)
+
+
+def frame_counts(states: LoopStates, visible: np.ndarray) -> dict[str, int]:
+    """Gaussians per slot of ``states``' current frame that are ``visible`` [M], and how many are not."""
+    population = states.population.cpu().numpy()
+    return {
         "static": int((population == POPULATION_STATIC).sum()),
         "slot_a": int((visible & (population == POPULATION_SLOT_A)).sum()),
         "slot_b": int((visible & (population == POPULATION_SLOT_B)).sum()),
         "dropped_invisible": int((~visible).sum()),
     }
-    return splats.subset(visible), counts
 
 
 def splatv_report(

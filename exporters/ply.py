@@ -15,11 +15,13 @@ largest |component| of w x y z, then the other three as 10-bit unorm of ``c/√2
 from __future__ import annotations
 
 import io
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from plyfile import PlyData, PlyElement
 
-from .arrays import SplatArrays, drop_invalid, log_scales, logit_opacities, sh_dc, unit_quats
+from .arrays import SplatArrays, drop_invalid, invalid_mask, log_scales, logit_opacities, sh_dc, unit_quats
 
 COMPRESSED_CHUNK = 256  # splats per chunk in the compressed .ply
 COMPRESSED_LOG_SCALE_RANGE = (-20.0, 20.0)  # chunk log-scale bounds are clamped to this (as the readers expect)
@@ -119,18 +121,18 @@ def pack_smallest_three(quats: np.ndarray) -> np.ndarray:
     return (largest.astype(np.uint32) << 30) | (packed[:, 0] << 20) | (packed[:, 1] << 10) | packed[:, 2]
 
 
-def encode_compressed_ply(splats: SplatArrays) -> bytes:
-    """PlayCanvas/SuperSplat compressed ``.ply`` bytes (SH degree 0: no ``sh`` element)."""
-    splats = drop_invalid(splats, context="compressed ply")[0]
-    n = len(splats)
-    order = morton_order(splats.means) if n else np.zeros(0, dtype=np.int64)
-    s = splats.subset(order)
+def compressed_rows(
+    means: np.ndarray, log_s: np.ndarray, colors: np.ndarray, opacities: np.ndarray, rotation: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``chunk`` rows [C,18] and ``vertex`` rows [N,4] of splats already in file order.
+
+    ``log_s`` are the clamped natural-log scales and ``rotation`` the ``pack_smallest_three`` words (neither depends
+    on the chunk, so a caller encoding many frames of the same Gaussians computes them once).
+    """
+    n = len(means)
     starts = np.arange(0, n, COMPRESSED_CHUNK)
     chunk = np.arange(n) // COMPRESSED_CHUNK
-
-    means = s.means.astype(np.float64)
-    log_s = np.clip(log_scales(s.scales).astype(np.float64), *COMPRESSED_LOG_SCALE_RANGE)
-    colors = s.colors.astype(np.float64)
+    means, log_s, colors = (np.asarray(v, dtype=np.float64) for v in (means, log_s, colors))
     chunk_rows = np.zeros((len(starts), 18), dtype="<f4")
     vertex = np.zeros((n, 4), dtype="<u4")
     if n:
@@ -142,16 +144,100 @@ def encode_compressed_ply(splats: SplatArrays) -> bytes:
         p_lo, p_hi, s_lo, s_hi, c_lo, c_hi = (chunk_rows[:, i : i + 3].astype(np.float64) for i in range(0, 18, 3))
         rgb = _normalise(colors, c_lo, c_hi, chunk)
         vertex[:, 0] = _pack_11_10_11(_normalise(means, p_lo, p_hi, chunk))
-        vertex[:, 1] = pack_smallest_three(s.quats)
+        vertex[:, 1] = rotation
         vertex[:, 2] = _pack_11_10_11(_normalise(log_s, s_lo, s_hi, chunk))
         vertex[:, 3] = (
-            (_unorm(rgb[:, 0], 8) << 24) | (_unorm(rgb[:, 1], 8) << 16) | (_unorm(rgb[:, 2], 8) << 8) | _unorm(s.opacities, 8)
+            (_unorm(rgb[:, 0], 8) << 24) | (_unorm(rgb[:, 1], 8) << 16) | (_unorm(rgb[:, 2], 8) << 8) | _unorm(opacities, 8)
         )
+    return chunk_rows, vertex
+
+
+def compressed_log_scales(scales: np.ndarray) -> np.ndarray:
+    """Natural-log scales [N,3] clamped to ``COMPRESSED_LOG_SCALE_RANGE`` (float64, as the packing expects)."""
+    return np.clip(log_scales(scales).astype(np.float64), *COMPRESSED_LOG_SCALE_RANGE)
+
+
+def compressed_header(chunks: int, splats: int) -> bytes:
+    """The ASCII header of a compressed ``.ply`` with ``chunks`` chunk rows and ``splats`` vertex rows."""
     chunk_names = [f"{kind}_{axis}" for kind in ("min", "max") for axis in "xyz"]
     chunk_names += [f"{kind}_scale_{axis}" for kind in ("min", "max") for axis in "xyz"]
     chunk_names += [f"{kind}_{c}" for kind in ("min", "max") for c in "rgb"]
     vertex_names = ["packed_position", "packed_rotation", "packed_scale", "packed_color"]
-    header = ["ply", "format binary_little_endian 1.0", f"element chunk {len(starts)}"]
+    header = ["ply", "format binary_little_endian 1.0", f"element chunk {chunks}"]
     header += [f"property float {name}" for name in chunk_names]
-    header += [f"element vertex {n}"] + [f"property uint {name}" for name in vertex_names] + ["end_header", ""]
-    return "\n".join(header).encode("ascii") + chunk_rows.tobytes() + vertex.tobytes()
+    header += [f"element vertex {splats}"] + [f"property uint {name}" for name in vertex_names] + ["end_header", ""]
+    return "\n".join(header).encode("ascii")
+
+
+def encode_compressed_ply(splats: SplatArrays) -> bytes:
+    """PlayCanvas/SuperSplat compressed ``.ply`` bytes (SH degree 0: no ``sh`` element)."""
+    splats = drop_invalid(splats, context="compressed ply")[0]
+    order = morton_order(splats.means) if len(splats) else np.zeros(0, dtype=np.int64)
+    s = splats.subset(order)
+    chunk_rows, vertex = compressed_rows(s.means, compressed_log_scales(s.scales), s.colors, s.opacities,
+                                         pack_smallest_three(s.quats))
+    return compressed_header(len(chunk_rows), len(vertex)) + chunk_rows.tobytes() + vertex.tobytes()
+
+
+def _warn_dropped(dropped: int, total: int) -> None:
+    if dropped:
+        message = f"compressed ply: dropped {dropped} of {total} Gaussians with NaN/inf values"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class FrameTail:
+    """The rows of one frame that ``CompressedPlyFrames`` sorts and encodes per frame (copies, safe in a worker)."""
+
+    rows: np.ndarray  # [T] layout rows
+    means: np.ndarray  # [T,3]
+    opacities: np.ndarray  # [T]
+    colors: np.ndarray  # [T,3]
+
+
+class CompressedPlyFrames:
+    """Compressed ``.ply`` frames of one layout of splats whose first ``n_fixed`` rows never change (the static
+    Gaussians of a loop) and whose other rows change position, opacity and colour and come and go per frame.
+
+    The fixed rows are Morton-sorted and packed once into whole chunks at the start of every frame; per frame only
+    the rest (the changing rows drawn in it, and the < 256 fixed rows that do not fill a chunk) is sorted, chunked
+    and packed. Rotations and scales never change, so they are packed once for every row. Readers see the same
+    splats with the same per-chunk quantisation as ``encode_compressed_ply``; only the order of splats differs.
+    """
+
+    def __init__(self, layout: SplatArrays, n_fixed: int) -> None:
+        # ``layout``: every row at any frame (the fixed rows as they are in every frame; rotations and scales).
+        self.valid = ~invalid_mask(layout)  # per frame only positions, opacities and colours are checked again
+        _warn_dropped(int((~self.valid).sum()), len(layout))
+        self.rotation = pack_smallest_three(np.where(self.valid[:, None], layout.quats, 1.0))
+        self.log_s = compressed_log_scales(layout.scales)
+        fixed = np.flatnonzero(self.valid[:n_fixed])
+        fixed = fixed[morton_order(layout.means[fixed])] if len(fixed) else fixed
+        whole = len(fixed) - len(fixed) % COMPRESSED_CHUNK
+        self.n_fixed = n_fixed
+        self.loose = fixed[whole:]  # fixed rows sorted with each frame's changing rows
+        rows = fixed[:whole]
+        chunk_rows, vertex = compressed_rows(layout.means[rows], self.log_s[rows], layout.colors[rows],
+                                             layout.opacities[rows], self.rotation[rows])
+        self.fixed_chunks, self.fixed_vertex = chunk_rows.tobytes(), vertex.tobytes()
+        self.n_fixed_chunks, self.n_fixed_splats = len(chunk_rows), len(rows)
+
+    def tail(self, means: np.ndarray, opacities: np.ndarray, colors: np.ndarray, drawn: np.ndarray) -> FrameTail:
+        """Copy out one frame's per-frame rows: ``means`` [R,3], ``opacities`` [R], ``colors`` [R,3] of every layout row
+        at this frame, ``drawn`` [R] bool (the changing rows drawn in this frame; fixed rows are always drawn)."""
+        changing = np.flatnonzero(drawn[self.n_fixed :] & self.valid[self.n_fixed :]) + self.n_fixed
+        rows = np.concatenate([self.loose, changing])
+        return FrameTail(rows, means[rows].astype(np.float32), opacities[rows].astype(np.float32),
+                         colors[rows].astype(np.float32))
+
+    def encode(self, tail: FrameTail) -> bytes:
+        """The frame's compressed ``.ply`` bytes (rows with non-finite values are left out)."""
+        finite = np.isfinite(tail.means).all(axis=1) & np.isfinite(tail.colors).all(axis=1) & np.isfinite(tail.opacities)
+        _warn_dropped(int((~finite).sum()), len(finite))
+        means, opacities, colors, rows = (v[finite] for v in (tail.means, tail.opacities, tail.colors, tail.rows))
+        order = morton_order(means) if len(rows) else np.zeros(0, dtype=np.int64)
+        rows = rows[order]
+        chunk_rows, vertex = compressed_rows(means[order], self.log_s[rows], colors[order], opacities[order],
+                                             self.rotation[rows])
+        header = compressed_header(self.n_fixed_chunks + len(chunk_rows), self.n_fixed_splats + len(vertex))
+        return b"".join([header, self.fixed_chunks, chunk_rows.tobytes(), self.fixed_vertex, vertex.tobytes()])

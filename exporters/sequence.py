@@ -9,21 +9,30 @@ the time).
 Frame formats: ``ply`` (INRIA float, 248 bytes a splat with SH 0), ``compressed_ply`` (PlayCanvas, 16 bytes a
 splat plus 72 bytes per 256; read by SuperSplat, not by gsplat.js), ``splat`` (32 bytes). ``ply`` and
 ``compressed_ply`` share the ``.ply`` extension, so a sequence holds at most one of them; ``splat`` frames can be
-added alongside.
+added alongside. Compressed frames start with the static Gaussians' whole chunks, packed once for the sequence
+(``ply.CompressedPlyFrames``); only the moving ones are sorted and packed per frame.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from landscape4d.scene import Scene4D
+import numpy as np
+import torch
 
 from landscape4d.animate import LoopStates
+from landscape4d.scene import Scene4D
 
-from .loop import frame_splats
-from .ply import encode_compressed_ply, encode_ply
+from .arrays import SplatArrays
+from .loop import frame_counts
+from .ply import CompressedPlyFrames, encode_compressed_ply, encode_ply
 from .splat import encode_splat
 from .viewer_html import zip_entry
 
@@ -55,6 +64,49 @@ def check_frame_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]
     return formats
 
 
+def default_workers() -> int:
+    """Threads that encode frames: the CPUs this process may use (at most 8; NumPy and zlib release the GIL)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
+@contextmanager
+def single_threaded_torch() -> Iterator[None]:
+    """Torch on one thread while the frame encoders run: a state is a few element-wise ops on the moving Gaussians
+    (milliseconds on one core); torch's thread team, competing with the encoder threads (and other processes) for
+    the cores, made the same states 7–50× slower on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _frame_jobs(
+    pool: ThreadPoolExecutor, states: LoopStates, compressed: CompressedPlyFrames | None, formats: tuple[str, ...],
+    visible: np.ndarray,
+) -> list[Future]:
+    """Submit the encoders of the frame ``states`` holds now. Whatever a job reads is copied out here first: the next
+    ``states(phase)`` call rewrites the shared buffers while the jobs run."""
+    gaussians = states.gaussians
+    jobs = []
+    splats = None
+    for fmt in formats:
+        if fmt == "compressed_ply":
+            means, opacities, colors = (v.detach().cpu().numpy() for v in (gaussians.means, gaussians.opacities,
+                                                                            gaussians.colors))
+            jobs.append(pool.submit(compressed.encode, compressed.tail(means, opacities, colors, visible)))
+        else:
+            if splats is None:
+                splats = SplatArrays.from_gaussians(gaussians).subset(visible)  # subset() copies
+            jobs.append(pool.submit(FRAME_FORMATS[fmt][1], splats))
+    return jobs
+
+
 def write_sequence_zip(
     scene: Scene4D,
     path: str | Path,
@@ -62,28 +114,52 @@ def write_sequence_zip(
     stride: int = 1,
     min_weight: float = 1.0 / 255.0,
     prefix: str = "frame",
+    workers: int | None = None,
 ) -> dict:
-    """Write the sequence zip (frames are encoded and written one at a time). Returns per-frame statistics."""
+    """Write the sequence zip. Returns per-frame statistics.
+
+    Frames are encoded by ``workers`` threads (default ``default_workers()``) and written in order as they finish, a
+    few frames ahead at most: the bytes do not depend on the number of workers.
+    """
     formats = check_frame_formats(formats)
     phases = frame_phases(scene.loop_frames, stride)
     if not prefix or not prefix.replace("_", "").replace("-", "").isalnum() or prefix[-1].isdigit():
         raise ValueError(f"frame prefix must be letters/digits/_/- and not end in a digit, got {prefix!r}")
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = []
     started = time.perf_counter()
     tmp = path.with_name(path.name + ".tmp")
     states = LoopStates(scene)  # lay the scene out once, not per frame
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+    # The static Gaussians fill the same whole chunks of every compressed frame: packed once.
+    compressed = None
+    if "compressed_ply" in formats:
+        compressed = CompressedPlyFrames(SplatArrays.from_gaussians(states.gaussians), states.n_static)
+    pending: deque[tuple[dict, list[Future]]] = deque()
+
+    def write_oldest(archive: zipfile.ZipFile) -> None:
+        entry, jobs = pending.popleft()
+        for fmt, job in zip(formats, jobs):
+            data = job.result()
+            archive.writestr(zip_entry(f"{prefix}{entry['index']:04d}{FRAME_FORMATS[fmt][0]}", zipfile.ZIP_STORED), data)
+            entry["bytes"][fmt] = len(data)
+        frames.append(entry)
+
+    archive = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    with ThreadPoolExecutor(workers) as pool, archive, single_threaded_torch():
         for index, phase in enumerate(phases):
-            splats, counts = frame_splats(scene, phase, min_weight, states)
-            entry = {"index": index, "phase": phase, "splats": len(splats), **counts, "bytes": {}}
-            for fmt in formats:
-                suffix, encode = FRAME_FORMATS[fmt]
-                data = encode(splats)
-                archive.writestr(zip_entry(f"{prefix}{index:04d}{suffix}", zipfile.ZIP_STORED), data)
-                entry["bytes"][fmt] = len(data)
-            frames.append(entry)
+            states(phase)
+            visible = states.weight.detach().cpu().numpy() >= min_weight
+            counts = frame_counts(states, visible)
+            entry = {"index": index, "phase": phase, "splats": int(visible.sum()), **counts, "bytes": {}}
+            pending.append((entry, _frame_jobs(pool, states, compressed, formats, visible)))
+            while len(pending) > workers:  # bounded memory: a few frames in flight
+                write_oldest(archive)
+        while pending:
+            write_oldest(archive)
     tmp.replace(path)
     return {
         "frames": len(frames),

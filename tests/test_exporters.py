@@ -24,6 +24,8 @@ from plyfile import PlyData
 
 from exporters import SplatArrays, encode_compressed_ply, encode_ply, encode_splat, encode_spz, export_scene
 from exporters.cli import add_export_arguments, run_export
+from exporters.loop import frame_splats
+from exporters.sequence import write_sequence_zip
 from exporters.testing import example_scene
 from landscape4d.animate import LoopStates, gaussians_at, phase_offsets
 
@@ -439,6 +441,33 @@ def test_sequence_compressed_frames(tmp_path, scene):
     assert len(read["means"]) == len(state.gaussians)  # nothing invisible mid-loop
     read_sorted = np.sort(read["means"][:, 2])
     np.testing.assert_allclose(read_sorted, np.sort(state.gaussians.means.numpy()[:, 2]), atol=0.01)
+
+
+def test_sequence_compressed_frames_match_the_single_frame_encoder(tmp_path, scene):
+    """Compressed frames packed with the static chunks once (``CompressedPlyFrames``) decode to the splats
+    ``encode_compressed_ply`` stores for the frame (only their order differs), and any number of encoder threads
+    writes the same bytes."""
+    offsets = phase_offsets(scene.gaussians.means, scene.source_camera, 0.3, seed=4)
+    cycled = dataclasses.replace(scene, cycles=3, fade=0.3, phase_offset=offsets)
+    for workers in (1, 3):
+        write_sequence_zip(cycled, tmp_path / f"w{workers}.zip", ("compressed_ply",), stride=2, workers=workers)
+    assert (tmp_path / "w1.zip").read_bytes() == (tmp_path / "w3.zip").read_bytes()
+    states = LoopStates(cycled)
+    extent = float(np.ptp(cycled.gaussians.means.numpy(), axis=0).max())
+    with zipfile.ZipFile(tmp_path / "w3.zip") as archive:
+        for index, phase in enumerate(range(0, cycled.loop_frames, 2)):
+            truth, _ = frame_splats(cycled, phase, 1 / 255, states)
+            read = read_compressed_ply(archive.read(f"frame{index:04d}.compressed.ply"))
+            single = read_compressed_ply(encode_compressed_ply(truth))
+            rows = match_rows(truth.means, read["means"], tol=extent / 1000)
+            single_rows = match_rows(truth.means, single["means"], tol=extent / 1000)
+            assert sorted(rows.tolist()) == list(range(len(truth)))
+            back = np.argsort(rows)  # read rows in the order of the frame's splats
+            single_back = np.argsort(single_rows)
+            for key, tol in (("opacities", 0.5 / 255 + 1e-3), ("colors", 0.5 / 255 + 1e-3)):
+                np.testing.assert_allclose(read[key][back], getattr(truth, key), atol=tol)
+            np.testing.assert_allclose(read["scales"][back], single["scales"][single_back], rtol=0.05)
+            same_rotation(read["quats"][back], single["quats"][single_back], atol=1e-12)  # packed per splat: the same words
 
 
 def test_budget_keeps_the_most_important(tmp_path, scene):
