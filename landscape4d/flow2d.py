@@ -97,23 +97,26 @@ def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> 
     flows along its banks however close they are. Image borders count as outside.
     """
     height, width = region.shape
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    room = np.full((height, width), float(max_px), np.float32)
+    rows, cols = (axis.astype(np.float32) for axis in np.nonzero(region))
+    along_x, along_y = direction[..., 0][region], direction[..., 1][region]
+    room = np.full(rows.shape, float(max_px), np.float32)
     for sign in (1.0, -1.0):
-        alive = region.copy()
-        reach = np.where(region, float(max_px), 0.0).astype(np.float32)
+        # Only the pixels whose path is still inside are stepped on (most paths end long before max_px).
+        reach = np.full(rows.shape, float(max_px), np.float32)
+        alive = np.arange(rows.size)
         for step in range(1, int(np.ceil(max_px)) + 1):
-            if not alive.any():
+            if not alive.size:
                 break
-            x = np.floor(cols + 0.5 + sign * step * direction[..., 0]).astype(np.int64)
-            y = np.floor(rows + 0.5 + sign * step * direction[..., 1]).astype(np.int64)
+            x = np.floor(cols[alive] + 0.5 + sign * step * along_x[alive]).astype(np.int64)
+            y = np.floor(rows[alive] + 0.5 + sign * step * along_y[alive]).astype(np.int64)
             inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
             inside[inside] = region[y[inside], x[inside]]
-            left = alive & ~inside
-            reach[left] = step - 0.5
-            alive &= inside
+            reach[alive[~inside]] = step - 0.5
+            alive = alive[inside]
         room = np.minimum(room, reach)
-    return room
+    out = np.zeros((height, width), np.float32)  # outside the region there is no room
+    out[region] = room
+    return out
 
 
 def _taper(flow: np.ndarray, region: np.ndarray, travel_frames: float) -> np.ndarray:

