@@ -19,7 +19,7 @@ from .sequence import check_frame_formats, frame_phases, write_sequence_zip
 from .splat import encode_splat
 from .splatv import DEFAULT_LOBES, LOBE_CHOICES, SPLATS_PER_ROW, encode_splatv, fade_error, record_counts
 from .spz import SPZ_VERSIONS, encode_spz
-from .viewer_html import build_viewer_html, orbit_distance, viewer_config, viewer_zip
+from .viewer_html import orbit_distance, viewer_config, viewer_html_bytes, viewer_zip
 
 FORMATS = ("ply", "compressed_ply", "splat", "spz", "sequence", "splatv")
 SUFFIXES = {"ply": ".ply", "compressed_ply": ".compressed.ply", "splat": ".splat", "spz": ".spz", "sequence": ".zip", "splatv": ".splatv"}
@@ -271,12 +271,12 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         if opts["viewer"]:
             config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name,
                                    splats=encoding.stats["splats"])
-            html = build_viewer_html(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
+            html = viewer_html_bytes(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
             zip_path = path.with_name(f"{path.stem}_viewer.zip")
             zipped = viewer_zip(html, encoding.data, path.name)
             limits.check_export_bytes(len(zipped), zip_path.name)
             sizes[zip_path.name] = _write(zip_path, zipped)
-            stats["viewer_html_bytes"] = len(html.encode("utf-8"))
+            stats["viewer_html_bytes"] = len(html)
             paths.append(zip_path)
     stats["seconds"] = time.perf_counter() - started
     return ExportResult(paths, sizes, stats)

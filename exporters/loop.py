@@ -7,8 +7,9 @@ The animation itself is never re-implemented here: frames and "true" trajectorie
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -92,6 +93,19 @@ def rest_splats(scene: Scene4D) -> SplatArrays:
     return SplatArrays.from_gaussians(scene.gaussians)
 
 
+@contextmanager
+def single_threaded_torch() -> Iterator[None]:
+    """Torch on one thread while ``LoopStates`` frames are taken on the CPU next to NumPy work: a state is a few
+    element-wise ops on the moving Gaussians (milliseconds on one core); torch's thread team, competing with encoder
+    threads (and other processes) for the cores, made the same states 7–50× slower on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def frame_splats(
     scene: Scene4D, phase_frames: float, min_weight: float = 1.0 / 255.0, states: LoopStates | None = None
 ) -> tuple[SplatArrays, dict]:
@@ -155,7 +169,8 @@ def splatv_report(
     sum_min, sum_max, stray_weight = np.inf, -np.inf, 0.0
     travel = moving.velocity.detach().cpu().numpy().astype(np.float64) * (scene.loop_frames / scene.cycles)  # v·T
     for t in np.linspace(0.0, 1.0, samples):
-        gaussians = states(float(t) * scene.loop_frames)
+        with single_threaded_torch():
+            gaussians = states(float(t) * scene.loop_frames)
         means = gaussians.means.detach().cpu().numpy().astype(np.float64).reshape(2, n, 3)
         weight = states.weight.detach().cpu().numpy().astype(np.float64).reshape(2, n)
         opacity = gaussians.opacities.detach().cpu().numpy().astype(np.float64).reshape(2, n)

@@ -15,26 +15,23 @@ added alongside. Compressed frames start with the static Gaussians' whole chunks
 
 from __future__ import annotations
 
-import os
 import time
 import zipfile
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
-import torch
 
 from landscape4d.animate import LoopStates
 from landscape4d.scene import Scene4D
 
 from .arrays import SplatArrays
-from .loop import frame_counts
+from .loop import frame_counts, single_threaded_torch
 from .ply import CompressedPlyFrames, encode_compressed_ply, encode_ply
 from .splat import encode_splat
 from .viewer_html import zip_entry
+from .zips import default_workers
 
 FRAME_FORMATS = {  # frame format → (file suffix, encoder)
     "ply": (".ply", encode_ply),
@@ -62,28 +59,6 @@ def check_frame_formats(formats: tuple[str, ...] | list[str]) -> tuple[str, ...]
     if len(set(formats)) != len(formats):
         raise ValueError(f"frame formats repeat: {list(formats)}")
     return formats
-
-
-def default_workers() -> int:
-    """Threads that encode frames: the CPUs this process may use (at most 8; NumPy and zlib release the GIL)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(8, cpus))
-
-
-@contextmanager
-def single_threaded_torch() -> Iterator[None]:
-    """Torch on one thread while the frame encoders run: a state is a few element-wise ops on the moving Gaussians
-    (milliseconds on one core); torch's thread team, competing with the encoder threads (and other processes) for
-    the cores, made the same states 7–50× slower on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _frame_jobs(

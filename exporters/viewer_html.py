@@ -104,25 +104,35 @@ def _script_text(text: str) -> str:
     return text
 
 
-def build_viewer_html(config: dict, splatv: bytes | None = None, title: str = "landscape4d") -> str:
-    """The page as a string. ``splatv`` bytes are embedded (base64); None → the page fetches ``config['file']``."""
+def viewer_html_bytes(config: dict, splatv: bytes | None = None, title: str = "landscape4d") -> bytes:
+    """The page as UTF-8 bytes. ``splatv`` bytes are embedded (base64); None → the page fetches ``config['file']``.
+
+    The base64 text (4/3 of the ``.splatv``, tens of MB) is joined in as bytes: substituting it into the template
+    as a string and encoding the page again cost as much as deflating it."""
     config_json = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
     values = {
         "TITLE": re.sub(r"[<>&\"]", "", title),
         "CONFIG": config_json,
-        "SPLATV_BASE64": "" if splatv is None else base64.b64encode(splatv).decode("ascii"),
         "GSPLAT": _script_text(GSPLAT_BUNDLE.read_text(encoding="utf-8")),
         "VIEWER_JS": _script_text(SCRIPT.read_text(encoding="utf-8")),
     }
-    # One pass, so text inserted for one marker is never scanned for another.
-    template = TEMPLATE.read_text(encoding="utf-8")
-    return re.sub(r"@(TITLE|CONFIG|SPLATV_BASE64|GSPLAT|VIEWER_JS)@", lambda m: values[m.group(1)], template)
+    # Split at the scene's marker first, then one pass per piece, so inserted text is never scanned for a marker.
+    pieces = TEMPLATE.read_text(encoding="utf-8").split("@SPLATV_BASE64@")
+    filled = [re.sub(r"@(TITLE|CONFIG|GSPLAT|VIEWER_JS)@", lambda m: values[m.group(1)], piece).encode("utf-8")
+              for piece in pieces]
+    return (b"" if splatv is None else base64.b64encode(splatv)).join(filled)
 
 
-def viewer_zip(html: str, splatv: bytes, splatv_name: str, workers: int | None = None) -> bytes:
+def build_viewer_html(config: dict, splatv: bytes | None = None, title: str = "landscape4d") -> str:
+    """The page as a string (``viewer_html_bytes`` decoded)."""
+    return viewer_html_bytes(config, splatv, title).decode("utf-8")
+
+
+def viewer_zip(html: str | bytes, splatv: bytes, splatv_name: str, workers: int | None = None) -> bytes:
     """A zip with ``viewer.html`` and the ``.splatv`` beside it, deflated (level 6) by ``workers`` threads
     (``zips.deflated_zip``: a single thread took most of the ``.splatv`` export's time)."""
-    return deflated_zip([("viewer.html", html.encode("utf-8")), (splatv_name, splatv)], level=6, workers=workers)
+    page = html.encode("utf-8") if isinstance(html, str) else html
+    return deflated_zip([("viewer.html", page), (splatv_name, splatv)], level=6, workers=workers)
 
 
 def zip_entry(name: str, compress_type: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:

@@ -27,7 +27,8 @@ VERSION = 20  # "2.0": deflate
 
 
 def default_workers() -> int:
-    """Threads for deflating: the CPUs this process may use (at most 8)."""
+    """Threads for deflating or encoding frames: the CPUs this process may use (at most 8; NumPy and zlib release
+    the GIL)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
