@@ -207,10 +207,7 @@ class LoopStates:
         self.weight = torch.ones(len(self.population), dtype=base.means.dtype, device=where)
 
     def __call__(self, phase_frames: float) -> GaussianSet:
-        k = min(max(float(phase_frames), 0.0), self.n_frames)
-        # Cycle position from k·cycles mod N: exactly the same at k = 0 and k = N (and one cycle apart).
-        cycle_pos = ((k * self.cycles) % self.n_frames) / self.n_frames
-        u = torch.remainder(self.offset + cycle_pos, 1.0)
+        u = torch.remainder(self.offset + self.cycle_position(phase_frames), 1.0)
         w_a = fade_weight(u, self.fade)
         a, b = self.n_static, self.n_static + self.n_moving
         means, opacities = self.gaussians.means, self.gaussians.opacities
@@ -228,6 +225,41 @@ class LoopStates:
             colors[a:b] = anchored_colours(self.base.colors, self.shift, along[:, 0])
             colors[b:] = anchored_colours(self.base.colors, self.shift, along[:, 0] - 1.0)
         return self.gaussians
+
+
+    def cycle_position(self, phase_frames: float) -> float:
+        k = min(max(float(phase_frames), 0.0), self.n_frames)
+        # Cycle position from k·cycles mod N: exactly the same at k = 0 and k = N (and one cycle apart).
+        return ((k * self.cycles) % self.n_frames) / self.n_frames
+
+    def write_frames(self, phases: list[float], means: torch.Tensor, opacities: torch.Tensor, colors: torch.Tensor,
+                     static: bool = True) -> None:
+        """The states at ``phases`` into buffers [B,N,3], [B,N], [B,N,3] (B ≥ len(phases)) laid out like
+        ``self.gaussians``, with a few whole-batch kernels (a GPU's video frames). ``static=False`` leaves the
+        static part alone (it never changes: fill it once)."""
+        b, a, end = len(phases), self.n_static, self.n_static + self.n_moving
+        if static:
+            means[:b, :a] = self.gaussians.means[:a]
+            opacities[:b, :a] = self.gaussians.opacities[:a]
+            colors[:b, :a] = self.gaussians.colors[:a]
+        offset = self.offset[None]
+        cycle_pos = torch.tensor([self.cycle_position(k) for k in phases], dtype=offset.dtype, device=offset.device)
+        u = torch.remainder(offset + cycle_pos[:, None], 1.0)  # [B,M]
+        w_a = fade_weight(u, self.fade)
+        along = u - offset
+        base_means, base_opacities = self.base.means[None], self.base.opacities[None]
+        means[:b, a:end] = base_means + self.travel[None] * along[..., None]
+        means[:b, end:] = base_means + self.travel[None] * (along - 1.0)[..., None]
+        opacities[:b, a:end] = compensated_opacity(base_opacities, w_a)
+        opacities[:b, end:] = compensated_opacity(base_opacities, 1.0 - w_a)
+        if self.shift is None:
+            colors[:b, a:end] = self.base.colors[None]
+            colors[:b, end:] = self.base.colors[None]
+        else:
+            shift_a, shift_b = self.shift[None, :, 0], self.shift[None, :, 1]
+            for lo, hi, at in ((a, end, along), (end, None, along - 1.0)):
+                at = at[..., None]
+                colors[:b, lo:hi] = self.base.colors[None] + at.clip(min=0) * shift_a + at.clip(max=0) * shift_b
 
 
 def gaussians_at(scene: Scene4D, phase_frames: float) -> LoopState:

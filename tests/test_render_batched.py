@@ -82,3 +82,27 @@ def test_prefetched_stops_its_thread_when_the_consumer_stops() -> None:
     frames.close()  # the encoder failed: the producer must not run on
     count = len(produced)
     assert count <= 5
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_write_frames_equals_the_per_phase_states(scene: Scene4D, anchored: bool) -> None:
+    import dataclasses
+
+    from landscape4d.animate import LoopStates
+
+    if anchored:  # colour anchoring: each copy's colour depends on its travel
+        shift = 0.2 * torch.randn(len(scene.gaussians), 2, 3, generator=torch.Generator().manual_seed(1))
+        scene = dataclasses.replace(scene, colour_shift=shift)
+    states = LoopStates(scene)
+    assert (states.shift is not None) == anchored
+    phases = [0.0, 3.7, 14.2, 29.9, 30.0]
+    n = len(states.gaussians)
+    means, opacities, colors = torch.zeros(6, n, 3), torch.zeros(6, n), torch.zeros(6, n, 3)
+    states.write_frames(phases, means, opacities, colors)
+    for j, phase in enumerate(phases):
+        one = states(phase)
+        torch.testing.assert_close(means[j], one.means, rtol=0, atol=1e-6)
+        torch.testing.assert_close(opacities[j], one.opacities, rtol=0, atol=1e-6)
+        torch.testing.assert_close(colors[j], one.colors, rtol=0, atol=1e-6)
+    assert not torch.equal(means[1], means[2])  # the phases differ: the moving part moved
+    assert (means[5] == 0).all()  # buffers longer than the batch keep their other rows
