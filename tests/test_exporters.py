@@ -604,3 +604,17 @@ def test_budget_ranks_by_importance_per_splat():
     keep = budget_mask(splats, cost=np.array([2, 1, 1]), max_splats=2)
     assert keep.tolist() == [False, True, True]
     assert budget_mask(splats, cost=np.array([1, 1, 1]), max_splats=2).tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("spread", [10, 1 << 40])
+def test_resample_groups_are_numbered_like_unique_rows(spread):
+    """``footprint._row_groups`` (keys packed into one integer when their ranges allow) numbers groups exactly as
+    ``np.unique(axis=0)``, so ``resample`` merges and orders Gaussians as before."""
+    from exporters.footprint import _row_groups
+
+    rng = np.random.default_rng(5)
+    keys = np.stack([rng.integers(-spread, spread, 5000), rng.integers(-3, 3, 5000), rng.integers(0, 2, 5000)], axis=1)
+    group, n = _row_groups(keys)
+    _, expected = np.unique(keys, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(group, expected.ravel())
+    assert n == len(np.unique(keys, axis=0))
