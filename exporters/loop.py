@@ -18,7 +18,7 @@ from landscape4d.animate import LoopStates
 from landscape4d.scene import Scene4D
 
 from .arrays import SplatArrays, importance, invalid_mask
-from .splatv import SplatvEncoding, ViewerCamera, decode_records
+from .splatv import DecodedRecords, SplatvEncoding, ViewerCamera
 
 POPULATION_STATIC, POPULATION_SLOT_A, POPULATION_SLOT_B = 0, 1, 2  # LoopStates.population
 
@@ -168,13 +168,14 @@ def splatv_report(
     totals = {"px": 0.0, "px_max": 0.0, "px_n": 0, "stray": 0, "w": 0.0, "w_max": 0.0, "o": 0.0, "o_max": 0.0, "n": 0}
     sum_min, sum_max, stray_weight = np.inf, -np.inf, 0.0
     travel = moving.velocity.detach().cpu().numpy().astype(np.float64) * (scene.loop_frames / scene.cycles)  # v·T
+    decoded = DecodedRecords.of(records)  # converted once; positions only of the records drawn at each t
     for t in np.linspace(0.0, 1.0, samples):
         with single_threaded_torch():
             gaussians = states(float(t) * scene.loop_frames)
         means = gaussians.means.detach().cpu().numpy().astype(np.float64).reshape(2, n, 3)
         weight = states.weight.detach().cpu().numpy().astype(np.float64).reshape(2, n)
         opacity = gaussians.opacities.detach().cpu().numpy().astype(np.float64).reshape(2, n)
-        position, factor = decode_records(records, float(t))
+        factor = decoded.factor(float(t))
         drawn = factor > 0
         phase = offsets[column] + float(t) * scene.cycles + copy
         cycle = np.floor(phase)  # 0: slot A's copy, −1: slot B's (one cycle behind); others: not drawn by LoopStates
@@ -182,7 +183,7 @@ def splatv_report(
         totals["stray"] += int(stray.sum())
         # Copy i sits cycle·v·T from slot A's position (slot B is A − v·T): positions are checked for every drawn copy.
         truth = means[0, column[drawn]] + travel[column[drawn]] * cycle[drawn, None]
-        d = np.linalg.norm(camera.project(position[drawn]) - camera.project(truth), axis=-1)
+        d = np.linalg.norm(camera.project(decoded.positions(float(t), drawn)) - camera.project(truth), axis=-1)
         totals["px"] += float(d.sum())
         totals["px_n"] += int(d.size)
         totals["px_max"] = max(totals["px_max"], float(d.max()) if d.size else 0.0)

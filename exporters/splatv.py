@@ -458,18 +458,39 @@ def encode_splatv(
     )
 
 
+@dataclass(frozen=True)
+class DecodedRecords:
+    """Records' half-float motion and trbf as the stock shader reads them (float64), converted once for many viewer
+    times (``loop.splatv_report`` samples several)."""
+
+    position: np.ndarray  # [M,3] float32 position at dt = 0
+    motion: np.ndarray  # [M,9] m0..m8
+    center: np.ndarray  # [M] trbf centre
+    scale: np.ndarray  # [M] trbf scale
+
+    @staticmethod
+    def of(records: np.ndarray) -> "DecodedRecords":
+        return DecodedRecords(records["position"].astype(np.float64), records["motion"][:, :9].astype(np.float64),
+                              records["trbf"][:, 0].astype(np.float64), records["trbf"][:, 1].astype(np.float64))
+
+    def factor(self, t: float) -> np.ndarray:
+        """[M] temporal factors at viewer time t (0 where the viewer culls the splat)."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            factor = np.exp(-(((float(t) - self.center) / self.scale) ** 2))
+        return np.where(np.isfinite(factor) & (factor >= VIEWER_CULL), factor, 0.0)
+
+    def positions(self, t: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """[R,3] positions at viewer time t of the records ``rows`` (default all)."""
+        dt = (float(t) - self.center[rows])[:, None]
+        m = self.motion[rows]
+        return self.position[rows] + m[:, 0:3] * dt + m[:, 3:6] * dt**2 + m[:, 6:9] * dt**3
+
+
 def decode_records(records: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Positions [M,3] and temporal factors [M] of ``records`` at viewer time t, as the stock shader computes them
     (half-float motion and trbf; the factor is 0 where the viewer culls the splat)."""
-    center = records["trbf"][:, 0].astype(np.float64)
-    scale = records["trbf"][:, 1].astype(np.float64)
-    dt = (float(t) - center)[:, None]
-    m = records["motion"][:, :9].astype(np.float64)
-    position = records["position"].astype(np.float64) + m[:, 0:3] * dt + m[:, 3:6] * dt**2 + m[:, 6:9] * dt**3
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        factor = np.exp(-(((float(t) - center) / scale) ** 2))
-    factor = np.where(np.isfinite(factor) & (factor >= VIEWER_CULL), factor, 0.0)
-    return position, factor
+    decoded = DecodedRecords.of(records)
+    return decoded.positions(t), decoded.factor(t)
 
 
 def fade_error(lobes: int, fade: float = 1.0, samples: int = 601, offsets: int = 41) -> dict[str, float]:
