@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import exporters  # noqa: E402
 from landscape4d import Settings, build  # noqa: E402
@@ -107,6 +108,25 @@ def first_call_compile(device: torch.device) -> float | None:
     return time.perf_counter() - t
 
 
+def model_settings(config: str, models_dir: str | None) -> dict[str, str]:
+    """Settings changes of a model_backends.py configuration, its random real-size models built if missing."""
+    if config == "classic":
+        return {}
+    import model_backends  # benchmarks/model_backends.py, beside this file
+
+    folder = Path(models_dir or tempfile.mkdtemp(prefix="l4d-models-"))
+    changes = {}
+    for key, value in model_backends.CONFIGS[config].items():
+        if key.endswith("_model"):
+            path = folder / value
+            if not (path / "config.json").is_file() and not (path / "model_index.json").is_file():
+                torch.manual_seed(0)
+                model_backends.BUILDERS[value](path)
+            value = str(path)
+        changes[key] = value
+    return changes
+
+
 def build_floor_bytes(stage: str, result, settings: Settings) -> tuple[float, str]:
     """Bytes a build stage must at least read and write once (its inputs and outputs), for its floor."""
     height, width = result.photo.image.shape[:2]
@@ -149,6 +169,10 @@ def main() -> None:
     parser.add_argument("--trajectory", default="circle")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-720p", action="store_true", help="skip the 1280×720 render-only rows")
+    parser.add_argument("--config", default="classic",
+                        help="backends as in benchmarks/model_backends.py: classic (default), depth-small, depth-large, "
+                        "segmentation, diffusion or models (all three model backends; random weights of the real sizes)")
+    parser.add_argument("--models-dir", default=None, help="where model_backends.py's random models are (built if missing)")
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
     args = parser.parse_args()
 
@@ -165,7 +189,7 @@ def main() -> None:
         image = cv2.resize(image, None, fx=args.upscale, fy=args.upscale, interpolation=cv2.INTER_CUBIC)
     photo_path = folder / "photo.png"
     cv2.imwrite(str(photo_path), image)
-    settings = Settings(long_side=long_side, device=str(device))
+    settings = Settings(long_side=long_side, device=str(device), **model_settings(args.config, args.models_dir))
     rows: list[tuple[str, float, float | None, str]] = []  # (stage, seconds, floor seconds, note)
 
     rates = measure_rates(device, folder)
@@ -256,7 +280,8 @@ def main() -> None:
         f"Command: `python benchmarks/speed.py {' '.join(sys.argv[1:])}`",
         f"Device: {device_name(device)}; gsplat batched rendering: {batched_rendering(device)}.",
         f"Photo: `{args.photo}` ×{args.upscale:g} → working size {width}×{height}; video {seconds:g} s at {fps:g} fps "
-        f"({num_frames} frames, `{args.trajectory}`); classic backends.",
+        f"({num_frames} frames, `{args.trajectory}`); backends: {args.config}"
+        + (" (random weights of the real sizes: times and memory are real, pictures are noise)." if args.config != "classic" else "."),
         f"Measured rates: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in rates.items()) + ".",
         f"First-call compile (gsplat extension load/JIT in this process): "
         + (f"{compile_s:.1f} s" if compile_s is not None else "n/a (no CUDA/gsplat)")
