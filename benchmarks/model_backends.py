@@ -163,7 +163,7 @@ def main() -> int:
         size_mb = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
         print(f"model {name}: {size_mb:,.0f} MB on disk (built and saved in {save_s.get(name, 0):.1f} s)", flush=True)
 
-    rows = []
+    rows, failures = [], []
     for config in configs:
         changes = {k: (str(models_dir / v) if k.endswith("_model") else v) for k, v in CONFIGS[config].items()}
         settings = Settings(long_side=args.long_side, **changes)
@@ -177,7 +177,12 @@ def main() -> int:
             backends, _ = resolve_backends(settings)  # loads the models (once per process: warm runs reuse them)
             load_s = time.perf_counter() - t
             t = time.perf_counter()
-            result = build(image, settings, backends=backends)
+            try:
+                result = build(image, settings, backends=backends)
+            except Exception as exc:  # noqa: BLE001 - one configuration's failure is reported, the others still run
+                failures.append(f"{config} ({run}): {type(exc).__name__}: {exc}")
+                print(failures[-1], flush=True)
+                break
             if cuda:
                 torch.cuda.synchronize()
             build_s = time.perf_counter() - t
@@ -203,6 +208,7 @@ def main() -> int:
     for c, run, w, h, load, dr, views, motion, fit, total, peak, n in rows:
         lines.append(f"| {c} | {run} | {w}×{h} | {load:.2f} | {dr:.2f} | {views:.2f} | {motion:.2f} | {fit:.2f} | {total:.2f} | "
                      f"{peak:.2f} | {n:,} |")
+    lines += [f"\nFailed: {failure}" for failure in failures]
     table = "\n".join(lines) + "\n"
     print(table)
     if args.out:
