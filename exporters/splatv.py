@@ -423,16 +423,17 @@ def encode_splatv(
             lobe_ids.append(np.full(len(rows), j, dtype=np.int8))
             copy_ids.append(copies)
             columns.append(kept_moving[rows])
-    records = np.concatenate(parts)
-    texheight = max(1, -(-len(records) // SPLATS_PER_ROW))
+    # The parts go straight into the zero-padded texture, which is joined into the file without a copy of its own.
+    n_records = sum(len(part) for part in parts)
+    texheight = max(1, -(-n_records // SPLATS_PER_ROW))
     padded = np.zeros(texheight * SPLATS_PER_ROW, dtype=SPLATV_DTYPE)
-    padded[: len(records)] = records
-    body = padded.tobytes()
-    chunk = {"type": "splat", "size": len(body), "texwidth": TEXTURE_WIDTH, "texheight": texheight, "cameras": []}
+    np.concatenate(parts, out=padded[:n_records])
+    records = padded[:n_records]
+    chunk = {"type": "splat", "size": padded.nbytes, "texwidth": TEXTURE_WIDTH, "texheight": texheight, "cameras": []}
     if camera is not None:
         chunk["cameras"] = [camera.splatv_json()]
     header_json = json.dumps([chunk], separators=(",", ":")).encode("utf-8")
-    data = struct.pack("<II", SPLATV_MAGIC, len(header_json)) + header_json + body
+    data = b"".join([struct.pack("<II", SPLATV_MAGIC, len(header_json)), header_json, memoryview(padded).cast("B")])
     n_moving_records = len(records) - len(static_index)
     stats = {
         "splats": int(len(records)),
