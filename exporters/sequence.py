@@ -109,10 +109,12 @@ def write_sequence_zip(
     started = time.perf_counter()
     tmp = path.with_name(path.name + ".tmp")
     states = LoopStates(scene)  # lay the scene out once, not per frame
-    # The static Gaussians fill the same whole chunks of every compressed frame: packed once.
+    # The static Gaussians (weight 1: drawn unless min_weight > 1) fill the same whole chunks of every compressed
+    # frame: packed once.
     compressed = None
     if "compressed_ply" in formats:
-        compressed = CompressedPlyFrames(SplatArrays.from_gaussians(states.gaussians), states.n_static)
+        fixed = states.n_static if min_weight <= 1.0 else 0
+        compressed = CompressedPlyFrames(SplatArrays.from_gaussians(states.gaussians), fixed)
     pending: deque[tuple[dict, list[Future]]] = deque()
 
     def write_oldest(archive: zipfile.ZipFile) -> None:
