@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,19 +265,26 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
         sizes[path.name] = _write(path, encoding.data)
         stats.update(encoding.stats)
         stats["fade_error"] = fade_error(opts["lobes"], scene.fade)
-        # The decoded file against LoopStates at error_samples viewer times (the encoder itself never samples it).
-        report = splatv_report(scene, encoding, camera, samples=max(opts["error_samples"], 2))
+        # The decoded file against LoopStates at error_samples viewer times (the encoder itself never samples it), in
+        # a thread beside the viewer page and zip: NumPy, torch and zlib release the GIL, so on several cores it is free.
+        with ThreadPoolExecutor(1) as pool:
+            report_job = pool.submit(splatv_report, scene, encoding, camera, max(opts["error_samples"], 2))
+            html_bytes = None
+            if opts["viewer"]:
+                config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name,
+                                       splats=encoding.stats["splats"])
+                html = viewer_html_bytes(config, encoding.data if opts["embed"] else None,
+                                         title=f"landscape4d — {path.stem}")
+                zip_path = path.with_name(f"{path.stem}_viewer.zip")
+                zipped = viewer_zip(html, encoding.data, path.name)
+                limits.check_export_bytes(len(zipped), zip_path.name)
+                sizes[zip_path.name] = _write(zip_path, zipped)
+                html_bytes = len(html)
+                paths.append(zip_path)
+            report = report_job.result()
         stats["fit_error_px"] = report["position"]
         stats["loop_error"] = {"weight": report["weight"], "opacity": report["opacity"], "stray": report["stray"]}
-        if opts["viewer"]:
-            config = viewer_config(camera, orbit_distance(camera, splats.means), scene.period_s, path.name,
-                                   splats=encoding.stats["splats"])
-            html = viewer_html_bytes(config, encoding.data if opts["embed"] else None, title=f"landscape4d — {path.stem}")
-            zip_path = path.with_name(f"{path.stem}_viewer.zip")
-            zipped = viewer_zip(html, encoding.data, path.name)
-            limits.check_export_bytes(len(zipped), zip_path.name)
-            sizes[zip_path.name] = _write(zip_path, zipped)
-            stats["viewer_html_bytes"] = len(html)
-            paths.append(zip_path)
+        if html_bytes is not None:
+            stats["viewer_html_bytes"] = html_bytes
     stats["seconds"] = time.perf_counter() - started
     return ExportResult(paths, sizes, stats)
