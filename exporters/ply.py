@@ -201,8 +201,10 @@ class CompressedPlyFrames:
 
     The fixed rows are Morton-sorted and packed once into whole chunks at the start of every frame; per frame only
     the rest (the changing rows drawn in it, and the < 256 fixed rows that do not fill a chunk) is sorted, chunked
-    and packed. Rotations and scales never change, so they are packed once for every row. Readers see the same
-    splats with the same per-chunk quantisation as ``encode_compressed_ply``; only the order of splats differs.
+    and packed. Rotations and scales never change, so they are packed once for every row. Readers see the splats
+    of ``encode_compressed_ply`` in another order: static and moving ones no longer share chunks, so the chunk
+    boxes differ (position error within 4 % of ``encode_compressed_ply``'s on the example scene: mean 1.05e-5,
+    max 2.75e-4 of the scene's extent).
     """
 
     def __init__(self, layout: SplatArrays, n_fixed: int) -> None:
@@ -227,8 +229,8 @@ class CompressedPlyFrames:
         at this frame, ``drawn`` [R] bool (the changing rows drawn in this frame; fixed rows are always drawn)."""
         changing = np.flatnonzero(drawn[self.n_fixed :] & self.valid[self.n_fixed :]) + self.n_fixed
         rows = np.concatenate([self.loose, changing])
-        return FrameTail(rows, means[rows].astype(np.float32), opacities[rows].astype(np.float32),
-                         colors[rows].astype(np.float32))
+        # Fancy indexing copies: the worker never sees the shared buffers the next frame rewrites.
+        return FrameTail(rows, *(v[rows].astype(np.float32, copy=False) for v in (means, opacities, colors)))
 
     def encode(self, tail: FrameTail) -> bytes:
         """The frame's compressed ``.ply`` bytes (rows with non-finite values are left out)."""
