@@ -58,8 +58,9 @@ try:  # Hugging Face ZeroGPU: a GPU is attached only while a decorated function 
     build_gpu_task = spaces.GPU(duration=120)  # seconds per call; a fast or balanced build needs far less
 
     def _render_gpu_seconds(scene_path, trajectory, seconds, fps, *args, **kwargs) -> int:
-        """ZeroGPU time for one video: rendering and encoding cost about 30 ms a frame at 1024 px on an H200."""
-        return int(min(600, 30 + 0.03 * video_frame_count(float(seconds), float(fps))))
+        """ZeroGPU time for one video: render + encode measured 3.7 ms a frame at 1024 px on a whole H200
+        (benchmarks/results/speed_h200.md); 10 ms a frame leaves room for a slice, 30 s for loading the scene."""
+        return int(min(600, 30 + 0.01 * video_frame_count(float(seconds), float(fps))))
 
     render_gpu_task = spaces.GPU(duration=_render_gpu_seconds)
 except ImportError:  # anywhere else the decorators are no-ops
