@@ -15,6 +15,9 @@ import torch
 from .projection import EPS2D, FAR_PLANE, NEAR_PLANE
 
 GSPLAT_PIP = "pip install gsplat==1.5.3"  # the version requirements.txt pins
+# Every option the other backends hard-code, pinned so a gsplat upgrade that changes a default cannot change renders.
+PINNED_OPTIONS = {"near_plane": NEAR_PLANE, "far_plane": FAR_PLANE, "radius_clip": 0.0, "eps2d": EPS2D, "packed": False,
+                  "tile_size": 16, "rasterize_mode": "classic"}
 
 
 def gsplat_available() -> bool:
@@ -62,15 +65,9 @@ def rasterize_gsplat(
         intrinsics,
         width,
         height,
-        near_plane=NEAR_PLANE,
-        far_plane=FAR_PLANE,
-        radius_clip=0.0,
-        eps2d=EPS2D,
-        packed=False,
-        tile_size=16,
         backgrounds=backgrounds,
         render_mode="RGB+D",  # accumulated (unnormalised) depth in channel 3; gsplat composites no bg into it
-        rasterize_mode="classic",
+        **PINNED_OPTIONS,
     )
     rgb = render[0, :, :, :3].to(dtype)
     depth = render[0, :, :, 3].to(dtype)
@@ -110,14 +107,8 @@ def rasterize_gsplat_frames(
         K.to(device=means.device, dtype=f32)[:, None],
         width,
         height,
-        near_plane=NEAR_PLANE,
-        far_plane=FAR_PLANE,
-        radius_clip=0.0,
-        eps2d=EPS2D,
-        packed=False,
-        tile_size=16,
         render_mode="RGB",
-        rasterize_mode="classic",
+        **PINNED_OPTIONS,
     )
     return render[:, 0], alphas[:, 0, :, :, 0]
 
