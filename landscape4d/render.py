@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -158,7 +159,8 @@ def prefetched(items: Iterator[np.ndarray], depth: int = 2 * GPU_FRAMES_PER_CALL
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             buffer.put((done, exc))
 
-    thread = threading.Thread(target=produce, daemon=True)
+    # The producer runs in the caller's context (progress callbacks such as Gradio's read context variables).
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), daemon=True)
     thread.start()
     try:
         while True:

@@ -106,3 +106,16 @@ def test_write_frames_equals_the_per_phase_states(scene: Scene4D, anchored: bool
         torch.testing.assert_close(colors[j], one.colors, rtol=0, atol=1e-6)
     assert not torch.equal(means[1], means[2])  # the phases differ: the moving part moved
     assert (means[5] == 0).all()  # buffers longer than the batch keep their other rows
+
+
+def test_prefetched_runs_the_producer_in_the_callers_context() -> None:
+    import contextvars
+
+    request = contextvars.ContextVar("request", default=None)
+    request.set("session-1")  # e.g. the web request a progress callback reports to
+
+    def produce():
+        for i in range(3):
+            yield (i, request.get())
+
+    assert list(prefetched(produce())) == [(0, "session-1"), (1, "session-1"), (2, "session-1")]
