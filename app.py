@@ -37,14 +37,13 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from exporters.api import DEFAULT_DOWNLOADS, FRAMES_STRIDE
 from landscape4d.backends import BACKEND_PRESETS
 from landscape4d.flow2d import Arrow
 from landscape4d.hub import ModelUnavailable
 from landscape4d.photo import PhotoError, load_photo, working_size
 from landscape4d.regions import KINDS, Region, RegionMasks, paint_over
 from landscape4d.settings import (
-    DEFAULT_DEPTH_MODEL, DEFAULT_INPAINT_MODEL, DEFAULT_SEGMENTATION_MODEL, check_video,
+    DEFAULT_DOWNLOADS, FRAMES_STRIDE, DEFAULT_DEPTH_MODEL, DEFAULT_INPAINT_MODEL, DEFAULT_SEGMENTATION_MODEL, check_video,
     DEFAULT_VIDEO_FPS, DEFAULT_VIDEO_SECONDS, DEFAULT_VIDEO_TRAJECTORY, LOOP_SECONDS_RANGE, MOTION_METHODS, SPEED_RANGE,
     VIDEO_FPS_RANGE, VIDEO_SECONDS_RANGE, Settings, video_frame_count,
 )

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from landscape4d import limits
+from landscape4d.settings import DEFAULT_DOWNLOADS, FRAMES_STRIDE  # noqa: F401 - re-exported: the Space's downloads
 from landscape4d.scene import Scene4D
 
 from .footprint import EXPORT_FOOTPRINT, export_ready, grid_for_budget
@@ -38,16 +39,6 @@ OPTIONS = {  # format → accepted keyword options and their defaults
     "splatv": {**COMMON, "max_bytes": 64 * MB, "lobes": DEFAULT_LOBES, "viewer": True, "embed": True, "error_samples": 25},
 }
 SEQUENCE_FPS = 10.0  # default sequence frame rate: stride = round(loop fps / this)
-FRAMES_STRIDE = 6  # the default frames zip keeps every 6th loop frame (5 fps)
-DEFAULT_DOWNLOADS = (  # what the Space writes after each build: (key, exporter format, button label, options)
-    ("ply", "ply", ".ply", {}),
-    ("splat", "splat", ".splat", {}),
-    ("spz", "spz", ".spz", {}),
-    # SuperSplat plays a zip of frames; compressed .ply at every 6th loop frame (5 fps) keeps it to tens of MB.
-    ("frames", "sequence", "frames .zip", {"frame_formats": ("compressed_ply",), "stride": FRAMES_STRIDE}),
-    # error_samples only feeds the motion-fit statistics; 3 samples instead of 61 saves most of the time.
-    ("splatv", "splatv", ".splatv + viewer .zip", {"error_samples": 3}),
-)
 BYTES_PER_SPLAT = {"ply": 68, "compressed_ply": 16 + 72 / 256, "splat": 32, "spz": 8}  # spz: after gzip (≈ 6.6–7 on photos), checked after writing
 
 

@@ -50,6 +50,20 @@ def default_long_side(device_type: str) -> int:
     return DEFAULT_LONG_SIDE_PX["cuda" if device_type == "cuda" else "cpu"]
 
 
+FRAMES_STRIDE = 6  # the default frames zip keeps every 6th loop frame (5 fps)
+# What the Space writes after each build, as exporters.export_scene formats: (key, exporter format, button label,
+# options). Here, not in exporters, so that the app can list them without importing the exporters.
+DEFAULT_DOWNLOADS = (
+    ("ply", "ply", ".ply", {}),
+    ("splat", "splat", ".splat", {}),
+    ("spz", "spz", ".spz", {}),
+    # SuperSplat plays a zip of frames; compressed .ply at every 6th loop frame (5 fps) keeps it to tens of MB.
+    ("frames", "sequence", "frames .zip", {"frame_formats": ("compressed_ply",), "stride": FRAMES_STRIDE}),
+    # error_samples only feeds the motion-fit statistics; 3 samples instead of 61 saves most of the time.
+    ("splatv", "splatv", ".splatv + viewer .zip", {"error_samples": 3}),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """How to build a Scene4D. Every field has a sensible default; see ``PRESETS`` for bundles."""
