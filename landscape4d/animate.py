@@ -139,7 +139,7 @@ def colour_shifts(
 def anchored_colours(colors: ArrayT, shift: ArrayT, along: ArrayT) -> ArrayT:
     """``colors + a·Δ`` for copies at cycle travel ``along`` (a ≥ 0: Δ = shift[:,0], a < 0: shift[:,1]). Works on
     torch tensors and NumPy arrays alike (the renderer's states and the ``.splatv`` encoder share it)."""
-    along = along[:, None]
+    along = along[..., None]  # [M] or [B,M] (a batch of frames)
     return colors + along.clip(min=0) * shift[:, 0] + along.clip(max=0) * shift[:, 1]
 
 
@@ -148,15 +148,11 @@ def fade_weight(u: torch.Tensor, fade: float) -> torch.Tensor:
     return ((0.5 * (1.0 + fade) - u) / fade).clamp(0.0, 1.0)
 
 
-def compensated_opacity(opacity: torch.Tensor, weight: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+def compensated_opacity(opacity: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """1 − (1 − o)^w: copies whose weights sum to one cover like one Gaussian of opacity o; exact at w ∈ {0, 1}."""
     log_clear = torch.log1p(-opacity.clamp(max=1.0 - 1e-6))
     value = -torch.expm1(weight * log_clear)
-    value = torch.where(weight >= 1.0, opacity, torch.where(weight <= 0.0, torch.zeros_like(opacity), value))
-    if out is None:
-        return value
-    out.copy_(value)
-    return out
+    return torch.where(weight >= 1.0, opacity, torch.where(weight <= 0.0, torch.zeros_like(value), value))
 
 
 @dataclass
@@ -199,7 +195,6 @@ class LoopStates:
         self.n_static, self.n_moving = len(static), len(base)
         shift = scene.colour_shift
         self.shift = None if shift is None or not bool(shift.any()) else shift[moving].to(where, base.colors.dtype)
-        self._step = torch.empty_like(self.travel)
         self.gaussians = GaussianSet.concat([static, base, base])
         self.population = torch.cat(
             [torch.full((n,), i, dtype=torch.int8) for i, n in enumerate((self.n_static, self.n_moving, self.n_moving))]
@@ -207,24 +202,13 @@ class LoopStates:
         self.weight = torch.ones(len(self.population), dtype=base.means.dtype, device=where)
 
     def __call__(self, phase_frames: float) -> GaussianSet:
-        u = torch.remainder(self.offset + self.cycle_position(phase_frames), 1.0)
-        w_a = fade_weight(u, self.fade)
+        g = self.gaussians
+        # One frame of ``write_frames``, written in place (the [None] views share the set's storage).
+        w_a = self.write_frames([phase_frames], g.means[None], g.opacities[None], g.colors[None], static=False)[0]
         a, b = self.n_static, self.n_static + self.n_moving
-        means, opacities = self.gaussians.means, self.gaussians.opacities
-        along = (u - self.offset)[:, None]
-        torch.mul(self.travel, along, out=self._step)
-        torch.add(self.base.means, self._step, out=means[a:b])
-        torch.mul(self.travel, along - 1.0, out=self._step)
-        torch.add(self.base.means, self._step, out=means[b:])
-        compensated_opacity(self.base.opacities, w_a, out=opacities[a:b])
-        compensated_opacity(self.base.opacities, 1.0 - w_a, out=opacities[b:])
         self.weight[a:b] = w_a
         self.weight[b:] = 1.0 - w_a
-        if self.shift is not None:
-            colors = self.gaussians.colors
-            colors[a:b] = anchored_colours(self.base.colors, self.shift, along[:, 0])
-            colors[b:] = anchored_colours(self.base.colors, self.shift, along[:, 0] - 1.0)
-        return self.gaussians
+        return g
 
 
     def cycle_position(self, phase_frames: float) -> float:
@@ -233,10 +217,11 @@ class LoopStates:
         return ((k * self.cycles) % self.n_frames) / self.n_frames
 
     def write_frames(self, phases: list[float], means: torch.Tensor, opacities: torch.Tensor, colors: torch.Tensor,
-                     static: bool = True) -> None:
+                     static: bool = True) -> torch.Tensor:
         """The states at ``phases`` into buffers [B,N,3], [B,N], [B,N,3] (B ≥ len(phases)) laid out like
-        ``self.gaussians``, with a few whole-batch kernels (a GPU's video frames). ``static=False`` leaves the
-        static part alone (it never changes: fill it once)."""
+        ``self.gaussians``, with a few whole-batch kernels (a GPU's video frames); returns slot A's cross-fade
+        weights [len(phases), M]. ``static=False`` leaves alone what never changes (the static part, and the moving
+        copies' colours without colour anchoring): fill it once."""
         b, a, end = len(phases), self.n_static, self.n_static + self.n_moving
         if static:
             means[:b, :a] = self.gaussians.means[:a]
@@ -247,19 +232,18 @@ class LoopStates:
         u = torch.remainder(offset + cycle_pos[:, None], 1.0)  # [B,M]
         w_a = fade_weight(u, self.fade)
         along = u - offset
-        base_means, base_opacities = self.base.means[None], self.base.opacities[None]
-        means[:b, a:end] = base_means + self.travel[None] * along[..., None]
-        means[:b, end:] = base_means + self.travel[None] * (along - 1.0)[..., None]
-        opacities[:b, a:end] = compensated_opacity(base_opacities, w_a)
-        opacities[:b, end:] = compensated_opacity(base_opacities, 1.0 - w_a)
-        if self.shift is None:
-            colors[:b, a:end] = self.base.colors[None]
-            colors[:b, end:] = self.base.colors[None]
-        else:
-            shift_a, shift_b = self.shift[None, :, 0], self.shift[None, :, 1]
-            for lo, hi, at in ((a, end, along), (end, None, along - 1.0)):
-                at = at[..., None]
-                colors[:b, lo:hi] = self.base.colors[None] + at.clip(min=0) * shift_a + at.clip(max=0) * shift_b
+        base = self.base
+        means[:b, a:end] = base.means + self.travel * along[..., None]
+        means[:b, end:] = base.means + self.travel * (along - 1.0)[..., None]
+        opacities[:b, a:end] = compensated_opacity(base.opacities, w_a)
+        opacities[:b, end:] = compensated_opacity(base.opacities, 1.0 - w_a)
+        if self.shift is not None:
+            colors[:b, a:end] = anchored_colours(base.colors, self.shift, along)
+            colors[:b, end:] = anchored_colours(base.colors, self.shift, along - 1.0)
+        elif static:
+            colors[:b, a:end] = base.colors
+            colors[:b, end:] = base.colors
+        return w_a
 
 
 def gaussians_at(scene: Scene4D, phase_frames: float) -> LoopState:
