@@ -50,15 +50,16 @@ ANCHOR_SIGMA = 0.01  # local-mean blur of colour anchoring, × the photo's long 
 
 
 def with_backdrop(
-    gaussians: GaussianSet, velocity: torch.Tensor, travel_frames: float = 0.0
+    gaussians: GaussianSet, velocity: torch.Tensor, travel_frames: float = 0.0, camera: Camera | None = None
 ) -> tuple[GaussianSet, torch.Tensor]:
     """Add a static, opaque, softer copy of the moving content behind it.
 
     Mid-loop, the cross-fading copies are partly transparent and stretched apart, which would let holes open in
     water and sky; the backdrop keeps every pixel covered while the moving layers on top carry the motion. It is
     static, so the loop's endpoints still match exactly. Each copy sits ``BACKDROP_BEHIND`` behind the farthest
-    point of its Gaussian's path (``travel_frames`` each way), so water sliding down a slope never dips behind
-    its own backdrop and freezes.
+    point of its Gaussian's path (``travel_frames`` each way) and, given the photo's ``camera`` (the world origin,
+    identity rotation), behind every moving path that passes over its pixel there: water sliding toward the
+    camera at a depth its downstream neighbours' backdrops are in front of would otherwise freeze behind them.
     """
     moving = velocity.abs().sum(dim=-1) > 0
     index = torch.nonzero(moving).squeeze(1)[::BACKDROP_EVERY]
@@ -66,7 +67,16 @@ def with_backdrop(
     # The world origin is the photo's camera (identity rotation): distance along the ray scales with z.
     z = source.means[:, 2].clamp_min(1e-9)
     reach = velocity[index, 2].abs() * travel_frames
-    behind = BACKDROP_BEHIND * (1.0 + reach / z)
+    farthest = z + reach
+    if camera is not None and travel_frames > 0:
+        passing = farthest_passing_depth(gaussians.means[moving], velocity[moving], travel_frames, camera)
+        uv, _ = project_points(source.means.float(), camera)
+        cols, rows = uv[:, 0].floor().long(), uv[:, 1].floor().long()
+        seen = (cols >= 0) & (cols < camera.width) & (rows >= 0) & (rows < camera.height)
+        depth_there = torch.zeros_like(z)
+        depth_there[seen] = torch.from_numpy(passing[rows[seen].numpy(), cols[seen].numpy()]).to(z.dtype)
+        farthest = torch.maximum(farthest, depth_there)
+    behind = BACKDROP_BEHIND * farthest / z
     backdrop = source.replace(
         means=source.means * behind[:, None],
         scales=source.scales * BACKDROP_GROW * behind[:, None],
@@ -75,27 +85,66 @@ def with_backdrop(
     return GaussianSet.concat([gaussians, backdrop]), torch.cat([velocity, torch.zeros_like(backdrop.means)])
 
 
+PASSING_FOOTPRINT_PX = 2  # a moving Gaussian covers about this many px around its centre
+
+
+def farthest_passing_depth(means_world: torch.Tensor, velocity: torch.Tensor, travel_frames: float, camera: Camera) -> np.ndarray:
+    """[H,W] on ``camera``'s image: the largest depth any of these Gaussians has while its path (one cycle of
+    travel each way, the most any copy strays) passes over each pixel; 0 where none passes."""
+    height, width = camera.height, camera.width
+    out = np.zeros((height, width), np.float32)
+    if not len(means_world):
+        return out
+    ends = [project_points((means_world + sign * travel_frames * velocity).float(), camera)[0] for sign in (-1.0, 1.0)]
+    longest_px = float((ends[1] - ends[0]).norm(dim=-1).max())
+    samples = int(np.clip(np.ceil(longest_px / PASSING_FOOTPRINT_PX), 1, 64)) + 1
+    for t in np.linspace(-1.0, 1.0, samples):
+        uv, depth = project_points((means_world + float(t) * travel_frames * velocity).float(), camera)
+        cols, rows = uv[:, 0].floor().long().numpy(), uv[:, 1].floor().long().numpy()
+        inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height) & (depth.numpy() > 0)
+        flat = rows[inside] * width + cols[inside]
+        np.maximum.at(out.reshape(-1), flat, depth.numpy()[inside].astype(np.float32))
+    size = 2 * PASSING_FOOTPRINT_PX + 1
+    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+
+
+def phase_offset_map(height: int, width: int, fade: float = DEFAULT_FADE, seed: int = 0) -> np.ndarray:
+    """[H,W] phase offsets ψ ∈ [−(1 − fade)/2, (1 − fade)/2] over an image plane: smooth noise, rank-transformed
+    so the values spread uniformly (see ``phase_offsets``)."""
+    rng = np.random.default_rng(seed)
+    sigma = PHASE_NOISE_SCALE * max(height, width)
+    noise = cv2.GaussianBlur(rng.standard_normal((height, width)).astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    ranks = np.empty(noise.size, np.float64)
+    ranks[np.argsort(noise, axis=None, kind="stable")] = (np.arange(noise.size) + 0.5) / noise.size
+    half = (1.0 - fade) / 2.0
+    return ((ranks.reshape(height, width) - 0.5) * 2.0 * half).astype(np.float32)
+
+
 def phase_offsets(
     means_world: torch.Tensor, camera: Camera, fade: float = DEFAULT_FADE, seed: int = 0
 ) -> torch.Tensor:
-    """[N] per-Gaussian phase offsets ψ ∈ [−(1 − fade)/2, (1 − fade)/2]: smooth noise over the source image.
+    """[N] per-Gaussian phase offsets ψ: ``phase_offset_map`` of the source image at each Gaussian's pixel (clamped
+    to the image, so the border ring takes its edge's).
 
     Neighbouring Gaussians share a phase (texture stays coherent) while distant parts of a lake fade at other
     times, so the whole region never blurs at once. Values are spread uniformly over the photo (rank transform);
     a small region (a waterfall) spans few noise blobs, so its mean colour still pulses with the cycle.
     """
     height, width = camera.height, camera.width
-    rng = np.random.default_rng(seed)
-    sigma = PHASE_NOISE_SCALE * max(height, width)
-    noise = cv2.GaussianBlur(rng.standard_normal((height, width)).astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    ranks = np.empty(noise.size, np.float64)
-    ranks[np.argsort(noise, axis=None, kind="stable")] = (np.arange(noise.size) + 0.5) / noise.size
-    uniform = ranks.reshape(height, width)
+    offsets = phase_offset_map(height, width, fade, seed)
     uv, _ = project_points(means_world.float(), camera)
     cols = uv[:, 0].clamp(0, width - 1).long().numpy()
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()
-    half = (1.0 - fade) / 2.0
-    return torch.from_numpy(((uniform[rows, cols] - 0.5) * 2.0 * half).astype(np.float32))
+    return torch.from_numpy(offsets[rows, cols])
+
+
+def cycle_reach(phase_offset: ArrayT, fade: float) -> tuple[ArrayT, ArrayT]:
+    """How far (in cycles of travel v·T) a Gaussian's copies stray from rest: forward (1 + f)/2 − ψ and backward
+    (1 + f)/2 + ψ. Slot A is drawn while u < (1 + f)/2 at ``along = u − ψ``, slot B while u > (1 − f)/2 at
+    ``u − 1 − ψ``; so a particle never needs room for a whole cycle each way, and its region's taper
+    (``flow2d``) and path confinement (``motion3d``) may leave it that much more speed."""
+    middle = 0.5 * (1.0 + fade)
+    return middle - phase_offset, middle + phase_offset
 
 
 def colour_shifts(

@@ -4,8 +4,8 @@ Regions: sky (clouds drift sideways), water (flows down the image, i.e. toward t
 waterfall) and user "moves" regions, minus user "freeze" regions. Arrows are assigned to the region their start
 point lies in and interpolated inside it with normalised Gaussian RBF weights (as in 3D-Cinemagraphy /
 Holynski et al.); a region without arrows gets its automatic default. Near a region's border the speed is
-tapered so that no particle leaves its region within one cross-fade cycle (``travel_frames``, see ``animate``):
-pixels outside the motion regions never change.
+tapered so that no particle leaves its region over its travel (at most one cross-fade cycle, ``travel_frames``,
+each way; less by its phase offset, see ``animate.cycle_reach``): pixels outside the motion regions never change.
 """
 
 from __future__ import annotations
@@ -63,6 +63,17 @@ class Flow2D:
     moving: np.ndarray  # [H,W] bool: pixels whose content moves
     region_id: np.ndarray  # [H,W] int: 0 static, 1 sky, 2 water, 3 user region
     travel_frames: float = 90.0  # how long one particle copy travels (the cross-fade cycle) this field was tapered for
+    # [H,W,2] how far a copy starting at each pixel travels forward / backward, in cycles (``animate.cycle_reach``:
+    # it depends on the particle's phase offset); None = one whole cycle each way (the conservative bound)
+    reach: np.ndarray | None = None
+
+    def reach_at(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(forward, backward) reach in cycles of particles at pixels (rows, cols)."""
+        if self.reach is None:
+            ones = np.ones(len(rows), np.float64)
+            return ones, ones
+        picked = self.reach[rows, cols].astype(np.float64)
+        return picked[:, 0], picked[:, 1]
 
 
 def _rbf_field(arrows: list[Arrow], height: int, width: int) -> np.ndarray:
@@ -89,9 +100,9 @@ def distance_inside(region: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
 
 
-def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> np.ndarray:
-    """[H,W] how far (px, up to ``max_px``) a straight path from each pixel can go both ways along ``direction``
-    [H,W,2] (unit vectors) without leaving ``region``: min of the forward and backward distances.
+def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """[H,W] ×2: how far (px, up to ``max_px``) a straight path from each pixel can go forward and backward along
+    ``direction`` [H,W,2] (unit vectors) without leaving ``region``.
 
     Motion only needs room along its own direction: a narrow lake can carry fast sideways ripples, and a river
     flows along its banks however close they are. Image borders count as outside.
@@ -99,7 +110,7 @@ def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> 
     height, width = region.shape
     rows, cols = (axis.astype(np.float32) for axis in np.nonzero(region))
     along_x, along_y = direction[..., 0][region], direction[..., 1][region]
-    room = np.full(rows.shape, float(max_px), np.float32)
+    out = []
     for sign in (1.0, -1.0):
         # Only the pixels whose path is still inside are stepped on (most paths end long before max_px).
         reach = np.full(rows.shape, float(max_px), np.float32)
@@ -113,20 +124,26 @@ def distance_along(region: np.ndarray, direction: np.ndarray, max_px: float) -> 
             inside[inside] = region[y[inside], x[inside]]
             reach[alive[~inside]] = step - 0.5
             alive = alive[inside]
-        room = np.minimum(room, reach)
-    out = np.zeros((height, width), np.float32)  # outside the region there is no room
-    out[region] = room
-    return out
+        room = np.zeros((height, width), np.float32)  # outside the region there is no room
+        room[region] = reach
+        out.append(room)
+    return out[0], out[1]
 
 
-def _taper(flow: np.ndarray, region: np.ndarray, travel_frames: float) -> np.ndarray:
-    """Scale speed so travel over one cross-fade cycle, both ways along the flow, stays inside the region."""
+def _taper(flow: np.ndarray, region: np.ndarray, travel_frames: float, reach: np.ndarray | None = None) -> np.ndarray:
+    """Scale speed so travel over one cross-fade cycle stays inside the region: ``reach`` [H,W,2] cycles forward
+    and backward along the flow (None: one cycle each way)."""
     speed = np.linalg.norm(flow, axis=-1)
     direction = flow / np.maximum(speed, 1e-9)[..., None]
-    room_px = distance_along(region, direction, float(speed.max(initial=0.0)) * travel_frames + TAPER_MARGIN_PX + 1)
+    longest = float(speed.max(initial=0.0)) * travel_frames
+    forward, backward = distance_along(region, direction, longest + TAPER_MARGIN_PX + 1)
     # Sideways, the Gaussian's footprint needs a little room too (the blurred field turns near borders).
-    room_px = np.minimum(room_px, distance_inside(region) + float(speed.max(initial=0.0)) * travel_frames)
-    allowed = np.clip(room_px - TAPER_MARGIN_PX, 0.0, None) / travel_frames
+    sideways = distance_inside(region) + longest
+    allowed = np.full(speed.shape, np.inf, np.float32)
+    for index, room_px in enumerate((forward, backward)):
+        cycles = 1.0 if reach is None else np.maximum(reach[..., index], 1e-3)
+        room_px = np.minimum(room_px, sideways)
+        allowed = np.minimum(allowed, np.clip(room_px - TAPER_MARGIN_PX, 0.0, None) / (travel_frames * cycles))
     factor = np.where(speed > 1e-9, np.minimum(1.0, allowed / np.maximum(speed, 1e-9)), 0.0)
     return flow * factor[..., None]
 
@@ -195,12 +212,15 @@ def motion_field(
     speed: float = 1.0,
     image: np.ndarray | None = None,
     reference_width: int | None = None,
+    reach: np.ndarray | None = None,
 ) -> Flow2D:
     """The Eulerian field of a photo of ``shape`` (H, W); arrows are in working-image pixels.
 
     An arrow that starts outside every region (and outside ``freeze``) grows a user region around its start
     from ``image`` when given, so a hint is never silently ignored. ``reference_width`` is the photo's width when
-    ``shape`` is a larger canvas around it (default speeds are fractions of the photo's width).
+    ``shape`` is a larger canvas around it (default speeds are fractions of the photo's width). ``reach`` [H,W,2]:
+    how many cycles a particle at each pixel travels forward and backward (``animate.cycle_reach``; None: one
+    each way), so the taper leaves the speed a particle's own cross-fade timing allows.
     """
     height, width = shape
     reference_width = reference_width or width
@@ -244,12 +264,14 @@ def motion_field(
         if region.any():
             weight = cv2.blur(region.astype(np.float32), (15, 15))
             smoothed = cv2.blur(np.where(region[..., None], flow, 0), (15, 15)) / np.maximum(weight, 1e-6)[..., None]
-            flow[region] = _taper(smoothed, region, travel_frames)[region]
+            flow[region] = _taper(smoothed, region, travel_frames, reach)[region]
     flow[~moving] = 0.0
-    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames))
+    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames), reach)
 
 
 def crop_flow(flow: Flow2D, top: int, left: int, height: int, width: int) -> Flow2D:
     """The part of a canvas field that lies on the photo (the canvas holds the photo at (top, left))."""
     window = (slice(top, top + height), slice(left, left + width))
-    return Flow2D(flow.flow_px_per_frame[window].copy(), flow.moving[window].copy(), flow.region_id[window].copy(), flow.travel_frames)
+    reach = None if flow.reach is None else flow.reach[window].copy()
+    return Flow2D(flow.flow_px_per_frame[window].copy(), flow.moving[window].copy(), flow.region_id[window].copy(), flow.travel_frames,
+                  reach)

@@ -14,6 +14,8 @@ this lift.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -79,11 +81,13 @@ def lift_single_view(
 
 
 def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: Flow2D, camera: Camera) -> torch.Tensor:
-    """Shorten velocities whose path (one cross-fade cycle each way), seen from the source camera, would leave its
-    region.
+    """Fit every path (its travel over a cross-fade cycle), seen from the source camera, into its region: a path
+    that would leave it gives up as much of its depth change as needed (``flat_velocity``: the on-screen speed at
+    rest stays), and only a path that does not fit even flat is shortened.
 
-    A visible copy never strays more than v·T from rest (``animate``; T = ``flow.travel_frames``), and a straight
-    3D path projects to a straight 2D segment; so the segment from p − v·T to p + v·T is sampled every pixel and
+    A visible copy strays at most v·T·r⁺ ahead of rest and v·T·r⁻ behind it (``animate.cycle_reach``: r ≤ 1 by the
+    particle's phase offset, ``flow.reach``; T = ``flow.travel_frames``), and a straight 3D path projects to a
+    straight 2D segment; so the segment from p − v·T·r⁻ to p + v·T·r⁺ is sampled every pixel and
     must stay inside the region, ``TAPER_MARGIN_PX`` (a Gaussian's footprint) from its border or at least as far
     as it starts (a particle along a river bank may run along it), so pixels outside the motion regions never
     change. Needed because the lift follows the surface in 3D, whose projection perspective
@@ -102,17 +106,19 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
     # Paths keep a footprint's margin from the region's border, or at least stay as far from it as they start.
     inward = distance_inside(region_id > 0)
     need = np.minimum(TAPER_MARGIN_PX, inward[rows, cols] - 0.5)
-    n = float(flow.travel_frames)
+    forward, backward = flow.reach_at(rows, cols)
+    frames = {1.0: float(flow.travel_frames) * forward, -1.0: float(flow.travel_frames) * backward}
 
     uv_np, z_np = uv.numpy(), z.numpy()
     longest = 4 * max(height, width)
 
-    def leaves(index: np.ndarray, scale: torch.Tensor) -> np.ndarray:
-        """[len(index)] bool: the paths of particles ``index`` at ``scale`` × their velocity leave the region."""
-        p, vv, start = points[index], v[index] * scale[:, None], uv_np[index]
+    def leaves(index: np.ndarray, velocities: torch.Tensor) -> np.ndarray:
+        """[len(index)] bool: the paths of particles ``index`` moving at ``velocities`` leave the region."""
+        p, vv, start = points[index], velocities, uv_np[index]
         own_i, need_i = own[index], need[index]
         bad = np.zeros(len(index), bool)
         for sign in (1.0, -1.0):
+            n = torch.from_numpy(frames[sign][index])[:, None]
             end_uv, end_z = project_points(p + sign * n * vv, camera)
             bad |= end_z.numpy() <= 0.01 * z_np[index]
             delta = end_uv.numpy() - start
@@ -136,21 +142,48 @@ def confine_to_regions(means_world: torch.Tensor, velocity: torch.Tensor, flow: 
                 j += 1
         return bad
 
-    # Full speed where the path fits; elsewhere the largest fitting fraction, by bisection (a coarse fixed step
-    # would throw away a quarter of the speed for a path that overshoots by a pixel).
-    scale = torch.ones(len(points), dtype=torch.float64)
-    over = np.flatnonzero(leaves(np.arange(len(points)), scale))
-    if over.size:
-        low, high = torch.zeros(over.size, dtype=torch.float64), torch.ones(over.size, dtype=torch.float64)
+    def largest_fitting(index: np.ndarray, velocity_at: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Per particle of ``index``, the largest t ∈ [0, 1] whose path at ``velocity_at(t)`` fits, by bisection
+        (a coarse fixed step would throw away a quarter of a path that overshoots by a pixel)."""
+        low, high = torch.zeros(index.size, dtype=torch.float64), torch.ones(index.size, dtype=torch.float64)
         for _ in range(7):
             mid = 0.5 * (low + high)
-            bad = torch.from_numpy(leaves(over, mid))
+            bad = torch.from_numpy(leaves(index, velocity_at(mid)))
             high = torch.where(bad, mid, high)
             low = torch.where(bad, low, mid)
-        scale[torch.from_numpy(over)] = low
+        return low
+
+    out_v = v.clone()
+    over = np.flatnonzero(leaves(np.arange(len(points)), v))
+    if over.size:
+        # Perspective stretches a path that changes depth (water coming toward the camera speeds up on screen),
+        # so give up the depth change first: the flat path (no depth change, the same on-screen motion at rest)
+        # projects to the straight 2D segment the field's taper already fits into the region. Only paths that
+        # do not fit even flat are slowed down.
+        surface, flat = v[over], flat_velocity(points[over], v[over], camera)
+        share = largest_fitting(over, lambda t: flat + t[:, None] * (surface - flat))
+        out_v[over] = flat + share[:, None] * (surface - flat)
+        still = over[leaves(over, out_v[over])]
+        if still.size:
+            slow = out_v[still]
+            scale = largest_fitting(still, lambda t: slow * t[:, None])
+            out_v[still] = slow * scale[:, None]
     out = velocity.clone()
-    out[moving] = (v * scale[:, None]).float()
+    out[moving] = out_v.float()
     return out
 
 
-__all__ = ["lift_single_view", "smooth_surface"]
+def flat_velocity(points_world: torch.Tensor, velocity: torch.Tensor, camera: Camera) -> torch.Tensor:
+    """Velocities with the same on-screen motion at ``points_world`` as ``velocity`` but no change of depth in
+    ``camera``'s frame: a straight path that projects to a straight 2D path at constant speed."""
+    step = 1e-3
+    uv0, z = project_points(points_world, camera)
+    uv1, _ = project_points(points_world + step * velocity, camera)
+    screen = (uv1 - uv0) / step  # px per frame at rest
+    K = torch.as_tensor(camera.K, dtype=points_world.dtype)
+    delta_camera = torch.stack([screen[:, 0] * z / K[0, 0], screen[:, 1] * z / K[1, 1], torch.zeros_like(z)], dim=-1)
+    rotation_camera_to_world = torch.as_tensor(camera.camera_to_world, dtype=points_world.dtype)[:3, :3]
+    return delta_camera @ rotation_camera_to_world.T
+
+
+__all__ = ["confine_to_regions", "flat_velocity", "lift_single_view", "smooth_surface"]

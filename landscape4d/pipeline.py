@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .animate import DEFAULT_FADE, colour_shifts, phase_offsets, with_backdrop
+from .animate import DEFAULT_FADE, colour_shifts, cycle_reach, phase_offset_map, phase_offsets, with_backdrop
 from .camera import Camera, identity_camera
 from .backends import Backends, MotionInputs, resolve_backends
 from .depth import estimate_depth, load_user_depth
@@ -101,6 +101,12 @@ def mirror_pad(mask: np.ndarray | None, margins: tuple[int, int, int, int]) -> n
     return np.pad(mask, ((top, bottom), (left, right)), mode="reflect")
 
 
+def edge_pad(values: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
+    """A photo-sized map extended over the border ring (left, top, right, bottom) by its edge values."""
+    left, top, right, bottom = margins
+    return np.pad(values, ((top, bottom), (left, right)), mode="edge") if any(margins) else values
+
+
 def _union_of_masks(sources: object, shape: tuple[int, int]) -> np.ndarray | None:
     if sources is None:
         return None
@@ -170,10 +176,15 @@ def build(
     # (a moving camera sees them there) instead of stopping short of it.
     canvas = border or source
     left, top = (margins[0], margins[1]) if border is not None else (0, 0)
+    # Each particle's copies stray from rest by its phase offset's reach (``cycle_reach``), not a whole cycle
+    # each way: the taper and the path confinement leave it the speed that allows. Offsets of the border ring
+    # are its edge's, as ``phase_offsets`` clamps to the photo.
+    offset_canvas = edge_pad(phase_offset_map(height, width, DEFAULT_FADE, settings.seed), margins)
+    reach_canvas = np.stack(cycle_reach(offset_canvas, DEFAULT_FADE), axis=-1)
     flow_canvas = motion_field(
         canvas.depth_m.shape, mirror_pad(regions.sky, margins), mirror_pad(regions.water, margins),
         settings.travel_frames, mirror_pad(moves, margins), mirror_pad(freeze, margins),
-        [a.shifted(left, top) for a in arrows], settings.speed, canvas.image, reference_width=width,
+        [a.shifted(left, top) for a in arrows], settings.speed, canvas.image, reference_width=width, reach=reach_canvas,
     )
     flow = crop_flow(flow_canvas, top, left, height, width)
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
@@ -182,7 +193,7 @@ def build(
         [a.shifted(left, top) for a in arrows], settings.speed, width, device,
     )
     velocity = chosen.motion(gaussians.means, motion_inputs)
-    gaussians, velocity = with_backdrop(gaussians, velocity, settings.travel_frames)
+    gaussians, velocity = with_backdrop(gaussians, velocity, settings.travel_frames, camera)
     layer = torch.cat([layer, torch.full((len(gaussians) - len(layer),), LAYER_BACKDROP, dtype=torch.int8)])
     timings["motion"] = time.perf_counter() - t
 

@@ -105,3 +105,18 @@ def test_arrow_on_textured_water_moves_it_at_the_asked_speed():
     asked = arrow.length / 50
     assert flow.flow_px_per_frame[50, 30, 0] >= 0.8 * asked
     assert np.median(flow.flow_px_per_frame[40:60, 20:108, 0]) >= 0.8 * asked
+
+
+def test_taper_leaves_the_speed_each_pixels_reach_allows():
+    # A 20 px band of water flowing sideways at 3 px/frame over a 4-frame cycle: 12 px each way does not fit
+    # in the 10 px from the band's middle to its banks, but particles whose copies reach only a quarter cycle each
+    # way (3 px) keep the full speed there.
+    sky = np.zeros((40, 64), bool)
+    water = np.zeros((40, 64), bool)
+    water[10:30, 22:42] = True
+    arrow = [Arrow(32, 20, 32 + 150, 20)]  # 150 px → 3 px/frame
+    whole = motion_field((40, 64), sky, water, 4, arrows=arrow)
+    quarter = motion_field((40, 64), sky, water, 4, arrows=arrow, reach=np.full((40, 64, 2), 0.25, np.float32))
+    assert whole.flow_px_per_frame[20, 32, 0] <= 2.05  # (10 px of room − 2 px margin) / 4 frames
+    np.testing.assert_allclose(quarter.flow_px_per_frame[20, 31:34, 0], 3.0, rtol=1e-3)
+    assert quarter.reach is not None and whole.reach is None

@@ -71,3 +71,58 @@ def test_loop_paths_stay_inside_their_region_in_the_source_view():
     for sign in (1, -1):
         uv, _ = project_points(points[moving] + sign * loop * velocity[moving], camera)
         assert uv[:, 1].min() >= 20 - 1e-3 and uv[:, 1].max() <= 40 + 1e-3
+
+
+def test_a_path_that_overshoots_gives_up_depth_change_before_speed():
+    # A steep ground plane: the surface lift comes toward the camera so fast that its projection overshoots the
+    # water's lower border; the flat path (no depth change) fits, so the on-screen speed at rest is kept.
+    from landscape4d.motion3d import confine_to_regions, flat_velocity
+
+    h, w, loop = 96, 64, 20
+    camera = identity_camera(w, h)
+    v, _ = np.mgrid[0:h, 0:w]
+    depth = (60.0 / (v + 4.0)).astype(np.float32)
+    points = torch.from_numpy(unproject_depth(depth, camera.K).reshape(-1, 3)).double()
+    water = np.zeros((h, w), bool)
+    water[30:70] = True
+    flow = _flow(h, w, 0.0, 0.5, water, travel_frames=loop)
+    surface = lift_single_view(points.float(), flow, depth, camera, confine=False).double()
+    index = torch.arange(h * w).reshape(h, w)[55:58, 28:36].reshape(-1)  # 10–13 px above the border
+    chosen, lifted = points[index], surface[index]
+    end, _ = project_points(chosen + loop * lifted, camera)
+    assert float(end[:, 1].max()) > 69.0  # the surface path leaves the water's 2 px margin ...
+    end_flat, _ = project_points(chosen + loop * flat_velocity(chosen, lifted, camera), camera)
+    assert float(end_flat[:, 1].max()) < 68.0  # ... the flat one stays inside it
+    confined = confine_to_regions(chosen.float(), lifted.float(), flow, camera).double()
+    for sign in (1, -1):
+        uv, _ = project_points(chosen + sign * loop * confined, camera)
+        assert float(uv[:, 1].max()) < 69.0 and float(uv[:, 1].min()) >= 30.0
+    uv0, _ = project_points(chosen, camera)
+    uv1, _ = project_points(chosen + 1e-3 * confined, camera)
+    np.testing.assert_allclose(((uv1 - uv0) / 1e-3)[:, 1].numpy(), 0.5, rtol=0.02)  # the asked speed on screen
+    assert bool((confined[:, 2] < 0).all())  # and what depth change fits is kept (it still comes closer)
+
+
+def test_confinement_uses_each_particles_own_reach():
+    # A particle whose copies only reach 0.5 cycle forward and backward may move twice as fast in a narrow band.
+    h, w, loop = 40, 64, 20
+    camera = identity_camera(w, h)
+    depth = np.full((h, w), 5.0, np.float32)
+    points = torch.from_numpy(unproject_depth(depth, camera.K).reshape(-1, 3))
+    water = np.zeros((h, w), bool)
+    water[:, 16:48] = True
+    velocity_px = 1.0  # 20 px each way over a whole cycle: more than the ~14 px from the band's centre to its margin
+    flow_full = _flow(h, w, velocity_px, 0.0, water, travel_frames=loop)
+    half = Flow2D(flow_full.flow_px_per_frame, flow_full.moving, flow_full.region_id, loop, np.full((h, w, 2), 0.5, np.float32))
+    from landscape4d.motion3d import confine_to_regions
+
+    centre = torch.arange(h * w).reshape(h, w)[18:22, 30:34].reshape(-1)
+    lifted = lift_single_view(points, flow_full, depth, camera, confine=False)[centre]
+
+    def screen_speed(v: torch.Tensor) -> np.ndarray:
+        uv0, _ = project_points(points[centre], camera)
+        uv1, _ = project_points(points[centre] + v, camera)
+        return (uv1 - uv0)[:, 0].numpy()
+
+    assert screen_speed(confine_to_regions(points[centre], lifted, flow_full, camera)).max() < 0.8
+    np.testing.assert_allclose(screen_speed(confine_to_regions(points[centre], lifted, half, camera)), 1.0, rtol=1e-3)

@@ -81,6 +81,32 @@ def test_cycles_loop_exactly_show_the_photo_at_zero_and_stay_within_one_cycle():
         assert bool((offset[weights > 0] <= travel.repeat(2, 1)[weights > 0] * (1 + 1e-4) + 1e-6).all())  # visible copies
 
 
+def test_copies_stray_exactly_their_cycle_reach_forward_and_backward():
+    # cycle_reach is what the taper and the confinement budget for: the farthest a visible copy gets ahead of and
+    # behind its rest position, per Gaussian, must match it (not exceed it, and be reached).
+    from landscape4d.animate import cycle_reach
+
+    scene = make_cycling_scene()
+    moving = scene.moving
+    rest, v = scene.gaussians.means[moving], scene.velocity[moving]
+    travel = v * 30  # one cycle
+    ahead = torch.zeros(len(rest))
+    behind = torch.zeros(len(rest))
+    for k in np.linspace(0, 30, 601):
+        state = gaussians_at(scene, float(k))
+        copies = state.gaussians.means[state.population > 0].reshape(2, -1, 3)
+        weights = state.weight[state.population > 0].reshape(2, -1)
+        along = ((copies - rest) * travel).sum(-1) / (travel * travel).sum(-1)  # in cycles of travel
+        along = torch.where(weights > 0, along, torch.zeros_like(along))
+        ahead = torch.maximum(ahead, along.max(0).values)
+        behind = torch.maximum(behind, (-along).max(0).values)
+    forward, backward = cycle_reach(scene.phase_offset[moving], scene.fade)
+    assert bool((ahead <= forward + 1e-4).all()) and bool((behind <= backward + 1e-4).all())
+    np.testing.assert_allclose(ahead.numpy(), forward.numpy(), atol=0.01)  # 1/600 cycle steps
+    np.testing.assert_allclose(behind.numpy(), backward.numpy(), atol=0.01)
+    assert float(forward.min()) < 0.5 and float(forward.max()) > 0.8  # offsets really differ
+
+
 def test_cycles_fade_at_different_times_across_the_photo():
     scene = make_cycling_scene()
     mid_fade = []
@@ -184,3 +210,31 @@ def test_scene_meta_is_typed_and_stamped():
         Scene4D(scene.gaussians, scene.velocity, scene.source_camera, 30, 30.0, 1.0, 2.0, meta={"photo": "x"})
     with pytest.raises(ValueError, match="JSON object"):
         SceneMeta.from_json(["not", "a", "record"])
+
+
+def test_backdrop_sits_behind_every_moving_path_that_passes_over_it():
+    # Water far away flows down the image at a constant depth over a spot whose own Gaussian is nearer: that
+    # spot's backdrop must sit behind the far water's path, or the water would vanish behind it mid-loop.
+    from landscape4d.animate import BACKDROP_BEHIND, with_backdrop
+    from landscape4d.camera import unproject
+
+    camera = identity_camera(64, 48)
+    K = camera.K.numpy().astype(np.float64)
+    near = unproject(np.array([[32.5, 30.5]]), np.array([5.0]), K)[0]
+    far = unproject(np.array([[32.5, 12.5]]), np.array([10.0]), K)[0]
+    g = random_gaussians(2, 0).replace(means=torch.tensor(np.stack([near, far]), dtype=torch.float32))
+    px_per_frame = 1.0  # the far one moves 18 px down in 18 frames at constant depth
+    velocity = torch.zeros(2, 3)
+    velocity[0, 1] = 1e-3  # the near one barely moves (it only needs a backdrop)
+    velocity[1, 1] = px_per_frame * 10.0 / float(K[1, 1])
+    without, velocity_out = with_backdrop(g, velocity, 20.0)
+    with_camera, _ = with_backdrop(g, velocity, 20.0, camera)
+    assert len(with_camera) == 3 and bool((velocity_out[2] == 0).all())  # one static backdrop (every 2nd moving)
+    assert float(without.means[2, 2]) < 5.5  # on its own: just behind its own Gaussian
+    assert float(with_camera.means[2, 2]) == pytest.approx(BACKDROP_BEHIND * 10.0, rel=1e-3)
+    # Moved along its ray only: the photo's camera sees it where it was.
+    from landscape4d.camera import project_points
+
+    uv_before, _ = project_points(without.means[2:], camera)
+    uv_after, _ = project_points(with_camera.means[2:], camera)
+    assert torch.allclose(uv_before, uv_after, atol=1e-4)
