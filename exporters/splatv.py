@@ -356,7 +356,7 @@ def encode_splatv(
 
     ``splats`` [N] are the rest Gaussians (loop phase 0), ``velocity`` [N,3] world units per loop frame (zero rows
     are static), ``loop_frames`` the loop length N; ``cycles``, ``fade``, ``phase_offset`` [N] (ψ, None = 0) and
-    ``colour_shift`` [N,2,3] (None = fixed colours) as in ``Scene4D``. A splat's colour is constant, so an anchored
+    ``colour_shift`` [N,K,3] (None = fixed colours) as in ``Scene4D``. A splat's colour is constant, so an anchored
     copy's lobe gets the colour at the copy's travel at the lobe's centre (piecewise constant over the cycle). ``lobes`` (1–3) temporal splats per copy trade file size for a closer cross-fade (see
     ``fade_lobes``, ``MIN_FADE``).
     """
@@ -374,8 +374,8 @@ def encode_splatv(
     if len(offsets) and np.abs(np.nan_to_num(offsets)).max() > 0.5 * (1.0 - fade) + 1e-6:
         raise ValueError("phase offsets must lie within ±(1 − fade)/2")
     shift = None if colour_shift is None else np.nan_to_num(np.asarray(colour_shift, dtype=np.float64))
-    if shift is not None and shift.shape != (len(splats), 2, 3):
-        raise ValueError(f"colour_shift has shape {shift.shape}, expected {(len(splats), 2, 3)}")
+    if shift is not None and (shift.ndim != 3 or shift.shape[0] != len(splats) or shift.shape[2] != 3 or shift.shape[1] % 2 == 0):
+        raise ValueError(f"colour_shift has shape {shift.shape}, expected ({len(splats)}, K, 3) with K odd")
     moving_before = np.abs(np.nan_to_num(velocity, nan=1.0)).sum(axis=1) > 0
     splats, keep, _ = drop_invalid(splats, velocity, offsets, context="splatv")
     velocity, offsets = velocity[keep], offsets[keep]

@@ -19,12 +19,12 @@ texture keeps its contrast mid-fade and the static backdrop does not show throug
 is the classic symmetric two-population scheme (A forward from rest, B arriving at rest at k = N).
 Static Gaussians never move.
 
-Colour anchoring (``Scene4D.colour_shift``): a copy at ``rest + v·T·a`` draws ``colour + a·Δ`` where Δ is the change
-of the photo's *local mean* colour (a blur within the motion region, ``colour_shifts``) over one cycle of travel,
-downstream (a ≥ 0) or upstream (a < 0). Texture (ripples, foam streaks) travels while the low-frequency colour stays
-where the photo has it, so white foam at the foot of a waterfall does not slide into the dark pool and pulse back
-each cycle (the region's mean colour stays put). ``a`` is a function of the copy's position only, so colours are
-continuous where slots swap, exact at k = 0 and periodic like the positions.
+Colour anchoring (``Scene4D.colour_shift``): a copy at ``rest + v·T·a`` draws ``colour + Δ(a)`` where Δ(a) is the
+change of the photo's *local mean* colour (a blur within the motion region, ``colour_shifts``) between rest and
+there, sampled every quarter cycle of travel and linear in between. Texture (ripples, foam streaks) travels while
+the low-frequency colour stays where the photo has it, so white foam at the foot of a waterfall does not slide into
+the dark pool and pulse back each cycle (the region's mean colour stays put). ``a`` is a function of the copy's
+position only, so colours are continuous where slots swap, exact at k = 0 and periodic like the positions.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps 
 BACKDROP_BEHIND = 1.04  # how far behind the moving layer it sits (factor on the distance to the photo's camera)
 ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
 ANCHOR_SIGMA = 0.01  # local-mean blur of colour anchoring, × the photo's long side (~5 px at 512: ripples still travel)
+ANCHOR_SAMPLES = 9  # colour-anchoring samples along each path (every quarter cycle of travel, both ways)
 
 
 def with_backdrop(
@@ -58,8 +59,9 @@ def with_backdrop(
     water and sky; the backdrop keeps every pixel covered while the moving layers on top carry the motion. It is
     static, so the loop's endpoints still match exactly. Each copy sits ``BACKDROP_BEHIND`` behind the farthest
     point of its Gaussian's path (``travel_frames`` each way) and, given the photo's ``camera`` (the world origin,
-    identity rotation), behind every moving path that passes over its pixel there: water sliding toward the
-    camera at a depth its downstream neighbours' backdrops are in front of would otherwise freeze behind them.
+    identity rotation), behind the moving paths that pass over its pixel there (up to ``BACKDROP_PASSING_MAX``
+    farther): water sliding toward the camera at a depth its downstream neighbours' backdrops are in front of would
+    otherwise freeze behind them.
     """
     moving = velocity.abs().sum(dim=-1) > 0
     index = torch.nonzero(moving).squeeze(1)[::BACKDROP_EVERY]
@@ -75,7 +77,7 @@ def with_backdrop(
         seen = (cols >= 0) & (cols < camera.width) & (rows >= 0) & (rows < camera.height)
         depth_there = torch.zeros_like(z)
         depth_there[seen] = torch.from_numpy(passing[rows[seen].numpy(), cols[seen].numpy()]).to(z.dtype)
-        farthest = torch.maximum(farthest, depth_there)
+        farthest = torch.maximum(farthest, torch.minimum(depth_there, farthest * BACKDROP_PASSING_MAX))
     behind = BACKDROP_BEHIND * farthest / z
     backdrop = source.replace(
         means=source.means * behind[:, None],
@@ -86,6 +88,10 @@ def with_backdrop(
 
 
 PASSING_FOOTPRINT_PX = 2  # a moving Gaussian covers about this many px around its centre
+# A passing path pushes a backdrop back by at most this factor: paths that lost some depth change to their
+# confinement stay in front, while water that leaves a depth edge (a fall over its pool) passes behind, as water
+# falling into a pool does, and the backdrop stays near the content it copies (no static layer between shows).
+BACKDROP_PASSING_MAX = 1.3
 
 
 def farthest_passing_depth(means_world: torch.Tensor, velocity: torch.Tensor, travel_frames: float, camera: Camera) -> np.ndarray:
@@ -147,6 +153,11 @@ def cycle_reach(phase_offset: ArrayT, fade: float) -> tuple[ArrayT, ArrayT]:
     return middle - phase_offset, middle + phase_offset
 
 
+def anchor_positions(samples: int) -> np.ndarray:
+    """Travel positions a_j ∈ [−1, 1] (cycles, upstream to downstream) of the ``samples`` colour-anchoring samples."""
+    return np.linspace(-1.0, 1.0, samples)
+
+
 def colour_shifts(
     means_world: torch.Tensor,
     velocity: torch.Tensor,
@@ -155,19 +166,23 @@ def colour_shifts(
     image: np.ndarray,
     moving: np.ndarray,
     sigma_px: float | None = None,
+    samples: int = ANCHOR_SAMPLES,
 ) -> torch.Tensor:
-    """[N,2,3] per-Gaussian colour change per cycle of travel (see the module docstring), zero for static ones.
+    """[N,K,3] per-Gaussian colour changes along its path (see the module docstring), zero for static ones.
 
+    Sample j is L(p(rest + a_j·v·T)) − L(p(rest)) at ``anchor_positions(K)``; the middle one (rest) is 0.
     ``image`` [H,W,3] in [0,1] and ``moving`` [H,W] bool are on ``camera``'s image plane; ``sigma_px`` defaults to
-    ``ANCHOR_SIGMA`` × the camera's long side (pass the photo's when the camera is a wider canvas). The local mean is a
-    normalised Gaussian blur of the image inside ``moving`` (static content never bleeds in; outside the region it
-    extends the region's own colours); Δ⁺ = L(p(rest + v·T)) − L(p(rest)), Δ⁻ = L(p(rest)) − L(p(rest − v·T)).
+    ``ANCHOR_SIGMA`` × the camera's long side (pass the photo's when the camera is a wider canvas). The local mean L
+    is a normalised Gaussian blur of the image inside ``moving`` (static content never bleeds in; outside the
+    region it extends the region's own colours). Several samples per path, not one each way: the local mean of a
+    waterfall's foot rises and falls within one cycle of travel (white foam, then the dark pool).
     """
-    out = torch.zeros(len(means_world), 2, 3, dtype=torch.float32)
+    if samples < 3 or samples % 2 == 0:
+        raise ValueError(f"samples must be an odd number >= 3, got {samples}")
+    out = torch.zeros(len(means_world), samples, 3, dtype=torch.float32)
     is_moving = velocity.abs().sum(dim=-1) > 0
     if not bool(is_moving.any()) or not moving.any():
         return out
-    height, width = moving.shape
     sigma = sigma_px if sigma_px is not None else ANCHOR_SIGMA * max(camera.width, camera.height)
     weight = moving.astype(np.float32)
     blurred = cv2.GaussianBlur(np.ascontiguousarray(image, dtype=np.float32) * weight[..., None], (0, 0), sigma)
@@ -180,16 +195,33 @@ def colour_shifts(
         return sample_bilinear(local_mean, np.nan_to_num(uv.numpy().astype(np.float64))).astype(np.float32)
 
     here = sample(rest)
-    out[is_moving, 0] = torch.from_numpy(sample(rest + travel) - here)
-    out[is_moving, 1] = torch.from_numpy(here - sample(rest - travel))
+    for j, position in enumerate(anchor_positions(samples)):
+        if position != 0.0:
+            out[is_moving, j] = torch.from_numpy(sample(rest + float(position) * travel) - here)
     return out
 
 
+def legacy_colour_shift(shift: torch.Tensor) -> torch.Tensor:
+    """Scene files before format 5 stored [N,2,3] (Δ⁺ one cycle downstream, Δ⁻ from one cycle upstream): the
+    same anchoring as 3 samples at a = −1, 0, 1."""
+    return torch.stack([-shift[:, 1], torch.zeros_like(shift[:, 0]), shift[:, 0]], dim=1)
+
+
 def anchored_colours(colors: ArrayT, shift: ArrayT, along: ArrayT) -> ArrayT:
-    """``colors + a·Δ`` for copies at cycle travel ``along`` (a ≥ 0: Δ = shift[:,0], a < 0: shift[:,1]). Works on
-    torch tensors and NumPy arrays alike (the renderer's states and the ``.splatv`` encoder share it)."""
-    along = along[..., None]  # [M] or [B,M] (a batch of frames)
-    return colors + along.clip(min=0) * shift[:, 0] + along.clip(max=0) * shift[:, 1]
+    """``colors`` plus the colour change at travel ``along`` (cycles; [M] or [B,M] for a batch of frames), linear
+    between the samples of ``shift`` [M,K,3] (``colour_shifts``). Works on torch tensors and NumPy arrays alike
+    (the renderer's states and the ``.splatv`` encoder share it)."""
+    samples = shift.shape[1]
+    position = ((along + 1.0) * (0.5 * (samples - 1))).clip(0.0, samples - 1.0)
+    if isinstance(position, torch.Tensor):
+        low = position.floor().long().clamp(max=samples - 2)
+        rows = torch.arange(shift.shape[0], device=shift.device)
+    else:
+        low = np.minimum(np.floor(position).astype(np.int64), samples - 2)
+        rows = np.arange(shift.shape[0])
+    t = (position - low)[..., None]
+    rows = rows.reshape((1,) * (low.ndim - 1) + (-1,))
+    return colors + shift[rows, low] * (1.0 - t) + shift[rows, low + 1] * t
 
 
 def fade_weight(u: torch.Tensor, fade: float) -> torch.Tensor:

@@ -22,7 +22,7 @@ import torch
 from .camera import Camera
 from .gaussians import GaussianSet
 
-SCENE_FORMAT_VERSION = 4  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta; 4 ``colour_shift`` (older files load)
+SCENE_FORMAT_VERSION = 5  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta; 4 ``colour_shift``; 5 its K samples per path (older files load)
 FOCUS_FALLBACK = 3.0  # scenes that never knew their focus depth (format 1–2 without it) aim paths at 3 × near
 
 # What a Gaussian's content came from (``Scene4D.layer``).
@@ -125,8 +125,14 @@ class Scene4D:
             value = getattr(self, name)
             if value is not None and tuple(value.shape) != (n,):
                 raise ValueError(f"{name} has shape {tuple(value.shape)}, expected ({n},)")
-        if self.colour_shift is not None and tuple(self.colour_shift.shape) != (n, 2, 3):
-            raise ValueError(f"colour_shift has shape {tuple(self.colour_shift.shape)}, expected ({n}, 2, 3)")
+        if self.colour_shift is not None:
+            shape = tuple(self.colour_shift.shape)
+            if shape == (n, 2, 3):  # format 4: one change each way
+                from .animate import legacy_colour_shift
+
+                self.colour_shift = legacy_colour_shift(self.colour_shift)
+            elif len(shape) != 3 or shape[0] != n or shape[2] != 3 or shape[1] < 3 or shape[1] % 2 == 0:
+                raise ValueError(f"colour_shift has shape {shape}, expected ({n}, K, 3) with K odd >= 3")
         if self.cycles < 1 or self.cycles > self.loop_frames:
             raise ValueError(f"cycles must be between 1 and loop_frames ({self.loop_frames}), got {self.cycles}")
         if not 0.0 < self.fade <= 1.0:
@@ -189,7 +195,8 @@ class Scene4D:
         if self.phase_offset is not None:
             arrays["phase_offset"] = self.phase_offset.detach().cpu().numpy().astype(np.float32)
         if self.colour_shift is not None:
-            arrays["colour_shift"] = self.colour_shift.detach().cpu().numpy().astype(np.float32)
+            # Half precision: colour changes of a few levels need no more (0.1 level), and the file stays small.
+            arrays["colour_shift"] = self.colour_shift.detach().cpu().numpy().astype(np.float16)
         arrays["K"] = self.source_camera.K.cpu().numpy().astype(np.float32)
         arrays["world_to_camera"] = self.source_camera.world_to_camera.cpu().numpy().astype(np.float32)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -219,10 +226,10 @@ class Scene4D:
             raise ValueError(f"{path} is not a landscape4d scene file ({type(exc).__name__}: {exc})") from exc
 
 
-SCENE_ARRAYS = {  # name → (shape with -1 for the Gaussian count, required)
+SCENE_ARRAYS = {  # name → (shape with -1 for the Gaussian count and None for any size, required)
     "means": ((-1, 3), True), "quats": ((-1, 4), True), "scales": ((-1, 3), True), "opacities": ((-1,), True),
     "colors": ((-1, 3), True), "velocity": ((-1, 3), True), "layer": ((-1,), False), "phase_offset": ((-1,), False),
-    "colour_shift": ((-1, 2, 3), False),
+    "colour_shift": ((-1, None, 3), False),
     "K": ((3, 3), True), "world_to_camera": ((4, 4), True),
 }
 MAX_SCENE_MEMBER_BYTES = 4_000_000_000  # a member unpacking to more than this is refused before it is read
@@ -271,7 +278,7 @@ def _scene_from(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Scene4D:
         array = arrays[name]
         if array.dtype.kind not in "fiu" or array.dtype.itemsize > 8:
             raise ValueError(f"the array {name!r} holds {array.dtype}, not numbers")
-        expected = tuple(n if d == -1 else d for d in shape)
+        expected = tuple(n if d == -1 else array.shape[i] if d is None and i < array.ndim else d for i, d in enumerate(shape))
         if array.shape != expected:
             raise ValueError(f"the array {name!r} has shape {array.shape}, expected {expected}")
         tensors[name] = torch.from_numpy(np.ascontiguousarray(array, dtype=np.int8 if name == "layer" else np.float32))

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from exporters import SplatArrays, encode_splatv
-from landscape4d.animate import LoopStates, anchored_colours, colour_shifts, gaussians_at
+from landscape4d.animate import LoopStates, anchor_positions, anchored_colours, colour_shifts, gaussians_at
 from landscape4d.camera import identity_camera
 from landscape4d.gaussians import gaussians_from_pixels
 from landscape4d.raster import rasterize_gaussians
@@ -50,8 +50,10 @@ def test_linear_ramp_gives_its_slope_times_the_travel():
     velocity[:3, 0] = travel_px * _px_to_world(camera) / cycle_frames
     shift = colour_shifts(means, velocity, cycle_frames, camera, image, moving, sigma_px=2.0)
     expected = travel_px / SIZE  # the ramp's change over 8 px
-    np.testing.assert_allclose(shift[:3].numpy(), expected, atol=2e-3)
-    assert torch.equal(shift[3], torch.zeros(2, 3))  # static: no shift
+    # Sample j is the change at travel a_j (cycles): a ramp changes a_j × its change per cycle.
+    positions = anchor_positions(shift.shape[1])
+    np.testing.assert_allclose(shift[:3].numpy(), np.broadcast_to(positions[None, :, None] * expected, shift[:3].shape), atol=2e-3)
+    assert torch.equal(shift[3], torch.zeros_like(shift[3]))  # static: no shift
 
 
 def test_static_colours_do_not_bleed_into_the_local_mean():
@@ -138,11 +140,30 @@ def test_every_copy_has_the_colour_of_its_own_travel():
 def test_scene_file_and_subset_keep_the_shift(tmp_path):
     scene = _step_scene(True)
     loaded = Scene4D.load(scene.save(tmp_path / "step"))
-    assert torch.equal(loaded.colour_shift, scene.colour_shift)
+    # Stored in half precision: well under a tenth of an 8-bit level for changes up to the whole range.
+    torch.testing.assert_close(loaded.colour_shift, scene.colour_shift, atol=5e-4, rtol=0)
     keep = torch.arange(10, 50)
     assert torch.equal(scene.subset(keep).colour_shift, scene.colour_shift[keep])
     with pytest.raises(ValueError, match="colour_shift has shape"):
         dataclasses.replace(scene, colour_shift=torch.zeros(3, 2, 3))
+    with pytest.raises(ValueError, match="K odd"):
+        dataclasses.replace(scene, colour_shift=torch.zeros(len(scene.gaussians), 4, 3))
+
+
+def test_scene_files_of_format_4_keep_their_anchoring():
+    """Format 4 stored one change each way, (Δ⁺, Δ⁻): colour + a·Δ⁺ ahead, colour + a·Δ⁻ behind (a < 0). It loads
+    as three samples that draw the same colours at every travel."""
+    scene = _step_scene(True)
+    n = len(scene.gaussians)
+    generator = torch.Generator().manual_seed(3)
+    legacy = 0.1 * torch.randn(n, 2, 3, generator=generator)
+    converted = dataclasses.replace(scene, colour_shift=legacy).colour_shift
+    assert tuple(converted.shape) == (n, 3, 3)
+    colours = scene.gaussians.colors
+    for along in (-1.0, -0.6, -0.1, 0.0, 0.3, 0.75, 1.0):
+        a = torch.full((n,), along)
+        old = colours + a.clamp(min=0)[:, None] * legacy[:, 0] + a.clamp(max=0)[:, None] * legacy[:, 1]
+        torch.testing.assert_close(anchored_colours(colours, converted, a), old, atol=1e-6, rtol=0)
 
 
 def test_splatv_lobes_carry_the_anchored_colour_of_their_copy():
@@ -163,7 +184,8 @@ def test_splatv_lobes_carry_the_anchored_colour_of_their_copy():
     # is constant: it is the colour at the lobe's centre, within half a cycle of rest).
     resting = moving & (encoding.copy == 0)
     assert resting.any() and np.abs(along[resting]).max() <= 0.5
-    bound = 0.5 * np.abs(scene.colour_shift.numpy()[source[resting]]).max(axis=1) + 1.5 / 255
+    near_rest = np.abs(anchor_positions(scene.colour_shift.shape[1])) <= 0.5  # samples bounding |a| ≤ ½ (linear between)
+    bound = np.abs(scene.colour_shift.numpy()[source[resting]][:, near_rest]).max(axis=1) + 1.5 / 255
     assert (np.abs(got[resting] - np.clip(splats.colors[source[resting]], 0, 1)) <= bound).all()
     # Without the shift, the same encoder writes the rest colour on every copy.
     plain = encode_splatv(splats, scene.velocity.numpy(), scene.loop_frames, cycles=scene.cycles,

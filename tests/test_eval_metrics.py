@@ -364,3 +364,25 @@ def test_warp_by_flow_moves_the_content_and_dis_reads_the_exact_warp_at_its_spee
     assert np.array_equal(shifted[10:80, 10:110], image[8:78, 8:108])  # whole pixels: an exact copy
     measured = M.optical_flow(image, moved)[16:80, 16:112].reshape(-1, 2)
     np.testing.assert_allclose(np.median(measured, axis=0), [1.5, -0.5], atol=0.1)
+
+
+def test_texture_flow_follows_moving_ripples_over_a_still_colour_field():
+    # A still low-frequency colour field (bright foam fading into a dark pool) with ripples travelling 2 px to the
+    # right over it, as colour anchoring renders water: optical flow on the texture reads the ripples' 2 px, while
+    # plain luma mixes in the still field and reads less.
+    import cv2
+
+    from landscape4d.eval.metrics import optical_flow, texture_luma
+
+    rng = np.random.default_rng(0)
+    h, w = 96, 128
+    ripples = cv2.GaussianBlur(rng.standard_normal((h, w + 8)), (0, 0), 1.2) * 0.05
+    field = np.clip(0.85 - 0.7 * np.abs(np.linspace(-1, 1, w))[None, :] ** 0.5, 0, 1)  # still, low frequency
+    first = np.clip(field + ripples[:, 4:-4], 0, 1)
+    second = np.clip(field + ripples[:, 2:-6], 0, 1)  # ripples moved 2 px to the right
+    sigma = 0.01 * 512  # the anchoring scale at 512 px
+    texture = optical_flow(texture_luma(first, sigma), texture_luma(second, sigma))[16:-16, 16:-16, 0]
+    plain = optical_flow(first, second)[16:-16, 16:-16, 0]
+    assert abs(float(np.median(texture)) - 2.0) < 0.2
+    assert float(np.median(plain)) < float(np.median(texture))
+    assert texture_luma(np.full((8, 8, 3), 0.3), 2.0) == pytest.approx(np.full((8, 8), 0.5), abs=1e-9)  # no texture: mid-grey

@@ -212,29 +212,28 @@ def test_scene_meta_is_typed_and_stamped():
         SceneMeta.from_json(["not", "a", "record"])
 
 
-def test_backdrop_sits_behind_every_moving_path_that_passes_over_it():
-    # Water far away flows down the image at a constant depth over a spot whose own Gaussian is nearer: that
-    # spot's backdrop must sit behind the far water's path, or the water would vanish behind it mid-loop.
-    from landscape4d.animate import BACKDROP_BEHIND, with_backdrop
-    from landscape4d.camera import unproject
+def test_backdrop_sits_behind_moving_paths_that_pass_over_it_up_to_a_limit():
+    # Water a little farther away flows down the image at a constant depth over a spot whose own Gaussian is
+    # nearer: that spot's backdrop must sit behind the water's path, or the water would vanish behind it
+    # mid-loop. Water far behind (a fall over its pool) pushes it back no farther than BACKDROP_PASSING_MAX.
+    from landscape4d.animate import BACKDROP_BEHIND, BACKDROP_PASSING_MAX, with_backdrop
+    from landscape4d.camera import project_points, unproject
 
     camera = identity_camera(64, 48)
     K = camera.K.numpy().astype(np.float64)
     near = unproject(np.array([[32.5, 30.5]]), np.array([5.0]), K)[0]
-    far = unproject(np.array([[32.5, 12.5]]), np.array([10.0]), K)[0]
-    g = random_gaussians(2, 0).replace(means=torch.tensor(np.stack([near, far]), dtype=torch.float32))
-    px_per_frame = 1.0  # the far one moves 18 px down in 18 frames at constant depth
-    velocity = torch.zeros(2, 3)
-    velocity[0, 1] = 1e-3  # the near one barely moves (it only needs a backdrop)
-    velocity[1, 1] = px_per_frame * 10.0 / float(K[1, 1])
-    without, velocity_out = with_backdrop(g, velocity, 20.0)
-    with_camera, _ = with_backdrop(g, velocity, 20.0, camera)
-    assert len(with_camera) == 3 and bool((velocity_out[2] == 0).all())  # one static backdrop (every 2nd moving)
-    assert float(without.means[2, 2]) < 5.5  # on its own: just behind its own Gaussian
-    assert float(with_camera.means[2, 2]) == pytest.approx(BACKDROP_BEHIND * 10.0, rel=1e-3)
-    # Moved along its ray only: the photo's camera sees it where it was.
-    from landscape4d.camera import project_points
-
-    uv_before, _ = project_points(without.means[2:], camera)
-    uv_after, _ = project_points(with_camera.means[2:], camera)
-    assert torch.allclose(uv_before, uv_after, atol=1e-4)
+    for far_depth, expected in ((6.0, 6.0), (10.0, BACKDROP_PASSING_MAX * 5.0)):
+        far = unproject(np.array([[32.5, 12.5]]), np.array([far_depth]), K)[0]
+        g = random_gaussians(2, 0).replace(means=torch.tensor(np.stack([near, far]), dtype=torch.float32))
+        velocity = torch.zeros(2, 3)
+        velocity[0, 1] = 1e-3  # the near one barely moves (it only needs a backdrop)
+        velocity[1, 1] = 1.0 * far_depth / float(K[1, 1])  # 1 px per frame down: 20 px over the cycle
+        without, velocity_out = with_backdrop(g, velocity, 20.0)
+        with_camera, _ = with_backdrop(g, velocity, 20.0, camera)
+        assert len(with_camera) == 3 and bool((velocity_out[2] == 0).all())  # one static backdrop (every 2nd moving)
+        assert float(without.means[2, 2]) < 5.5  # on its own: just behind its own Gaussian
+        assert float(with_camera.means[2, 2]) == pytest.approx(BACKDROP_BEHIND * expected, rel=1e-3)
+        # Moved along its ray only: the photo's camera sees it where it was.
+        uv_before, _ = project_points(without.means[2:], camera)
+        uv_after, _ = project_points(with_camera.means[2:], camera)
+        assert torch.allclose(uv_before, uv_after, atol=1e-4)

@@ -270,9 +270,12 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
 
 
 def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:
-    """Angle and speed of the motion measured on input-camera frames against the requested 2D field."""
+    """Angle and speed of the motion measured on input-camera frames against the requested 2D field: on the
+    frames' texture (luma minus its local mean at the colour-anchoring scale), and on plain luma for reference."""
+    from ..animate import ANCHOR_SIGMA
+
     keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels",
-            "motion_speed_control")
+            "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma")
     requested = flow.flow_px_per_frame.astype(np.float64)
     speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
     if not speeds.size or np.median(speeds) <= 0:
@@ -280,20 +283,28 @@ def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: Ev
     n_loop = render.scene.loop_frames
     gap = int(np.clip(round(config.adherence_target_px / float(np.median(speeds))), 1, max(1, int(n_loop * config.adherence_max_gap))))
     later = render(render.scene.source_camera, float(gap))[0]
-    forward, backward = M.optical_flow(frame0, later), M.optical_flow(later, frame0)
-    candidates = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
-    candidates &= np.linalg.norm(requested, axis=-1) * gap >= 0.5
-    tracked = candidates & M.consistent_flow_mask(forward, backward)
-    result = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-    share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
     # Control: the same measurement on frame 0 warped exactly by the requested field, i.e. what DIS reads on this
     # texture when the motion is perfect (a flat sky or tiny boats read low whatever the animation does).
     exact = M.warp_by_flow(frame0, requested * gap)
-    forward_c, backward_c = M.optical_flow(frame0, exact), M.optical_flow(exact, frame0)
-    tracked_c = candidates & M.consistent_flow_mask(forward_c, backward_c)
-    control = M.angle_error_deg(forward_c / gap, requested, tracked_c, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-    return dict(zip(keys, (result.angle_deg, result.speed_ratio, result.still_share, share, float(gap), float(result.pixels),
-                           control.speed_ratio)))
+    candidates = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
+    candidates &= np.linalg.norm(requested, axis=-1) * gap >= 0.5
+    sigma = ANCHOR_SIGMA * max(frame0.shape[:2])
+
+    def measure(prepare: Any) -> tuple[Any, Any, float]:
+        first, second, warped = prepare(frame0), prepare(later), prepare(exact)
+        forward, backward = M.optical_flow(first, second), M.optical_flow(second, first)
+        tracked = candidates & M.consistent_flow_mask(forward, backward)
+        result = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        forward_c, backward_c = M.optical_flow(first, warped), M.optical_flow(warped, first)
+        tracked_c = candidates & M.consistent_flow_mask(forward_c, backward_c)
+        control = M.angle_error_deg(forward_c / gap, requested, tracked_c, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
+        return result, control, share
+
+    texture, texture_control, share = measure(lambda image: M.texture_luma(image, sigma))
+    luma, luma_control, _ = measure(lambda image: image)
+    return dict(zip(keys, (texture.angle_deg, texture.speed_ratio, texture.still_share, share, float(gap), float(texture.pixels),
+                           texture_control.speed_ratio, luma.speed_ratio, luma_control.speed_ratio)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

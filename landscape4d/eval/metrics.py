@@ -253,6 +253,17 @@ def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return dis.calc(to_gray_u8(a), to_gray_u8(b), None).astype(np.float64)
 
 
+def texture_luma(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    """[H,W] float in [0,1]: luma minus its local mean (Gaussian blur of ``sigma_px``), × 2 around mid-grey.
+
+    The texture alone (ripples, foam streaks): where the low-frequency colour of a region is meant to stay put
+    (colour anchoring) while its texture travels, optical flow on plain luma averages a still layer with a moving
+    one and reads less motion than the eye follows."""
+    gray = to_gray_u8(image).astype(np.float64) / 255.0
+    local_mean = cv2.GaussianBlur(gray, (0, 0), sigma_px, borderType=cv2.BORDER_REFLECT)
+    return np.clip(0.5 + 2.0 * (gray - local_mean), 0.0, 1.0)
+
+
 def textured_mask(image: np.ndarray, min_eigenvalue: float = 1e-4, block: int = 7) -> np.ndarray:
     """Pixels where flow is measurable (Shi–Tomasi): the smaller eigenvalue of the structure tensor
     mean(∇I ∇Iᵀ) over a ``block``×``block`` window exceeds ``min_eigenvalue``; I = luma in [0,1], ∇ = Sobel 3×3 ÷ 8

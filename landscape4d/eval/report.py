@@ -70,7 +70,7 @@ def timing_keys(results: list[PhotoResult]) -> list[str]:
 REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_precision", "visible_recall", "visible_iou",
                "region_angle_deg", "region_angle_sky_deg", "region_angle_water_deg")
 EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
-              "motion_speed_control", "epe_points")
+              "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "epe_points")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -143,8 +143,9 @@ def definitions(config: EvalConfig) -> list[str]:
         "min over phases k of G_k / G_0, G = mean gradient magnitude of luma (Sobel 3×3 ÷ 8, 8-bit levels per px) "
         "over the region (1 = as sharp as the photo; cross-fading blurs and lowers it); *colour drift* = max over "
         "phases and RGB channels of |mean colour of the region at k − at k = 0|, 8-bit levels.",
-        f"- **motion angle / speed ratio** (motion adherence): DIS optical flow (OpenCV, medium preset, on luma) "
-        f"between the input-camera frames at phases 0 and s, divided by s, against the requested Eulerian field "
+        f"- **motion angle / speed ratio** (motion adherence): DIS optical flow (OpenCV, medium preset) on the "
+        f"*texture* of the input-camera frames at phases 0 and s — luma minus its local mean (Gaussian blur of σ = "
+        f"1 % of the long side, the colour-anchoring scale), × 2 around mid-grey — divided by s, against the requested Eulerian field "
         f"(`Flow2D.flow_px_per_frame`); s = round({c.adherence_target_px:g} px / median requested speed), clamped "
         f"to [1, N·{c.adherence_max_gap:.3g}]. Candidate pixels: motion regions eroded by {c.margin_px} px, textured "
         "(Shi–Tomasi: smaller structure-tensor eigenvalue > 1e-4, 7×7 window, luma in [0,1]) with requested motion "
@@ -155,7 +156,10 @@ def definitions(config: EvalConfig) -> list[str]:
         "(Details table) = the same speed ratio measured between frame 0 and frame 0 warped exactly by s × the "
         "requested field: what DIS reads on this texture when the motion is perfect (near 1 on water with ripples; "
         "far below 1 where the only texture is a flat sky's border or tiny boats, so there the speed ratio says "
-        "little about the animation).",
+        "little about the animation). The texture is measured because colour anchoring keeps a region's "
+        "low-frequency colour where the photo has it while ripples and foam travel: flow on plain luma averages the "
+        "still layer with the moving one and reads less than the eye follows. *speed ratio (luma)* and its control "
+        "(Details table) are the same measures on plain luma, for reference.",
         f"- **MV EPE** (multi-view motion consistency, px per loop frame; the paper's Table II measure): for every "
         "generated view, the view's motion is rendered from the Gaussians of the moving layer (the static backdrop "
         "under it left out; each Gaussian carries proj(p + v) − proj(p) and its change of view depth as its colour; "
@@ -282,14 +286,15 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | still % | EPE points |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | speed ratio (luma) / control | still % | EPE points |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
             lines.append(
                 f"| {r.name} | {fmt(r.moving_share, 'pct')} | {fmt(r.moving_gaussians, 'int')} | {fmt(v.get('static_max_nomargin'))} | "
-                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
+                f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | "
+                f"{fmt(v.get('motion_speed_ratio_luma'))} / {fmt(v.get('motion_speed_control_luma'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
                 f"{fmt(v.get('epe_points'), 'int')} |"
             )
 
