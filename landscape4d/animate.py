@@ -40,7 +40,7 @@ from .camera import Camera, project_points, sample_bilinear
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
-DEFAULT_FADE = 0.3  # share of a cycle a cross-fade takes (short: mostly one crisp copy; long: smooth dissolves)
+DEFAULT_FADE = 0.2  # share of a cycle a cross-fade takes (short: mostly one crisp copy; long: smooth dissolves)
 PHASE_NOISE_SCALE = 0.05  # spatial scale of the phase-offset noise, × the photo's long side
 BACKDROP_EVERY = 2  # one backdrop Gaussian per this many moving ones
 BACKDROP_GROW = 2.0  # its footprint, × the moving Gaussian's: covers the gaps of the sparser set
@@ -114,30 +114,53 @@ def farthest_passing_depth(means_world: torch.Tensor, velocity: torch.Tensor, tr
     return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
 
 
-def phase_offset_map(height: int, width: int, fade: float = DEFAULT_FADE, seed: int = 0) -> np.ndarray:
+def phase_offset_map(height: int, width: int, fade: float = DEFAULT_FADE, seed: int = 0, groups: np.ndarray | None = None) -> np.ndarray:
     """[H,W] phase offsets ψ ∈ [−(1 − fade)/2, (1 − fade)/2] over an image plane: smooth noise, rank-transformed
-    so the values spread uniformly (see ``phase_offsets``)."""
+    so the values spread uniformly within each label of ``groups`` [H,W] (the motion regions, each connected part
+    on its own; None: the whole image). See ``phase_offsets``."""
     rng = np.random.default_rng(seed)
     sigma = PHASE_NOISE_SCALE * max(height, width)
     noise = cv2.GaussianBlur(rng.standard_normal((height, width)).astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    labels = np.zeros(noise.size, np.int64) if groups is None else np.asarray(groups).reshape(-1).astype(np.int64)
+    # Rank within each label: sort by (label, noise); a pixel's rank counts from its label's first pixel.
+    order = np.lexsort((noise.reshape(-1), labels))
+    counts = np.bincount(labels)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     ranks = np.empty(noise.size, np.float64)
-    ranks[np.argsort(noise, axis=None, kind="stable")] = (np.arange(noise.size) + 0.5) / noise.size
+    sorted_labels = labels[order]
+    ranks[order] = (np.arange(noise.size) - first[sorted_labels] + 0.5) / counts[sorted_labels]
     half = (1.0 - fade) / 2.0
     return ((ranks.reshape(height, width) - 0.5) * 2.0 * half).astype(np.float32)
 
 
+def motion_groups(*regions: np.ndarray | None) -> np.ndarray:
+    """[H,W] int labels for ``phase_offset_map``: each connected part of each region its own label (0 elsewhere)."""
+    shape = next(r.shape for r in regions if r is not None)
+    out = np.zeros(shape, np.int64)
+    taken = np.zeros(shape, bool)
+    for region in regions:
+        if region is None:
+            continue
+        count, parts = cv2.connectedComponents((np.asarray(region, bool) & ~taken).astype(np.uint8), connectivity=8)
+        inside = parts > 0
+        out[inside] = parts[inside] + out.max()
+        taken |= inside
+    return out
+
+
 def phase_offsets(
-    means_world: torch.Tensor, camera: Camera, fade: float = DEFAULT_FADE, seed: int = 0
+    means_world: torch.Tensor, camera: Camera, fade: float = DEFAULT_FADE, seed: int = 0, groups: np.ndarray | None = None
 ) -> torch.Tensor:
     """[N] per-Gaussian phase offsets ψ: ``phase_offset_map`` of the source image at each Gaussian's pixel (clamped
     to the image, so the border ring takes its edge's).
 
     Neighbouring Gaussians share a phase (texture stays coherent) while distant parts of a lake fade at other
-    times, so the whole region never blurs at once. Values are spread uniformly over the photo (rank transform);
-    a small region (a waterfall) spans few noise blobs, so its mean colour still pulses with the cycle.
+    times, so the whole region never blurs at once. Values are spread uniformly within each of ``groups`` (rank
+    transform), so even a small region (a waterfall, which spans few noise blobs) fades a part at a time and its
+    sharpness and mean colour do not pulse with the cycle.
     """
     height, width = camera.height, camera.width
-    offsets = phase_offset_map(height, width, fade, seed)
+    offsets = phase_offset_map(height, width, fade, seed, groups)
     uv, _ = project_points(means_world.float(), camera)
     cols = uv[:, 0].clamp(0, width - 1).long().numpy()
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()

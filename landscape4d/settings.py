@@ -74,7 +74,10 @@ class Settings:
     seed: int = 0
     loop_seconds: float = 3.0  # period of the seamless loop
     speed: float = 1.0  # global multiplier on all motion
-    cycle_seconds: float = 1.0  # one cross-fade cycle (a loop holds a whole number of them): how far water travels before it fades
+    # One cross-fade cycle (a loop holds a whole number of them): how far water travels before it fades. Short
+    # travel keeps texture crisp and a region's colour steady (foam does not drift into a pool and back); the
+    # phase offsets spread the fades, so they never happen everywhere at once.
+    cycle_seconds: float = 0.5
     num_views: int = 12  # generated views around the input camera (besides the input view)
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # steps of the colour fit against the input view (the fit refines colours only)

@@ -237,3 +237,28 @@ def test_backdrop_sits_behind_moving_paths_that_pass_over_it_up_to_a_limit():
         uv_before, _ = project_points(without.means[2:], camera)
         uv_after, _ = project_points(with_camera.means[2:], camera)
         assert torch.allclose(uv_before, uv_after, atol=1e-4)
+
+
+def test_phase_offsets_spread_over_their_full_range_within_every_region():
+    # A small region (a waterfall) spans few noise blobs: ranked with the whole photo its offsets cover a narrow
+    # band, so the whole region fades at once; ranked on its own it spreads over the full range like a big one.
+    from landscape4d.animate import motion_groups, phase_offset_map
+
+    h, w, fade = 120, 160, 0.3
+    small = np.zeros((h, w), bool)
+    small[50:62, 70:82] = True
+    sky = np.zeros((h, w), bool)
+    sky[:30] = True
+    groups = motion_groups(small, sky)
+    assert set(np.unique(groups)) == {0, 1, 2}
+    half = (1 - fade) / 2
+    whole = phase_offset_map(h, w, fade, seed=3)
+    own = phase_offset_map(h, w, fade, seed=3, groups=groups)
+    assert float(np.ptp(whole[small])) < 0.5 * 2 * half  # a few blobs: a narrow band of the photo's range
+    for region in (small, sky):
+        values = np.sort(own[region])
+        expected = (np.arange(values.size) + 0.5) / values.size * 2 * half - half  # uniform over ±half
+        np.testing.assert_allclose(values, expected, atol=1e-6)
+    # The order within a region is the noise's: neighbours still share a phase.
+    np.testing.assert_array_equal(np.argsort(whole[small]), np.argsort(own[small]))
+    np.testing.assert_array_equal(phase_offset_map(h, w, fade, seed=3, groups=np.zeros((h, w), int)), whole)
