@@ -96,7 +96,13 @@ class Example:
         return REPO / "examples" / "results" / f"{Path(self.photo).stem}.mp4"
 
 
+# The first five are the project's own procedural landscapes (examples/make_example_scenes.py), then the photo.
 EXAMPLES = [
+    Example("lake.jpg", "swing", "300,470,420,485; 240,60,330,60", "mountain lake"),
+    Example("city-river.jpg", "swing", "300,520,450,520; 180,70,260,70", "city river"),
+    Example("waterfall.jpg", "zoom-in", "360,250,360,450; 360,760,360,860", "waterfall"),
+    Example("sea.jpg", "zoom-in", "400,400,400,480; 600,120,480,120", "sea and rocks"),
+    Example("clouds.jpg", "swing", "300,200,420,200", "clouds only"),
     Example("china.jpg", "swing", "520,265,420,285", "lake, tower"),
     Example("china-lake.jpg", "zoom-in", "560,150,440,175", "the lake"),
     Example("china-panorama.jpg", "circle", "380,40,470,40", "sky strip"),
@@ -1182,8 +1188,8 @@ def build_demo() -> gr.Blocks:
                                 file_count="single", type="filepath", height=110, elem_id="photo")
                 gallery = gr.Gallery(
                     [(str(e.path), e.caption) for e in EXAMPLES], label="Examples (click one: its result plays at once)",
-                    columns=len(EXAMPLES), rows=1, height=150, object_fit="cover", allow_preview=False,
-                    interactive=False, show_label=True, elem_id="examples")
+                    columns=3, rows=math.ceil(len(EXAMPLES) / 3), height="auto", object_fit="cover",
+                    allow_preview=False, buttons=[], interactive=False, show_label=True, elem_id="examples")
                 with gr.Accordion("2 · Paint motion regions (optional)", open=False):
                     gr.Markdown("Pick a layer, then paint on the photo: painted **water** and **sky / clouds** move "
                                 "like the automatic ones; **freeze** keeps pixels still. The big photo on the right "

@@ -104,9 +104,15 @@ def _drop(page, photo: Path) -> None:
 
 @pytest.mark.browser
 def test_example_gallery_has_thumbnails_and_plays_stored_results(browser, server):  # noqa: F811
+    """Every example shows its own thumbnail; a click on any of them plays that example's stored result at once and
+    loads its photo with its camera path and arrows."""
     import app
+    from space import preview
 
-    assert len(app.EXAMPLES) >= 4
+    names = [e.photo for e in app.EXAMPLES]
+    assert len(names) >= 9 and len(set(names)) == len(names)
+    for scene in ("lake", "sea", "waterfall", "clouds", "city-river"):
+        assert f"{scene}.jpg" in names, f"the gallery has a {scene}"
     for example in app.EXAMPLES:
         assert example.path.is_file() and example.result.is_file(), example
         assert example.photo in (REPO / "examples" / "CREDITS.md").read_text(), "every example photo is credited"
@@ -115,19 +121,26 @@ def test_example_gallery_has_thumbnails_and_plays_stored_results(browser, server
     thumbs.first.wait_for(timeout=60_000)
     _wait(page, f"[...document.querySelectorAll('#examples img')].filter(i => i.complete && i.naturalWidth > 0)"
                 f".length === {len(app.EXAMPLES)}", 60_000)
+    # One thumbnail per example, in the gallery's order, each showing that example's own photo.
+    sources = page.evaluate("[...document.querySelectorAll('#examples img')].map(i => decodeURIComponent(i.src))")
+    assert [Path(src.split("?")[0]).name for src in sources] == names, sources
     _shot(page, "m-4-gallery", clip=page.locator("#examples").bounding_box())
 
-    example = app.EXAMPLES[1]
-    thumbs.nth(1).click()
-    # Its stored result plays at once (nothing is built), its path and arrows are set, its photo is loaded.
-    _wait(page, "document.querySelector('#video video')?.getAttribute('src')", 60_000)
-    _wait(page, f"document.querySelector('#status').innerText.includes({json.dumps(Path(example.photo).stem)})", 180_000)
-    _wait(page, f"document.querySelector('#arrows textarea').value === {json.dumps(example.arrows)}", 60_000)
-    checked = page.locator("#trajectory input:checked").get_attribute("value")
-    assert checked == example.trajectory
-    assert page.locator("#generate").is_enabled() and page.locator("#rerender").is_disabled()
-    assert page.evaluate("document.querySelectorAll('#arrow-pad .l4d-arrow').length") == 1
-    assert "example" in page.locator("#status").inner_text()
+    # Each click: its stored result plays at once (nothing is built), its path and arrows are set, its photo loads.
+    for index, example in enumerate(app.EXAMPLES):
+        thumbs.nth(index).click()
+        result = json.dumps(example.result.name)
+        _wait(page, f"decodeURIComponent(document.querySelector('#video video')?.getAttribute('src') ?? '')"
+                    f".split('?')[0].endsWith('/' + {result})", 60_000)
+        shown = json.dumps(f"Photo {Path(example.photo).stem} (")  # "china (" is not "china-lake ("
+        _wait(page, f"document.querySelector('#status').innerText.includes({shown})", 180_000)
+        _wait(page, f"document.querySelector('#arrows textarea').value === {json.dumps(example.arrows)}", 60_000)
+        checked = page.locator("#trajectory input:checked").get_attribute("value")
+        assert checked == example.trajectory, example
+        assert page.locator("#generate").is_enabled() and page.locator("#rerender").is_disabled()
+        arrows = len(preview.parse_arrows(example.arrows))
+        _wait(page, f"document.querySelectorAll('#arrow-pad .l4d-arrow').length === {arrows}", 60_000)
+        assert "example" in page.locator("#status").inner_text()
     assert not errors, errors
     page.close()
 
