@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import torch
 
-from .camera import Camera, project_points, sample_bilinear
+from .camera import Camera, project, project_points, sample_bilinear
 from .gaussians import GaussianSet
 from .scene import Scene4D
 
@@ -96,22 +96,25 @@ BACKDROP_PASSING_MAX = 1.3
 
 def farthest_passing_depth(means_world: torch.Tensor, velocity: torch.Tensor, travel_frames: float, camera: Camera) -> np.ndarray:
     """[H,W] on ``camera``'s image: the largest depth any of these Gaussians has while its path (one cycle of
-    travel each way, the most any copy strays) passes over each pixel; 0 where none passes."""
+    travel each way, the most any copy strays) passes over each pixel; 0 where none passes. Runs where the
+    Gaussians are (a GPU's scatter-max)."""
     height, width = camera.height, camera.width
-    out = np.zeros((height, width), np.float32)
     if not len(means_world):
-        return out
-    ends = [project_points((means_world + sign * travel_frames * velocity).float(), camera)[0] for sign in (-1.0, 1.0)]
+        return np.zeros((height, width), np.float32)
+    means, velocity = means_world.float(), velocity.float()
+    K = torch.as_tensor(camera.K, dtype=torch.float32, device=means.device)
+    world_to_camera = torch.as_tensor(camera.world_to_camera, dtype=torch.float32, device=means.device)
+    ends = [project(means + sign * travel_frames * velocity, K, world_to_camera)[0] for sign in (-1.0, 1.0)]
     longest_px = float((ends[1] - ends[0]).norm(dim=-1).max())
     samples = int(np.clip(np.ceil(longest_px / PASSING_FOOTPRINT_PX), 1, 64)) + 1
+    out = torch.zeros(height * width, dtype=torch.float32, device=means.device)
     for t in np.linspace(-1.0, 1.0, samples):
-        uv, depth = project_points((means_world + float(t) * travel_frames * velocity).float(), camera)
-        cols, rows = uv[:, 0].floor().long().numpy(), uv[:, 1].floor().long().numpy()
-        inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height) & (depth.numpy() > 0)
-        flat = rows[inside] * width + cols[inside]
-        np.maximum.at(out.reshape(-1), flat, depth.numpy()[inside].astype(np.float32))
+        uv, depth = project(means + float(t) * travel_frames * velocity, K, world_to_camera)
+        cols, rows = uv[:, 0].floor().long(), uv[:, 1].floor().long()
+        inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height) & (depth > 0)
+        out.scatter_reduce_(0, (rows * width + cols)[inside], depth[inside], reduce="amax")
     size = 2 * PASSING_FOOTPRINT_PX + 1
-    return cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return cv2.dilate(out.reshape(height, width).cpu().numpy(), cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
 
 
 def phase_offset_map(height: int, width: int, fade: float = DEFAULT_FADE, seed: int = 0, groups: np.ndarray | None = None) -> np.ndarray:
