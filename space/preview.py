@@ -680,7 +680,7 @@ STROKE_PREVIEW_JS = """
   const apps = [];
   const previous = globalThis.__PIXI_APP_INIT__;
   globalThis.__PIXI_APP_INIT__ = function (app) { apps.push(app); if (previous) return previous.apply(this, arguments); };
-  let own = false, down = false, base = null, upAt = 0;
+  let own = false, down = false, base = null, baseOverlay = null, upAt = 0;
   const editor = () => document.querySelector('#editor');
   const stage = () => document.querySelector('#arrow-pad .l4d-stage');
   function editorApp() {
@@ -736,6 +736,38 @@ STROKE_PREVIEW_JS = """
     } finally { own = false; }
     return out;
   }
+  function pixelsOf(img) {  // the image's RGBA pixels at its natural size (null if it cannot be read)
+    try {
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const ctx = c.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(img, 0, 0);
+      return ctx.getImageData(0, 0, c.width, c.height);
+    } catch (e) { return null; }
+  }
+  // Does a newly arrived overlay show the strokes painted since ``base``? Answers to earlier events (the photo's
+  // own regions, a slow upload) can arrive late, after the editor has read its layers for the stroke's upload: the
+  // image itself tells, where the strokes are it is nearer their layer's colour than the overlay before them.
+  // An erase (no new paint) is taken as shown.
+  function showsStrokes(img) {
+    if (!base || !baseOverlay) return true;
+    const width = img.naturalWidth, height = img.naturalHeight;
+    if (baseOverlay.width !== width || baseOverlay.height !== height || base.length !== width * height) return true;
+    const now = labels(width, height), seen = pixelsOf(img);
+    if (!now || !seen) return true;
+    const a = seen.data, b = baseOverlay.data;
+    let count = 0, near = 0, before = 0;
+    for (let i = 0; i < now.length; i++) {
+      const label = now[i];
+      if (!label || base[i] === label) continue;
+      const c = COLOURS[label - 1], j = 4 * i;
+      near += Math.abs(a[j] - c[0]) + Math.abs(a[j + 1] - c[1]) + Math.abs(a[j + 2] - c[2]);
+      before += Math.abs(b[j] - c[0]) + Math.abs(b[j + 1] - c[1]) + Math.abs(b[j + 2] - c[2]);
+      count++;
+    }
+    if (!count) return true;
+    return near < 0.5 * (2 - TINT) * before;  // tinted: (1 − TINT) of the distance; not tinted: all of it
+  }
   function draw() {  // → true when something new was drawn
     const st = stage(), img = st && st.querySelector('img');
     if (!img || !img.naturalWidth) return false;
@@ -782,7 +814,7 @@ STROKE_PREVIEW_JS = """
     // The server's overlay holds every stroke read so far: new strokes are drawn against what the layers hold now.
     if (state.synced === state.strokes) {
       const img = stage() && stage().querySelector('img');
-      if (img && img.naturalWidth) base = labels(img.naturalWidth, img.naturalHeight);
+      if (img && img.naturalWidth) { base = labels(img.naturalWidth, img.naturalHeight); baseOverlay = pixelsOf(img); }
     }
   }, true);
   window.addEventListener('pointerup', (ev) => {
@@ -806,20 +838,27 @@ STROKE_PREVIEW_JS = """
     };
     look();
   });
-  // The server's overlay arrived (the pad's image changed): it shows every stroke the editor had read; strokes
-  // after that read are drawn again on top, else the strokes' canvas goes.
+  // The server's overlay arrived (the pad's image changed): once the editor has read its layers for the strokes'
+  // upload and the image shows the strokes (``showsStrokes``), the strokes' canvas goes; else they are drawn again
+  // on top (strokes after that read, or a late answer to an earlier event).
   const watch = () => {
     let shown = null;
     const changed = () => {
       const img = document.querySelector('#arrow-pad .l4d-stage img');
       if (!img || img.getAttribute('src') === shown) return;
       shown = img.getAttribute('src');
-      if (state.read >= state.strokes) {
-        state.synced = state.strokes;
-        document.querySelectorAll('#arrow-pad canvas.l4d-strokes').forEach((c) => c.remove());
-        return;
-      }
-      if (img.complete && img.naturalWidth) draw(); else img.addEventListener('load', () => draw(), { once: true });
+      const strokes = state.strokes;
+      const settle = () => {
+        if (state.read >= strokes && showsStrokes(img)) {
+          state.synced = strokes;
+          if (state.strokes === strokes) document.querySelectorAll('#arrow-pad canvas.l4d-strokes').forEach((c) => c.remove());
+          else draw();  // a stroke painted while this image loaded
+          return;
+        }
+        state.late = (state.late || 0) + 1;  // an answer without the strokes: keep drawing them
+        draw();
+      };
+      if (img.complete && img.naturalWidth) settle(); else img.addEventListener('load', settle, { once: true });
     };
     new MutationObserver(changed).observe(document.body, { childList: true, subtree: true, attributes: true,
                                                            attributeFilter: ['src'] });
