@@ -406,7 +406,7 @@ PAD_CSS = """
 #video video { background: #111; }
 #progress { min-height: 76px; }
 #progress:has([data-testid=status-tracker].hide) { display: none !important; }
-#video .volume, #video [aria-label*="olume"], #video input[type=range].volume-slider { display: none !important; }
+#video .volume, #video .volume-control-wrapper, #video [aria-label*="olume"], #video input[type=range].volume-slider { display: none !important; }
 .l4d-layers { gap: 6px !important; }
 .l4d-layer button, button.l4d-layer { border: 2px solid var(--l4d-colour) !important; }
 button.l4d-layer.l4d-on { background: var(--l4d-colour) !important; color: #111 !important; }

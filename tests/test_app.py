@@ -385,8 +385,16 @@ def test_page_upload_draw_arrow_generate_and_view(browser, server):
             loop: document.querySelector('#video video').loop,
             downloads: [...document.querySelectorAll('[id^=dl-]')].map(b => !(b.disabled || b.querySelector('button')?.disabled)),
             iframe: document.querySelector('#live-viewer iframe')?.getAttribute('src') ?? null,
+            // The silent video's player: its controls, and any volume control among them (hidden: nothing to hear).
+            controls: document.querySelectorAll('#video button').length,
+            volume: [...document.querySelectorAll('#video *')].filter((e) =>
+                /volume/i.test(e.className?.baseVal ?? e.className ?? '') || /volume/i.test(e.getAttribute('aria-label') ?? ''))
+                .filter((e) => e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none')
+                .map((e) => `${e.tagName}.${e.className?.baseVal ?? e.className} [${e.getAttribute('aria-label') ?? ''}]`),
         })"""
     )
+    assert facts["controls"] > 0, "the player shows its controls"
+    assert facts["volume"] == [], f"no volume control on a silent video: {facts['volume']}"
     assert facts["loop"], "the video loops"
     assert facts["downloads"] == [True] * 5, facts
     page.evaluate("window.scrollTo(0, 0)")
