@@ -162,12 +162,16 @@ def phase_offsets(
     transform), so even a small region (a waterfall, which spans few noise blobs) fades a part at a time and its
     sharpness and mean colour do not pulse with the cycle.
     """
-    height, width = camera.height, camera.width
-    offsets = phase_offset_map(height, width, fade, seed, groups)
+    return offsets_at(means_world, camera, phase_offset_map(camera.height, camera.width, fade, seed, groups))
+
+
+def offsets_at(means_world: torch.Tensor, camera: Camera, offset_map: np.ndarray) -> torch.Tensor:
+    """[N] values of ``offset_map`` [H,W] (on ``camera``'s image) at each Gaussian's pixel, clamped to the image."""
+    height, width = offset_map.shape
     uv, _ = project_points(means_world.float(), camera)
     cols = uv[:, 0].clamp(0, width - 1).long().numpy()
     rows = uv[:, 1].clamp(0, height - 1).long().numpy()
-    return torch.from_numpy(offsets[rows, cols])
+    return torch.from_numpy(offset_map[rows, cols])
 
 
 def cycle_reach(phase_offset: ArrayT, fade: float) -> tuple[ArrayT, ArrayT]:

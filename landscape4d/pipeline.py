@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .animate import DEFAULT_FADE, colour_shifts, cycle_reach, motion_groups, phase_offset_map, phase_offsets, with_backdrop
+from .animate import DEFAULT_FADE, colour_shifts, cycle_reach, motion_groups, offsets_at, phase_offset_map, with_backdrop
 from .camera import Camera, identity_camera
 from .backends import Backends, MotionInputs, resolve_backends
 from .depth import estimate_depth, load_user_depth
@@ -178,9 +178,10 @@ def build(
     left, top = (margins[0], margins[1]) if border is not None else (0, 0)
     # Each particle's copies stray from rest by its phase offset's reach (``cycle_reach``), not a whole cycle
     # each way: the taper and the path confinement leave it the speed that allows. Offsets of the border ring
-    # are its edge's, as ``phase_offsets`` clamps to the photo.
+    # are its edge's, as ``offsets_at`` clamps to the photo.
     groups = motion_groups(moves, regions.water, regions.sky)  # each region spreads its phases on its own
-    offset_canvas = edge_pad(phase_offset_map(height, width, DEFAULT_FADE, settings.seed, groups), margins)
+    offset_map = phase_offset_map(height, width, DEFAULT_FADE, settings.seed, groups)
+    offset_canvas = edge_pad(offset_map, margins)
     reach_canvas = np.stack(cycle_reach(offset_canvas, DEFAULT_FADE), axis=-1)
     flow_canvas = motion_field(
         canvas.depth_m.shape, mirror_pad(regions.sky, margins), mirror_pad(regions.water, margins),
@@ -215,7 +216,7 @@ def build(
         layer=layer,
         cycles=settings.cycles,
         fade=DEFAULT_FADE,
-        phase_offset=phase_offsets(gaussians.means, camera, DEFAULT_FADE, settings.seed, groups),
+        phase_offset=offsets_at(gaussians.means, camera, offset_map),
         # The photo's own local means (a copy in the border ring takes the nearest edge's).
         colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, camera, photo.image, flow.moving),
     )
