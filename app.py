@@ -853,12 +853,18 @@ def export_files(scene_path: str, out_dir: str, progress: gr.Progress, stage: tu
     out = Path(out_dir) / "files"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    files: dict[str, str] = {}
-    for i, (key, fmt, label, options) in enumerate(EXPORTS):
-        progress((index - 1 + i / len(EXPORTS)) / count, desc=f"[{index}/{count}] Writing splat files ({label})")
-        stem = out / (f"{name}_frames" if key == "frames" else name)
-        result = exporters.export_scene(scene, fmt, stem, **options)
-        files[key] = str(result.paths[-1])  # the main file; for splatv the zip with viewer.html written after it
+    labels = {key: label for key, _fmt, label, _options in EXPORTS}
+    written: list[str] = []
+
+    def done(key: str, _result) -> None:
+        written.append(labels[key])
+        progress((index - 1 + len(written) / len(EXPORTS)) / count,
+                 desc=f"[{index}/{count}] Writing splat files ({len(written)}/{len(EXPORTS)}: {labels[key]} written)")
+
+    progress((index - 1) / count, desc=f"[{index}/{count}] Writing splat files")
+    results = exporters.export_downloads(scene, out, name, EXPORTS, on_done=done)
+    # The main file of each; for splatv the zip with viewer.html, written after it.
+    files: dict[str, str] = {key: str(result.paths[-1]) for key, result in results.items()}
     files["viewer"] = str(_unpack_viewer(Path(files["splatv"]), Path(out_dir) / "viewer"))
     # gr.Model3D starts from a fixed orbit: give it a copy of the .splat placed so that it starts at the photo's view.
     view = Path(out_dir) / "model3d" / Path(files["splat"]).name

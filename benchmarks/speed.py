@@ -260,14 +260,23 @@ def main() -> None:
             s500, _ = render_only(scene.subset(keep), cams720, fps, device)
             rows.append(("render only, 1280×720, 500,000 Gaussians", s500, None, f"{num_frames / s500:.0f} frames/s"))
 
-    exports_s = 0.0
-    for key, fmt, label, options in exporters.DEFAULT_DOWNLOADS:
+    # Each export alone (its own cost), then all of them as the Space writes them (export_downloads: concurrent on a
+    # GPU), which is what the end-to-end time counts. The size budgets' refits are cached per scene object, so each
+    # pass gets a fresh copy of the scene.
+    labels = {key: label for key, _fmt, label, _options in exporters.DEFAULT_DOWNLOADS}
+    total_bytes = 0
+    for row in exporters.DEFAULT_DOWNLOADS:
         t = time.perf_counter()
-        out = exporters.export_scene(scene, fmt, folder / "files" / key, **options)
+        out = exporters.export_downloads(replace(scene), folder / "alone", "scene", (row,), workers=1)[row[0]]
         took = time.perf_counter() - t
-        exports_s += took
-        total = sum(out.sizes.values())
-        rows.append((f"export {label}", took, total / GB / rates["disk_write"], f"{total / 1e6:.1f} MB"))
+        size = sum(out.sizes.values())
+        total_bytes += size
+        rows.append((f"export {labels[row[0]]} (alone)", took, size / GB / rates["disk_write"], f"{size / 1e6:.1f} MB"))
+    t = time.perf_counter()
+    exporters.export_downloads(replace(scene), folder / "files", "scene")
+    exports_s = time.perf_counter() - t
+    rows.append(("all downloads, as the Space writes them", exports_s, total_bytes / GB / rates["disk_write"],
+                 f"{total_bytes / 1e6:.1f} MB, " + ("concurrent" if gpu else "one at a time")))
 
     end_to_end = build_s + save_s + video_s + exports_s
     rows.append(("**photo → video + scene + downloads**", end_to_end, None, "build + scene file + video + exports"))

@@ -16,7 +16,7 @@ frame sequence     ``sequence.write_sequence_zip``             SuperSplat (files
 =================  ==========================================  ==============================================
 """
 
-from .api import DEFAULT_DOWNLOADS, FORMATS, ExportResult, export_scene
+from .api import DEFAULT_DOWNLOADS, FORMATS, ExportResult, export_downloads, export_scene
 from .arrays import SplatArrays, drop_invalid
 from .ply import encode_compressed_ply, encode_ply
 from .splat import encode_splat
@@ -35,5 +35,6 @@ __all__ = [
     "encode_splat",
     "encode_splatv",
     "encode_spz",
+    "export_downloads",
     "export_scene",
 ]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -279,3 +279,45 @@ def export_scene(scene: Scene4D, fmt: str, out: str | Path, **options: Any) -> E
             stats["viewer_html_bytes"] = html_bytes
     stats["seconds"] = time.perf_counter() - started
     return ExportResult(paths, sizes, stats)
+
+
+def export_downloads(
+    scene: Scene4D,
+    folder: str | Path,
+    name: str,
+    downloads: tuple = DEFAULT_DOWNLOADS,
+    workers: int | None = None,
+    on_done: Callable[[str, ExportResult], None] | None = None,
+) -> dict[str, ExportResult]:
+    """Every file of ``downloads`` ((key, format, label, options) rows; the Space's list by default) for ``scene``,
+    named ``<name>.<suffix>`` in ``folder`` (the frame sequence ``<name>_frames.zip``). Returns key → result, in
+    the list's order; ``on_done(key, result)`` is called as each one finishes (from the calling thread).
+
+    With a GPU the files are written concurrently (``workers``: one thread per file by default): their CPU work
+    (quantising, sorting, deflate) releases the GIL and the GPU refits share one cached fit per size budget. On a CPU
+    the rasterizer already uses every core, so the default is one at a time."""
+    from .footprint import compute_device
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if workers is None:
+        workers = len(downloads) if compute_device().type == "cuda" else 1
+    results: dict[str, ExportResult] = {}
+
+    def one(row: tuple) -> ExportResult:
+        key, fmt, _label, options = row
+        return export_scene(scene, fmt, folder / (f"{name}_frames" if key == "frames" else name), **options)
+
+    if workers <= 1:
+        for row in downloads:
+            results[row[0]] = one(row)
+            if on_done is not None:
+                on_done(row[0], results[row[0]])
+    else:
+        with ThreadPoolExecutor(max(1, min(workers, len(downloads)))) as pool:
+            jobs = {pool.submit(one, row): row[0] for row in downloads}
+            for job in as_completed(jobs):
+                results[jobs[job]] = job.result()
+                if on_done is not None:
+                    on_done(jobs[job], results[jobs[job]])
+    return {row[0]: results[row[0]] for row in downloads}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import weakref
 from typing import Callable
 
@@ -42,6 +43,8 @@ DEPTH_TOLERANCE = 0.04  # Gaussians merged into one cell lie within this relativ
 
 _cache: dict[tuple, tuple[weakref.ref, Scene4D]] = {}
 _last_resample: list[tuple[weakref.ref, float, Scene4D]] = []
+# Downloads are written concurrently (api.export_downloads): one refit per scene and grid, the others wait for it.
+_cache_lock = threading.Lock()
 
 
 def pixel_spacing(scene: Scene4D) -> np.ndarray:
@@ -207,6 +210,12 @@ def export_ready(
     object and arguments (the app exports several formats of one scene)."""
     if footprint <= 0 and grid <= 1.0:
         return scene
+    with _cache_lock:
+        return _export_ready(scene, footprint, grid, iters, still)
+
+
+def _export_ready(scene: Scene4D, footprint: float, grid: float, iters: int,
+                  still: Callable[[], np.ndarray] | None) -> Scene4D:
     key = (id(scene), float(footprint), float(grid), int(iters))
     hit = _cache.get(key)
     if hit is not None and hit[0]() is scene:
