@@ -59,8 +59,8 @@ def test_report_files_and_definitions(report_dir: Path):
     for needle in ("## Metrics", "src PSNR", "holes", "seam PSNR", "static p99", "motion angle", "MV EPE", "flicker",
                    "PIQE", "Real-video check", "still image", "## Errors", "broken", "python -m landscape4d.eval"):
         assert needle in report, needle
-    assert (report_dir / "contact_sheet_tiny_lake.png").stat().st_size > 1000
-    assert not (report_dir / "contact_sheet_broken.png").exists()
+    assert (report_dir / "contact_sheet_tiny_lake.jpg").stat().st_size > 1000
+    assert not (report_dir / "contact_sheet_broken.jpg").exists()
 
 
 def test_metrics_csv_values_are_sane(report_dir: Path):

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-photo", help="first frame of --clip as an image")
     p.add_argument("--clip-frames", type=int, default=None, help="compare at most this many clip frames (default: all)")
     p.add_argument("--contact-sheets", choices=("auto", "yes", "no"), default="auto",
-                   help="write contact_sheet_<name>.png; auto = only for photos in the project's examples/ folder")
+                   help="write contact_sheet_<name>.jpg; auto = only for photos in the project's examples/ folder")
     p.add_argument("--frames", type=int, default=16, help="frames sampled along each camera path (default: 16)")
     p.add_argument("--isolate", choices=("yes", "no"), default="yes", help="one fresh process per photo (default: yes)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N photos")
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         write_csv(results, out_dir / "metrics.csv")
 
     for index, photo in enumerate(photos, 1):
-        sheet = out_dir / f"contact_sheet_{photo.stem}.png" if sheet_allowed(photo, args.contact_sheets) else None
+        sheet = out_dir / f"contact_sheet_{photo.stem}.jpg" if sheet_allowed(photo, args.contact_sheets) else None
         print(f"[{index}/{len(photos)}] {photo.name} ...", flush=True)
         t = time.perf_counter()
         try:

@@ -93,6 +93,7 @@ def write_contact_sheet(result: Any, summary: list[str], path: str | Path) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet = contact_sheet(result, summary)
-    if not cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+    # JPEG at quality 90: the sheets are for looking at (frames, not metrics), and a repository holds a dozen of them.
+    if not cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]):
         raise OSError(f"could not write {path}")
     return path
