@@ -697,7 +697,9 @@ def _paint_view(view: dict, layers: preview.PaintedLayers) -> dict:
     moving = (sky | water) & ~freeze if freeze is not None else sky | water
     overlay = preview.region_overlay(view["photo"], sky, water, layers.freeze)
     overlay = preview.label_regions(overlay, view.get("regions", []), view.get("chosen", []))
-    return {**view, "overlay": overlay, "moving": moving}
+    # What an erase reveals: the page shows it from this image at once, before the server's overlay comes back.
+    unpainted = None if layers.empty else _paint_view(view, preview.PaintedLayers())["overlay"]
+    return {**view, "overlay": overlay, "moving": moving, "unpainted": unpainted}
 
 
 def repaint_regions(editor: dict | None, view: dict | None, arrows_text: str):
@@ -764,9 +766,9 @@ def _pad(view: dict | None, arrows_text: str) -> str:
         arrows = preview.parse_arrows(arrows_text)
         preview.check_arrows(arrows, size)
     except ValueError as error:
-        return preview.arrow_pad_html(view["overlay"], size, [], error=str(error))
+        return preview.arrow_pad_html(view["overlay"], size, [], error=str(error), unpainted=view.get("unpainted"))
     still = preview.still_arrows(arrows, view["moving"], size)
-    return preview.arrow_pad_html(view["overlay"], size, arrows, still)
+    return preview.arrow_pad_html(view["overlay"], size, arrows, still, unpainted=view.get("unpainted"))
 
 
 def redraw_pad(view: dict | None, arrows_text: str) -> str:

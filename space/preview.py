@@ -291,8 +291,12 @@ def arrow_pad_html(
     arrows: Sequence[Arrow] = (),
     still: Sequence[int] = (),
     error: str = "",
+    unpainted: np.ndarray | None = None,
 ) -> str:
     """The arrow pad: the overlay image with the arrows drawn over it in original-photo pixels.
+
+    ``unpainted``: the overlay without the brush layers (when any are painted), a hidden image from which the page
+    shows an erase or an undo at once (``STROKE_PREVIEW_JS``), before the server's overlay comes back.
 
     ``still`` numbers arrows that start outside every region (drawn grey, with a hint); ``error`` is shown instead
     of the usual hint. ``ARROW_PAD_JS`` turns drags (or two clicks: start, then end) on it into arrows. Without a
@@ -325,7 +329,9 @@ def arrow_pad_html(
         f'<div class="l4d-pad" data-w="{width}" data-h="{height}" data-unit="{unit:.3f}">'
         f'<div class="l4d-stage"><img src="{jpeg_data_url(overlay)}" alt="photo with motion regions" draggable="false"/>'
         f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none">{svg_arrows}<g class="l4d-live"></g></svg>'
-        f"</div>{legend_html()}<p class=\"l4d-hint\">{html.escape(hint)}</p></div>"
+        f"</div>{legend_html()}<p class=\"l4d-hint\">{html.escape(hint)}</p>"
+        + (f'<img class="l4d-unpainted" hidden alt="" src="{jpeg_data_url(unpainted)}"/>' if unpainted is not None else "")
+        + "</div>"
     )
 
 
@@ -708,7 +714,9 @@ STROKE_PREVIEW_JS = """
       if (!photo) continue;
       const width = Math.round(photo.texture.width), height = Math.round(photo.texture.height);
       const found = COLOURS.map((_, z) => {
-        const all = box.children.filter((c) => c.zIndex === z && c !== background && c.children.length);
+        // Visible ones only: the eraser keeps a hidden working sprite of its own at zIndex 0.
+        const all = box.children.filter((c) => c.zIndex === z && c !== background && c.visible && c.children.length
+                                        && c.children[0].visible);
         return all.filter((c) => c.children[0].texture && Math.round(c.children[0].texture.width) === width).pop() || null;
       });
       return { found, width, height };
@@ -768,11 +776,23 @@ STROKE_PREVIEW_JS = """
     if (!count) return true;
     return near < 0.5 * (2 - TINT) * before;  // tinted: (1 − TINT) of the distance; not tinted: all of it
   }
-  function draw() {  // → true when something new was drawn
+  function hashOf(labels) {  // changes whenever a painted pixel does
+    let h = 0;
+    for (let i = 0; i < labels.length; i++) if (labels[i]) h = (Math.imul(h, 31) + i * 7 + labels[i]) | 0;
+    return h;
+  }
+  let pressHash = null;  // the layers when the pointer went down (a stroke or an Undo / Redo / Clear press)
+  // → true when it drew; ``changed``: only if the layers differ from pressHash (the editor has applied the edit)
+  function draw(changed = false) {
     const st = stage(), img = st && st.querySelector('img');
     if (!img || !img.naturalWidth) return false;
     const width = img.naturalWidth, height = img.naturalHeight;
     const now = labels(width, height); if (!now) return false;
+    if (changed) {
+      const hash = hashOf(now);
+      if (hash === pressHash) return false;
+      pressHash = hash;
+    }
     const old = base && base.length === now.length ? base : null;
     const t = Math.max(1, Math.round(Math.max(width, height) / 400));
     let canvas = st.querySelector('canvas.l4d-strokes');
@@ -785,11 +805,22 @@ STROKE_PREVIEW_JS = """
     const ctx = canvas.getContext('2d');
     const image = ctx.createImageData(width, height), px = image.data;
     const tint = Math.round(TINT * 255);
+    // Erased (or undone) paint: the overlay without the brush layers, which the server sends beside its overlay.
+    const bare = document.querySelector('#arrow-pad img.l4d-unpainted');
+    const under = old && bare && bare.naturalWidth === width && bare.naturalHeight === height ? pixelsOf(bare) : null;
     let count = 0;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const i = y * width + x, label = now[i];
-        if (!label || (old && old[i] === label)) continue;
+        if (!label) {
+          if (under && old[i]) {
+            const j = 4 * i, u = under.data;
+            px[j] = u[j]; px[j + 1] = u[j + 1]; px[j + 2] = u[j + 2]; px[j + 3] = 255;
+            count++;
+          }
+          continue;
+        }
+        if (old && old[i] === label) continue;
         let edge = false;  // an outline pixel: another label within t pixels (the photo's border is no edge)
         for (let dy = -t; dy <= t && !edge; dy++) {
           const yy = y + dy; if (yy < 0 || yy >= height) continue;
@@ -805,17 +836,24 @@ STROKE_PREVIEW_JS = """
     }
     ctx.putImageData(image, 0, 0);
     canvas.dataset.stroke = String(state.strokes);
-    return count > 0;
+    state.shownPixels = count;
+    return true;
   }
+  // A stroke (paint or erase) on the editor's canvas, or its Undo, Redo or Clear canvas button: each changes the
+  // layers and makes the editor upload them.
+  const EDITS = ['Undo', 'Redo', 'Clear canvas'];
   window.addEventListener('pointerdown', (ev) => {
     const ed = editor();
-    if (ev.button !== 0 || !ed || !(ev.target instanceof HTMLCanvasElement) || !ed.contains(ev.target)) return;
+    if (ev.button !== 0 || !ed || !ed.contains(ev.target)) return;
+    const button = ev.target.closest && ev.target.closest('button');
+    if (!(ev.target instanceof HTMLCanvasElement) && !(button && EDITS.includes(button.getAttribute('aria-label')))) return;
     down = true;
+    const img = stage() && stage().querySelector('img');
+    if (!img || !img.naturalWidth) return;
+    const now = labels(img.naturalWidth, img.naturalHeight);
+    pressHash = now ? hashOf(now) : null;
     // The server's overlay holds every stroke read so far: new strokes are drawn against what the layers hold now.
-    if (state.synced === state.strokes) {
-      const img = stage() && stage().querySelector('img');
-      if (img && img.naturalWidth) { base = labels(img.naturalWidth, img.naturalHeight); baseOverlay = pixelsOf(img); }
-    }
+    if (state.synced === state.strokes) { base = now; baseOverlay = pixelsOf(img); }
   }, true);
   window.addEventListener('pointerup', (ev) => {
     if (!down) return;
@@ -831,10 +869,10 @@ STROKE_PREVIEW_JS = """
     const look = () => {
       if (stroke !== state.strokes) return;
       const t0 = performance.now();
-      if (draw()) {
+      if (draw(true)) {
         state.drawn = stroke; state.ms = performance.now() - upAt; state.work = performance.now() - t0; state.frameMs = null;
         requestAnimationFrame(() => { state.frameMs = performance.now() - upAt; state.frames = frames + 1; });
-      } else if (++frames < 8) requestAnimationFrame(look);
+      } else if (++frames < 30) requestAnimationFrame(look);  // the editor applies an Undo a frame or two later
     };
     look();
   });

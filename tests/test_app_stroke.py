@@ -161,5 +161,33 @@ def test_a_stroke_shows_on_the_preview_when_the_mouse_is_lifted(browser, server)
               f"this page script {times['work']:.0f} ms)")
     print(f"pointer-up → the server's overlay (second stroke): {server_ms:.0f} ms")
     assert second[0]["ms"] < server_ms, "the page's drawing comes before the server's round trip"
+
+    # 4 · Erase and Undo show at once too (uploads held again): the erased stroke gives way to the overlay without
+    # paint (the hidden image the server sends beside its overlay), and Undo brings the stroke back.
+    page.wait_for_function("window.l4dStrokePreview.synced >= 2 && !document.querySelector('#arrow-pad canvas.l4d-strokes')")
+    assert page.locator("#arrow-pad img.l4d-unpainted").count() == 1, "the server sends the overlay without paint"
+    src = pad_image.get_attribute("src")
+    hold[0], held[:] = True, []
+    band = (slice(int((y0 + y1) / 2 * height) - 1, int((y0 + y1) / 2 * height) + 2),
+            slice(int(x0 * width) + 3 * trim, int(x1 * width) - 3 * trim))  # the first stroke's centre line
+    page.locator("#editor button[aria-label='Erase']").click()
+    drawn = page.evaluate("window.l4dStrokePreview.drawn")
+    _stroke(page, 0.74)
+    page.wait_for_function(f"window.l4dStrokePreview.drawn > {drawn}")
+    _next_frames(page, 2)
+    assert pad_image.get_attribute("src") == src, "the server has not answered (its uploads are held)"
+    erased = _pad_pixels(page, "stroke-4-erased")
+    assert np.abs(after[band] - before[band]).mean() > 20, "the stroke was visible there (red over a red roof: 28)"
+    assert np.abs(erased[band] - before[band]).mean() < 6, "the erased stroke is gone from the pad at once"
+    drawn = page.evaluate("window.l4dStrokePreview.drawn")
+    page.locator("#editor button[aria-label='Undo']").click()
+    page.wait_for_function(f"window.l4dStrokePreview.drawn > {drawn}")
+    _next_frames(page, 2)
+    assert pad_image.get_attribute("src") == src, "the server has not answered (its uploads are held)"
+    undone = _pad_pixels(page, "stroke-5-undo")
+    assert np.abs(undone[band] - after[band]).mean() < 12, "Undo brings the stroke back on the pad at once"
+    hold[0] = False
+    for route in held:
+        route.continue_()
     assert not errors, errors
     page.close()
