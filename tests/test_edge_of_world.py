@@ -91,3 +91,29 @@ def test_no_preset_shows_the_edge_of_the_world(size, monkeypatch):
     monkeypatch.setattr(pipeline, "border_margins", lambda *args, **kwargs: (0, 0, 0, 0))
     before = worst_edge_share(build(photo, settings))
     assert max(before[p] for p in ("dolly-out", "swing", "up-down", "circle")) > 0.01, before
+
+
+
+def thin_land_strip(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A big sky over a thin strip of dark hills along the bottom (the ridge wanders between 88 % and 90 % of the
+    height): a clouds photo with land on the horizon."""
+    rng = np.random.default_rng(seed)
+    v = np.linspace(0, 1, height)[:, None]
+    x = np.linspace(0, 1, width)[None, :]
+    ridge = 0.89 + 0.01 * np.sin(2 * np.pi * 1.5 * x + 0.7)
+    sky = np.array([0.45, 0.62, 0.92]) * (1 - 0.25 * v[..., None]) + 0.12 * cv2.GaussianBlur(rng.random((height, width)), (0, 0), 3)[..., None]
+    land = np.array([0.12, 0.2, 0.12]) + 0.1 * cv2.GaussianBlur(rng.random((height, width)), (0, 0), 0.8)[..., None]
+    return np.clip(np.where((v >= ridge)[..., None], land, sky) * 255, 0, 255).astype(np.uint8)
+
+
+def test_a_thin_land_strip_does_not_show_the_edge_of_the_world():
+    """The land along the bottom of a sky photo is terrain reaching to its horizon, not a wall standing at the
+    frame's bottom row: moving paths do not fly over it and show the flat fill behind it (2 % of a frame before)."""
+    result = build(thin_land_strip(160, 90), Settings(long_side=160, num_views=8, fit_iters=2, loop_seconds=1.0))
+    worst = worst_edge_share(result)
+    assert max(worst.values()) <= 0.005, worst
+    render = Renderer(result.scene)
+    for preset, index in (("circle", 4), ("up-down", 2)):
+        rgb, _ = render.at_time(trajectory_for(result.scene, preset, 8)[index], 0.0)
+        dark = rgb[-3:].astype(float).mean(axis=-1) < 90  # the land is about 40 levels, the sky over 150
+        assert dark.mean() > 0.9, f"{preset}: only {dark.mean():.0%} of the frame's bottom rows show the land"

@@ -32,7 +32,8 @@ WORK_LONG_SIDE = 256  # segmentation size: enough for landscape layers, fast on 
 GROUND_RANGE = 30.0  # far/near ratio of the ground plane between the bottom row and the horizon clamp
 NO_SKY_HORIZON = -0.1  # fraction of the height: above the frame, so the ground spans an ~11× depth range
 LAYER_VERTICALITY = 0.5  # how upright an ordinary below-horizon segment stands (0 = flat ground, 1 = wall)
-HORIZON_LIMITS = (0.15, 0.85)
+HORIZON_LIMITS = (0.15, 0.95)  # a thin strip of land under a big sky has its horizon near the bottom
+TERRAIN_HORIZON = 0.8  # a horizon at least this low (fraction of the height from the top): the land below is terrain
 LINE_STRENGTH = 0.06  # Lab step (ΔE/100 per pixel) of a straight edge accepted as the horizon
 
 
@@ -57,10 +58,14 @@ class ClassicDepth:
 
         horizon = estimate_horizon(small, sky_small, water_small)
         ground = ground_depth(small.shape[0], horizon, self.ground_range)
-        depth_small = _segment_depth(small, sky_small, water_small, horizon, ground)
+        depth_small, terrain_small = _segment_depth(small, sky_small, water_small, horizon, ground)
 
         disparity = cv2.resize(1.0 / depth_small, (width, height), interpolation=cv2.INTER_LINEAR)
-        disparity = _smooth_disparity(image, disparity, ~sky)
+        smoothed = _smooth_disparity(image, disparity, ~sky)
+        # Terrain follows the plane exactly (no staircase to smooth): the filter's one-sided window at its top edge
+        # would pull its far rows (a steep disparity ramp near the horizon) several times nearer.
+        terrain = _resize_mask(terrain_small, (height, width))
+        disparity = np.where(terrain, disparity, smoothed)
         depth = 1.0 / np.maximum(disparity, 1e-6)
         depth = np.clip(depth, ground.min(), ground.max())
         depth[sky] = ground.max() * 1.25
@@ -104,8 +109,9 @@ def ground_depth(height: int, horizon: float, ground_range: float = GROUND_RANGE
 
 def _segment_depth(
     image: np.ndarray, sky: np.ndarray, water: np.ndarray | None, horizon: float, ground: np.ndarray
-) -> np.ndarray:
-    """Piecewise depth [h,w]: upright segments at their foot depth, flat ones on the ground plane."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Piecewise depth [h,w]: upright segments at their foot depth, flat ones on the ground plane; and the mask of
+    the terrain band (a thin strip of land along the bottom, on the plane)."""
     from skimage.segmentation import felzenszwalb
 
     height, width = sky.shape
@@ -147,6 +153,11 @@ def _segment_depth(
     # lies behind them. Large segments spanning a long depth range (a lake, a meadow) stay flat.
     v_layer = LAYER_VERTICALITY * np.clip((3.0 - depth_span) / 1.5, 0.0, 1.0)
     verticality = np.maximum(np.maximum(v_rise, v_shape), v_layer)
+    # A thin band of land along the bottom under a big sky (the horizon low in the frame) is terrain: it lies on the
+    # plane (hills rising above the horizon row are as far as the plane gets), not standing upright at the frame's
+    # bottom row, where a moving camera would fly over it.
+    terrain = (horizon >= TERRAIN_HORIZON * height) & (top >= TERRAIN_HORIZON * height - 0.1 * height) & (size > 0)
+    verticality = np.where(terrain, 0.0, verticality)
     if water is not None:
         watery = np.bincount(flat, weights=water.ravel().astype(np.float64), minlength=count) / np.maximum(size, 1)
         verticality *= watery < 0.5  # water is the flattest ground there is
@@ -161,7 +172,7 @@ def _segment_depth(
     floating = foot <= horizon
     depth = np.where(floating[segments], ground.max(), depth)
     depth[sky] = ground.max()
-    return depth.astype(np.float32)
+    return depth.astype(np.float32), terrain[segments] & ~sky
 
 
 def _smooth_disparity(image: np.ndarray, disparity: np.ndarray, solid: np.ndarray) -> np.ndarray:
