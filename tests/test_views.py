@@ -95,3 +95,47 @@ def test_disk_max_covers_the_exact_disk_and_reaches_at_most_a_block_further() ->
     assert (fast > exact).mean() < 0.25
     small = disk_max(values, 7)  # small radii stay the exact dilation
     np.testing.assert_array_equal(small, cv2.dilate(values, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))))
+
+
+def test_ray_extent_spans_a_surface_and_stops_at_depth_edges() -> None:
+    from landscape4d.gaussians import ray_extent
+
+    # A ground plane (depth ∝ 1/(row − horizon)) with a wall standing on it at columns 20–29.
+    height, width = 40, 48
+    rows = np.arange(height, dtype=np.float64)[:, None] + 0.5
+    depth = np.repeat(30.0 / (rows + 5.0), width, axis=1)
+    depth[:, 20:30] = np.minimum(depth[:, 20:30], 0.5 * depth[30, 0])  # nearer: a depth edge on each side
+    extent = ray_extent(depth)
+    step = np.abs(np.diff(depth[:, 5]))
+    # Inside the plane: each pixel's extent is its larger step to the rows beside it.
+    assert np.allclose(extent[10:30, 5], np.maximum(step[9:29], step[10:30]), rtol=1e-4)
+    # Beside the wall's edges (either side) nothing reaches across: those pixels stay round.
+    assert (extent[:, [19, 20, 29, 30]] == 0).all()
+    # The wall's own face is one surface at one depth: no steps to reach along.
+    assert (extent[:25, 22:28] == 0).all()
+
+
+def test_still_pixels_reach_along_their_rays_invisibly_from_the_photo(tmp_path) -> None:
+    """Static photo Gaussians on a surface become long along their source rays: the photo's own view renders the
+    same, and a camera moving forward over the ground sees it closed instead of broken into rows."""
+    from landscape4d.camera import identity_camera
+    from landscape4d.gaussians import gaussians_from_pixels
+    from landscape4d.raster import rasterize_gaussians
+
+    height, width = 48, 64
+    camera = identity_camera(width, height, 60.0)
+    rows = np.arange(height, dtype=np.float64)[:, None] + 0.5
+    depth = np.repeat(np.clip(20.0 / np.maximum(rows - 20.0, 0.5), 0.1, 40.0), width, axis=1).astype(np.float32)
+    rng = np.random.default_rng(0)
+    image = (0.3 + 0.4 * rng.random((height, width, 3))).astype(np.float32)
+    c2w = camera.camera_to_world
+    round_ = gaussians_from_pixels(image, depth, camera.K, c2w)
+    long_ = gaussians_from_pixels(image, depth, camera.K, c2w, along_ray=np.ones((height, width), bool))
+    ground = (long_.scales[:, 2] > round_.scales[:, 2] * 1.5).reshape(height, width)[-20:]
+    assert ground.float().mean() > 0.95, "the ground's Gaussians are long along their rays"
+    at_photo = [rasterize_gaussians(g, camera) for g in (round_, long_)]
+    assert (at_photo[0].rgb - at_photo[1].rgb).abs().mean() < 0.01
+    forward = camera.with_pose(torch.tensor([[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, -0.6], [0, 0, 0, 1]]))
+    alphas = [rasterize_gaussians(g, forward).alpha[-16:] for g in (round_, long_)]  # the near ground at the bottom
+    print("alpha of the near ground, round vs long:", [round(float(a.mean()), 3) for a in alphas])
+    assert float(alphas[0].mean()) < 0.9 < float(alphas[1].mean()), [float(a.mean()) for a in alphas]
