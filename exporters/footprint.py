@@ -120,15 +120,25 @@ def _resample(scene: Scene4D, k: float) -> Scene4D:
     w = g.opacities.detach().numpy().astype(np.float64) + 1e-6
     wsum = np.bincount(group, w, minlength=n)
 
-    def mean(values: torch.Tensor) -> torch.Tensor:
-        v = values.detach().numpy().astype(np.float64).reshape(len(z), -1)
-        out = np.stack([np.bincount(group, w * v[:, j], minlength=n) for j in range(v.shape[1])], axis=1) / wsum[:, None]
-        return torch.from_numpy(out.reshape((n,) + tuple(values.shape[1:])).astype(np.float32))
+    group_t = torch.from_numpy(group)
+    w32 = torch.from_numpy(w.astype(np.float32))[:, None]
+    wsum32 = torch.from_numpy(wsum.astype(np.float32))[:, None]
+
+    def mean(values: torch.Tensor, exact: bool = False) -> torch.Tensor:
+        v = values.detach().cpu().reshape(len(z), -1)
+        if exact:  # positions: float64 sums
+            v64 = v.numpy().astype(np.float64)
+            out = np.stack([np.bincount(group, w * v64[:, j], minlength=n) for j in range(v64.shape[1])], axis=1)
+            return torch.from_numpy((out / wsum[:, None]).astype(np.float32)).reshape((n,) + tuple(values.shape[1:]))
+        # Colours, velocities, phases, colour shifts: one float32 index_add over all columns (~4× faster than a
+        # bincount per column; the colour shift alone has 27).
+        out = torch.zeros(n, v.shape[1]).index_add_(0, group_t, v.float() * w32) / wsum32
+        return out.reshape((n,) + tuple(values.shape[1:]))
 
     opacity = np.zeros(n)
     np.maximum.at(opacity, group, g.opacities.detach().numpy().astype(np.float64))
     gaussians = g.replace(
-        means=mean(g.means),
+        means=mean(g.means, exact=True),
         quats=g.quats[first],
         scales=g.scales[first],
         opacities=torch.from_numpy(opacity.astype(np.float32)),
