@@ -17,7 +17,10 @@ the gap between a stage and the hardware is visible. Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import platform
 import resource
 import shutil
@@ -174,6 +177,7 @@ def main() -> None:
                         "segmentation, diffusion or models (all three model backends; random weights of the real sizes)")
     parser.add_argument("--models-dir", default=None, help="where model_backends.py's random models are (built if missing)")
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--profile", default=None, help="write a cProfile summary of each export (alone) to this file")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -265,10 +269,20 @@ def main() -> None:
     # pass gets a fresh copy of the scene.
     labels = {key: label for key, _fmt, label, _options in exporters.DEFAULT_DOWNLOADS}
     total_bytes = 0
+    profiles = []
     for row in exporters.DEFAULT_DOWNLOADS:
+        profiler = cProfile.Profile() if args.profile else None
         t = time.perf_counter()
+        if profiler:
+            profiler.enable()
         out = exporters.export_downloads(replace(scene), folder / "alone", "scene", (row,), workers=1)[row[0]]
         took = time.perf_counter() - t
+        if profiler:
+            profiler.disable()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
+            profiles.append(f"## export {labels[row[0]]}: {took:.2f} s\n\n```\n{text.getvalue()}\n```\n")
         size = sum(out.sizes.values())
         total_bytes += size
         rows.append((f"export {labels[row[0]]} (alone)", took, size / GB / rates["disk_write"], f"{size / 1e6:.1f} MB"))
@@ -308,6 +322,8 @@ def main() -> None:
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
+    if args.profile:
+        Path(args.profile).write_text("\n".join(profiles))
     shutil.rmtree(folder, ignore_errors=True)
 
 
