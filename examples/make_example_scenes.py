@@ -1,7 +1,8 @@
 """The project's own example landscapes, painted procedurally (NumPy + OpenCV, no model weights, no photos).
 
     python examples/make_example_scenes.py            # writes lake.jpg, sea.jpg, waterfall.jpg, clouds.jpg,
-                                                      # city-river.jpg beside this file
+                                                      # city-river.jpg beside this file and their reference
+                                                      # fluid masks masks/<name>_fluid_mask.png
     python examples/make_example_scenes.py lake sea   # only these
 
 Each scene is seeded, so the same code paints the same pixels (``paint(name)`` returns the RGB array; the JPEGs are
@@ -9,6 +10,12 @@ that array at quality 90). What makes them read as photos: spectral (1/f) noise 
 the water and cloud planes (ripples and clouds get finer toward the horizon), aerial perspective (far ridges fade
 into the haze), mirrored and rippled reflections, soft light from a sun, a little depth blur, a vignette and sensor
 grain. They are the project's own work, under the project's licence (see CREDITS.md).
+
+Reference masks: beside every blend each painter tracks which share of each pixel is sky (clouds included) or water
+(lake, river, sea and its foam, the waterfall's falling column, foam and pool); thresholded at 0.5 that is the exact
+fluid mask of the picture (``paint_fluid_mask(name)``, 255 = fluid), written as ``masks/<name>_fluid_mask.png`` for
+the region metric (``python -m landscape4d.eval.regions``). Tracking it draws no random numbers: the pictures are the
+same pixels as without it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+MASKS = HERE / "masks"  # reference fluid masks for the region metric (python -m landscape4d.eval.regions)
+MASK_SUFFIX = "_fluid_mask.png"
 SIZES = {  # name → (width, height)
     "lake": (960, 640),
     "sea": (960, 640),
@@ -168,6 +177,20 @@ def water_reflection(scene: np.ndarray, waterline: int, ripple: np.ndarray, disp
     return mirrored
 
 
+def cover(fluid: np.ndarray, weight, fluid_on_top: bool) -> np.ndarray:
+    """The fluid share [H,W] of each pixel after ``mix(scene, layer, weight)``: ``layer`` is sky or water
+    (``fluid_on_top``) or not. Tracked beside every blend, it is the exact reference mask once thresholded at 0.5."""
+    weight = np.asarray(weight, np.float32)
+    if weight.ndim == 3:
+        weight = weight[..., 0]
+    return fluid * (1 - weight) + np.float32(fluid_on_top) * weight
+
+
+def fluid_mask(fluid: np.ndarray) -> np.ndarray:
+    """Thresholded fluid share (after the same lens softness as ``finish``): bool [H,W]."""
+    return cv2.GaussianBlur(fluid.astype(np.float32), (0, 0), 0.6) >= 0.5
+
+
 def finish(image: np.ndarray, rng: np.random.Generator, grain: float = 0.012, vignette: float = 0.18,
            contrast: float = 0.12) -> np.ndarray:
     """Camera look: a gentle S-curve, a vignette, a touch of lens softness and luminance/chroma grain."""
@@ -188,7 +211,7 @@ def finish(image: np.ndarray, rng: np.random.Generator, grain: float = 0.012, vi
 # The scenes
 
 
-def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def paint_lake(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     waterline = int(h * 0.58)
     sun = (w * 0.22, h * 0.08)
     sky = sky_gradient(h, w, waterline, (0.24, 0.45, 0.78), (0.78, 0.86, 0.93), sun, glow=0.22)
@@ -201,6 +224,7 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     density = smoothstep(0.25, 1.8, clouds) * smoothstep(0.0, h * 0.35, waterline - rows)[:, None]
     light = shade_clouds(density, (-0.7, -0.7), steps=6, step_px=3)
     scene = cloud_layer(sky, density, light, (1.0, 0.99, 0.96), (0.62, 0.67, 0.75), 0.9)
+    fluid = np.ones((h, w), np.float32)  # sky (clouds included) and water: 1; land: 0
 
     haze = np.float32([0.7, 0.76, 0.82])
     layers = [  # base row, height, beta, haze, rock, dark, peaks
@@ -230,6 +254,7 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
         if blur > 0:
             colour = cv2.GaussianBlur(colour, (0, 0), blur * 0.6)
         scene = mix(scene, colour, mask)
+        fluid = cover(fluid, mask, False)
 
     # Shoreline: a thin strip of pale stones and grass at the water's edge.
     shore = np.clip(noise1d(rng, w, 1.4, 6) * 1.2 + 2.5, 1, 5)
@@ -238,6 +263,7 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     pebbles = spectral_noise(rng, h, w, 0.5, low=80)
     stones = mix((0.42, 0.4, 0.33), (0.72, 0.68, 0.58), np.clip(0.5 + 0.3 * pebbles, 0, 1))
     scene = mix(scene, stones, band)
+    fluid = cover(fluid, band, False)
 
     # The lake: a rippled, darkened mirror of everything above, tinted by the water, brighter toward the horizon.
     rip_tex = spectral_noise(rng, 512, 512, 2.8, (3.0, 1.0), low=3)
@@ -255,6 +281,7 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     streak = plane_lookup(spectral_noise(rng, 256, 256, 2.0, (12.0, 1.0), low=1), w, rows[below], waterline - 2, 60.0)
     water = water * (1 + 0.06 * np.clip(streak, -2, 2)[..., None])
     scene[waterline:] = water
+    fluid[waterline:] = 1
 
     # Foreground: a grassy bank with rocks in the lower left corner.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -263,10 +290,11 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     grass_tex = spectral_noise(rng, h, w, 0.9, (0.3, 1.0), low=20)
     grass = mix((0.16, 0.22, 0.08), (0.42, 0.48, 0.2), np.clip(0.5 + 0.25 * grass_tex, 0, 1))
     scene = mix(scene, grass, bank)
-    return finish(scene, rng, grain=0.012)
+    fluid = cover(fluid, bank, False)
+    return finish(scene, rng, grain=0.012), fluid_mask(fluid)
 
 
-def paint_sea(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def paint_sea(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     horizon = int(h * 0.47)
     sun = (w * 0.7, h * 0.12)
     sky = sky_gradient(h, w, horizon, (0.18, 0.38, 0.72), (0.75, 0.84, 0.93), sun, glow=0.28, glow_size=0.3)
@@ -285,6 +313,7 @@ def paint_sea(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     land = fill_below(line, h)
     land[horizon:] = 0
     scene = mix(scene, (0.52, 0.58, 0.66), land * 0.85)
+    fluid = cover(np.ones((h, w), np.float32), land * 0.85, False)  # the haze bank is sky, the headland not
 
     # Open sea: wave heights on a plane in perspective; slopes facing us reflect the pale low sky, others the deep.
     waves = (spectral_noise(rng, 1024, 1024, 3.0, (1.8, 1.0), low=3)
@@ -305,6 +334,8 @@ def paint_sea(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     sea = sea + sparkle[..., None] * np.float32([1.0, 0.95, 0.85]) * 0.8
     scene[horizon:] = sea
     scene[horizon] = mix(scene[horizon - 1], scene[horizon + 1], 0.5)
+    fluid[horizon + 1:] = 1
+    fluid[horizon] = 0.5 * (fluid[horizon - 1] + 1)
 
     # Dark rocks in the lower right with surf breaking around them.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -332,11 +363,13 @@ def paint_sea(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
         foam = np.maximum(foam, np.clip(band * (0.8 + 0.5 * foam_tex), 0, 1) * 0.9)
     foam_colour = mix((0.72, 0.78, 0.82), (0.97, 0.98, 0.98), np.clip(0.6 + 0.3 * foam_tex, 0, 1))
     scene = mix(scene, foam_colour, foam * (yy >= horizon))
+    fluid = cover(fluid, foam * (yy >= horizon), True)  # foam is water
     scene = mix(scene, rocks, rock_mask)
-    return finish(scene, rng, grain=0.011)
+    fluid = cover(fluid, rock_mask, False)
+    return finish(scene, rng, grain=0.011), fluid_mask(fluid)
 
 
-def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     rows = np.arange(h, dtype=np.float32)
     # A strip of bright overcast sky above the cliff's wooded rim.
@@ -355,6 +388,7 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     wet = smoothstep(70, 0, np.abs(xx - w * 0.5) - 60)
     cliff = cliff * (1 - 0.4 * wet[..., None])
     scene = mix(sky, cliff, fill_below(rim, h, 1.5))
+    fluid = cover(np.ones((h, w), np.float32), fill_below(rim, h, 1.5), False)
 
     # Vegetation: the wooded rim, moss on the ledges, ferns and bushes down both sides.
     leaves = spectral_noise(rng, h, w, 1.0, low=40)
@@ -368,6 +402,7 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     veg = np.clip(canopy + 0.8 * ledge * smoothstep(0.3, 0.5, side) + sides, 0, 1)
     veg = veg * smoothstep(-0.6, 0.2, leaves + clumps * 0.5) + canopy * 0.3
     scene = mix(scene, foliage, np.clip(veg, 0, 1))
+    fluid = cover(fluid, np.clip(veg, 0, 1), False)
 
     # The fall: a bright column with vertical streaks, spreading as it drops, translucent at its edges.
     top, foot = float(rim[w // 2] + 6), h * 0.66
@@ -380,6 +415,7 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     lip = smoothstep(top - 3, top + 5, yy)
     fall_colour = mix((0.6, 0.68, 0.7), (0.97, 0.98, 0.99), np.clip(0.62 + 0.22 * streaks, 0, 1))
     scene = mix(scene, fall_colour, np.clip(body * lip * (0.88 + 0.12 * streaks), 0, 1))
+    fluid = cover(fluid, np.clip(body * lip * (0.88 + 0.12 * streaks), 0, 1), True)  # falling water
 
     # The pool: green-blue water with ripples in perspective and the fall's pale, broken reflection.
     pool_top = int(foot)
@@ -392,6 +428,7 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     water = 0.3 * reflection + 0.7 * mix((0.16, 0.38, 0.42), (0.08, 0.26, 0.3), near)
     water = water + 0.08 * np.clip(rip, 0, None)[..., None] - 0.05 * np.clip(-rip, 0, None)[..., None]
     scene[pool_top:] = water
+    fluid[pool_top:] = 1
     # Foam at the foot, rafts of foam drifting out across the pool.
     foam_tex = spectral_noise(rng, h, w, 1.3, (3.0, 1.0), low=8)
     dx = (xx - w * 0.5) / (w * 0.26)
@@ -400,6 +437,7 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
                    - 0.5, 0, 1) * smoothstep(foot - 30, foot - 5, yy)
     scene = mix(scene, mix((0.78, 0.84, 0.85), (0.98, 0.99, 0.99), np.clip(foam_tex * 0.3 + 0.6, 0, 1)),
                 np.clip(foam * 1.3, 0, 1))
+    fluid = cover(fluid, np.clip(foam * 1.3, 0, 1), True)  # white water
     # Boulders in the bottom corners, rounded and lit from the upper left, moss on their tops.
     lumps = np.zeros((h, w), np.float32)
     for _ in range(9):
@@ -416,14 +454,15 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     moss = smoothstep(0.2, 0.9, -gy * 3 + 0.4 * clumps) * smoothstep(0.2, 1.0, leaves + 0.8)
     stone = mix(stone, foliage * (0.6 + 0.5 * stone_light[..., None]), 0.8 * moss)
     scene = mix(scene, stone, cv2.GaussianBlur(boulder.astype(np.float32), (0, 0), 0.8))
+    fluid = cover(fluid, cv2.GaussianBlur(boulder.astype(np.float32), (0, 0), 0.8), False)
     # Spray: a soft bright haze rising from the foot.
     mist = np.exp(-(((xx - w / 2) / (w * 0.3)) ** 2 + ((yy - foot) / (h * 0.09)) ** 2))
     mist = mist * (0.35 + 0.1 * spectral_noise(rng, h, w, 2.5, low=3))
-    scene = mix(scene, (0.93, 0.95, 0.96), np.clip(mist, 0, 0.45))
-    return finish(scene, rng, grain=0.013, vignette=0.22)
+    scene = mix(scene, (0.93, 0.95, 0.96), np.clip(mist, 0, 0.45))  # a veil (≤ 0.45): the mask keeps what is behind
+    return finish(scene, rng, grain=0.013, vignette=0.22), fluid_mask(fluid)
 
 
-def paint_clouds(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def paint_clouds(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     horizon = h * 0.93
     sun = (w * 0.16, h * 0.06)
@@ -462,10 +501,11 @@ def paint_clouds(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     trees = spectral_noise(rng, h, w, 0.9, (0.3, 1.0), low=60)
     land_colour = mix((0.1, 0.14, 0.12), (0.24, 0.3, 0.24), np.clip(0.5 + 0.2 * trees, 0, 1))
     scene = mix(scene, land_colour, land)
-    return finish(scene, rng, grain=0.01, vignette=0.16)
+    fluid = cover(np.ones((h, w), np.float32), land, False)  # everything above the hills is sky
+    return finish(scene, rng, grain=0.01, vignette=0.16), fluid_mask(fluid)
 
 
-def paint_city_river(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def paint_city_river(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(h, dtype=np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     waterline = int(h * 0.6)
@@ -479,6 +519,7 @@ def paint_city_river(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     density = smoothstep(0.6, 1.9, clouds) * smoothstep(0, h * 0.25, waterline - rows)[:, None]
     light = shade_clouds(density, (0.8, 0.5), steps=5, step_px=3)
     scene = cloud_layer(sky, density, light, (1.0, 0.78, 0.62), (0.36, 0.33, 0.45), 0.85)
+    fluid = np.ones((h, w), np.float32)
 
     # Skyline: two rows of buildings, the far one hazier, each with rows of windows (some lit).
     quay = waterline - int(h * 0.045)
@@ -513,24 +554,33 @@ def paint_city_river(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
             if row == 0 and rng.random() < 0.4:  # a spire or antenna
                 cx = (x0 + x1) // 2
                 scene[int(top) - 30:int(top), cx - 1:cx + 1] = mix(facade * 0.8, (0.75, 0.8, 0.9), haze)
+                fluid[int(top) - 30:int(top), cx - 1:cx + 1] = 0
             scene[int(top):quay, x0:x1] = mix(block, (0.4, 0.38, 0.44), haze)
+            fluid[int(top):quay, x0:x1] = 0
             x += bw + rng.uniform(-6, 10)
         if row == 0:
             scene = cv2.GaussianBlur(scene, (0, 0), 0.8)
+            fluid = cv2.GaussianBlur(fluid, (0, 0), 0.8)
     # Embankment: a stone quay with a line of trees and lamps, then the river.
     stones = spectral_noise(rng, h, w, 0.8, low=60)
     wall = mix((0.32, 0.28, 0.26), (0.52, 0.46, 0.4), np.clip(0.5 + 0.2 * stones, 0, 1))
     courses = (np.arange(h) % 7 == 0)[:, None, None]
     wall = wall * np.where(courses, 0.8, 1.0)
     scene[quay:waterline] = wall[quay:waterline]
+    fluid[quay:waterline] = 0
     for lx in np.arange(30, w, 110) + rng.uniform(-10, 10):
         lx = int(lx)
         scene[quay - 26:quay, lx:lx + 2] = 0.12
         cv2.circle(scene, (lx + 1, quay - 27), 3, (1.0, 0.86, 0.6), -1, cv2.LINE_AA)
+        fluid[quay - 26:quay, lx:lx + 2] = 0
+        lamp = np.zeros((h, w), np.float32)
+        cv2.circle(lamp, (lx + 1, quay - 27), 3, 1.0, -1, cv2.LINE_AA)
+        fluid = cover(fluid, lamp, False)
     trees = spectral_noise(rng, h, w, 1.2, low=20)
     crowns = (smoothstep(0.0, 0.9, trees + 0.6 * np.sin(xx / 55.0)) * (yy > quay - 46) * (yy < quay)
               * smoothstep(quay - 46, quay - 32, yy + 10 * trees))
     scene = mix(scene, mix((0.08, 0.12, 0.06), (0.24, 0.3, 0.12), np.clip(0.5 + 0.3 * trees, 0, 1)), crowns * 0.95)
+    fluid = cover(fluid, crowns * 0.95, False)
 
     # A stone arch bridge crossing in the middle distance on the left.
     deck_top, deck_bottom = waterline - int(h * 0.13), waterline - int(h * 0.1)
@@ -546,6 +596,7 @@ def paint_city_river(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     bridge_colour = mix((0.42, 0.36, 0.32), (0.66, 0.56, 0.46), np.clip(0.5 + 0.2 * stones, 0, 1))
     bridge_colour[deck_top:deck_top + 3] *= 1.15  # parapet catches the light
     scene = mix(scene, bridge_colour, bridge)
+    fluid = cover(fluid, bridge, False)
 
     # The river: the city mirrored, rippled into vertical streaks of light, greener and darker toward us.
     below = rows >= waterline
@@ -557,37 +608,59 @@ def paint_city_river(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     water = reflection * (0.72 - 0.25 * near) + np.float32([0.05, 0.14, 0.22]) * (0.45 + 0.5 * near)
     water = water * (1 + 0.12 * np.clip(rip, -2, 2)[..., None])
     scene[waterline:] = water
+    fluid[waterline:] = 1
     # A shadow line where the quay meets the water.
     scene[waterline:waterline + 2] *= 0.6
-    return finish(scene, rng, grain=0.013, vignette=0.2)
+    return finish(scene, rng, grain=0.013, vignette=0.2), fluid_mask(fluid)
 
 
 PAINTERS = {"lake": paint_lake, "sea": paint_sea, "waterfall": paint_waterfall, "clouds": paint_clouds,
             "city-river": paint_city_river}
 
 
-def paint(name: str) -> np.ndarray:
-    """The scene ``name`` as an RGB uint8 array [H,W,3] (same seed → same pixels)."""
+def paint_with_mask(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The scene ``name`` as an RGB uint8 array [H,W,3] and its exact fluid mask, uint8 [H,W] (255 = sky, clouds
+    included, or water: lake, river, sea with its foam, the waterfall's pool and falling column; 0 = land, rocks,
+    buildings, trees, shore, quay). Same seed → same pixels."""
     w, h = SIZES[name]
     rng = np.random.default_rng(SEEDS[name])
-    image = PAINTERS[name](rng, w, h)
+    image, fluid = PAINTERS[name](rng, w, h)
     assert image.shape == (h, w, 3) and image.dtype == np.uint8
-    return image
+    assert fluid.shape == (h, w) and fluid.dtype == bool
+    return image, fluid.astype(np.uint8) * 255
 
 
-def save(name: str, folder: Path = HERE) -> Path:
+def paint(name: str) -> np.ndarray:
+    """The scene ``name`` as an RGB uint8 array [H,W,3] (same seed → same pixels)."""
+    return paint_with_mask(name)[0]
+
+
+def paint_fluid_mask(name: str) -> np.ndarray:
+    """The reference fluid mask of the scene ``name``: uint8 [H,W], 0 or 255 (see ``paint_with_mask``)."""
+    return paint_with_mask(name)[1]
+
+
+def save(name: str, folder: Path = HERE, mask_folder: Path | None = MASKS) -> Path:
+    """Write ``<name>.jpg`` into ``folder`` and, unless ``mask_folder`` is None, ``<name>_fluid_mask.png`` into it."""
+    image, mask = paint_with_mask(name)
     path = folder / f"{name}.jpg"
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(paint(name), cv2.COLOR_RGB2BGR),
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
     assert ok
     path.write_bytes(data.tobytes())
+    if mask_folder is not None:
+        mask_folder.mkdir(parents=True, exist_ok=True)
+        ok, data = cv2.imencode(".png", mask, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        assert ok
+        (mask_folder / f"{name}{MASK_SUFFIX}").write_bytes(data.tobytes())
     return path
 
 
 def main(names: list[str]) -> None:
     for name in names or list(PAINTERS):
         path = save(name)
-        print(f"{path.name}: {SIZES[name][0]}×{SIZES[name][1]}, {path.stat().st_size / 1e3:.0f} kB", flush=True)
+        print(f"{path.name}: {SIZES[name][0]}×{SIZES[name][1]}, {path.stat().st_size / 1e3:.0f} kB; "
+              f"masks/{name}{MASK_SUFFIX}", flush=True)
 
 
 if __name__ == "__main__":
