@@ -79,52 +79,6 @@ def random_gaussians(n: int, seed: int = 0, depth_range: tuple[float, float] = (
 
 
 PIXEL_FOOTPRINT = 0.35  # Gaussian σ in pixels of the view it comes from: neighbours overlap, edges stay crisp
-# Along its view's ray a Gaussian reaches this share of the depth step to a neighbour on the same surface: a surface
-# seen at a grazing angle (ground near the horizon, a lake) stays closed when a camera moving forward spreads its rows.
-RAY_REACH = 1.0
-SURFACE_STEP = 0.25  # a depth step of at most this share of the depth, ...
-SURFACE_SMOOTH = 2.0  # ... at most this × the steps beside it (a plane's disparity steps are equal), is one surface
-
-
-def ray_extent(depth_m: np.ndarray) -> np.ndarray:
-    """[H,W] float32: each pixel's depth step to its 4-neighbours on the same surface (0 where every neighbour is
-    across a depth edge), the σ its Gaussian gets along its ray (× ``RAY_REACH``).
-
-    Same surface: the relative step is small and the disparity step is not a spike against the steps on either
-    side (a plane's disparity is affine in the pixel coordinates, a depth edge is a jump)."""
-    depth = np.asarray(depth_m, np.float64)
-    disparity = 1.0 / np.maximum(depth, 1e-9)
-    extent = np.zeros(depth.shape, np.float64)
-    rim = np.zeros(depth.shape, bool)  # pixels beside a depth edge: their colour mixes both sides, they stay round
-    for axis in (0, 1):
-        step = np.abs(np.diff(disparity, axis=axis))
-        # The disparity steps on either side of each step (edge-padded), the larger of them.
-        padded = np.pad(step, [(1, 1) if a == axis else (0, 0) for a in range(2)], mode="edge")
-        before = np.take(padded, np.arange(step.shape[axis]), axis=axis)
-        after = np.take(padded, np.arange(2, step.shape[axis] + 2), axis=axis)
-        gap = np.abs(np.diff(depth, axis=axis))
-        near = np.minimum(np.take(depth, np.arange(depth.shape[axis] - 1), axis=axis),
-                          np.take(depth, np.arange(1, depth.shape[axis]), axis=axis))
-        surface = (gap <= SURFACE_STEP * near) & (step <= SURFACE_SMOOTH * np.maximum(before, after) + 1e-6 * disparity.max())
-        reach = np.where(surface, gap, 0.0)
-        lead = [slice(None)] * 2
-        trail = [slice(None)] * 2
-        lead[axis], trail[axis] = slice(0, -1), slice(1, None)
-        extent[tuple(lead)] = np.maximum(extent[tuple(lead)], reach)
-        extent[tuple(trail)] = np.maximum(extent[tuple(trail)], reach)
-        rim[tuple(lead)] |= ~surface
-        rim[tuple(trail)] |= ~surface
-    return np.where(rim, 0.0, extent).astype(np.float32)
-
-
-def ray_quats(directions: torch.Tensor) -> torch.Tensor:
-    """[N,4] wxyz unit quaternions turning the local z axis onto each (unit) direction [N,3]."""
-    w = 1.0 + directions[:, 2]
-    quats = torch.stack([w, -directions[:, 1], directions[:, 0], torch.zeros_like(w)], dim=-1)
-    # Pointing straight back (w ≈ 0): a half turn about x.
-    back = w < 1e-6
-    quats[back] = torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=quats.dtype)
-    return quats / quats.norm(dim=-1, keepdim=True)
 
 
 def gaussians_from_pixels(
@@ -135,12 +89,8 @@ def gaussians_from_pixels(
     mask: np.ndarray | None = None,
     footprint: float | None = None,
     opacity: float = 0.99,
-    along_ray: np.ndarray | None = None,
 ) -> GaussianSet:
-    """One Gaussian per (masked) pixel of an RGB-D view: at its depth, one pixel wide, with its colour; where
-    ``along_ray`` [H,W] bool is set, long along the view's ray as far as the surface's depth steps reach
-    (``ray_extent``): invisible from the view itself, it keeps a surface seen at a grazing angle closed when a
-    moving camera spreads its rows. Only for static content: a Gaussian that travels leaves its ray.
+    """One Gaussian per (masked) pixel of an RGB-D view: at its depth, one pixel wide, with its colour.
 
     This per-pixel initialisation already reproduces the view; fitting only refines it.
     """
@@ -154,20 +104,10 @@ def gaussians_from_pixels(
     focal_px = float(K[0, 0])
     sigma = torch.from_numpy(depth_m[mask].astype(np.float32)) * (footprint / focal_px)
     n = means.shape[0]
-    # Long along the view's ray (invisible from the view itself), as far as the surface's depth steps reach.
-    if along_ray is not None and along_ray.any():
-        along = torch.from_numpy(RAY_REACH * np.where(along_ray, ray_extent(depth_m), 0.0).astype(np.float32)[mask])
-    else:
-        along = torch.zeros(n)
-    rays = points_camera / points_camera.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    rays = rays @ camera_to_world[:3, :3].float().T
-    ray_len = along * (points_camera.norm(dim=-1) / points_camera[:, 2].abs().clamp_min(1e-12))  # z step → ray length
-    scales = sigma[:, None].repeat(1, 3)
-    scales[:, 2] = torch.maximum(sigma, ray_len)
     return GaussianSet(
         means=means.contiguous(),
-        quats=ray_quats(rays).contiguous(),
-        scales=scales.contiguous(),
+        quats=identity_quats(n),
+        scales=sigma[:, None].repeat(1, 3).contiguous(),
         opacities=torch.full((n,), opacity),
         colors=torch.from_numpy(np.ascontiguousarray(image[mask], dtype=np.float32)),
     )

@@ -170,6 +170,8 @@ def build(
     timings["views"] = time.perf_counter() - t
 
     t = stage(4)
+    gaussians, origin = gaussians_from_views(views)
+    layer = torch.tensor([view.layer for view in views], dtype=torch.int8)[origin.long()]
     # The 2D motion lives on the photo plus its border ring, so water and clouds run on past the frame's edge
     # (a moving camera sees them there) instead of stopping short of it.
     canvas = border or source
@@ -187,8 +189,6 @@ def build(
         [a.shifted(left, top) for a in arrows], settings.speed, canvas.image, reference_width=width, reach=reach_canvas,
     )
     flow = crop_flow(flow_canvas, top, left, height, width)
-    gaussians, origin = gaussians_from_views(views, still=~flow.moving)
-    layer = torch.tensor([view.layer for view in views], dtype=torch.int8)[origin.long()]
     # Motion needs only the positions, which fitting keeps; lifting first lets the fit see the backdrop layer.
     motion_inputs = MotionInputs(
         flow_canvas, canvas.depth_m, canvas.camera, [view for view in views[1:] if view.layer != LAYER_BORDER],

@@ -178,15 +178,13 @@ def push_behind_source(means_world: torch.Tensor, source: View) -> torch.Tensor:
     return transform_points(points_camera * factor[:, None], source.camera.camera_to_world)
 
 
-def view_gaussians(views: list[View], index: int, along_ray: np.ndarray | None = None) -> GaussianSet | None:
+def view_gaussians(views: list[View], index: int) -> GaussianSet | None:
     """Per-pixel Gaussians of ``views[index]``'s new content (None if it has none); content of generated views is
-    pushed behind the photo's surface (``views[0]``). ``along_ray``: the pixels whose Gaussians reach along their
-    rays (``gaussians_from_pixels``)."""
+    pushed behind the photo's surface (``views[0]``)."""
     view = views[index]
     if not view.new_content.any():
         return None
-    part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content,
-                                 along_ray=along_ray)
+    part = gaussians_from_pixels(view.image, view.depth_m, view.camera.K, view.camera.camera_to_world, view.new_content)
     if index > 0:
         means = push_behind_source(part.means, views[0])
         # Keep the footprint in proportion to the new distance from the view that made it.
@@ -194,13 +192,11 @@ def view_gaussians(views: list[View], index: int, along_ray: np.ndarray | None =
     return part
 
 
-def gaussians_from_views(views: list[View], still: np.ndarray | None = None) -> tuple[GaussianSet, torch.Tensor]:
-    """Per-pixel Gaussians of every view's new content, and [N] int view index of each (0 = source). ``still``
-    [H,W] bool: the photo's static pixels, whose Gaussians reach along their rays over surfaces (only the photo's
-    own: inpainted depth is too smooth to tell surfaces from edges)."""
+def gaussians_from_views(views: list[View]) -> tuple[GaussianSet, torch.Tensor]:
+    """Per-pixel Gaussians of every view's new content, and [N] int view index of each (0 = source)."""
     parts, origin = [], []
     for index in range(len(views)):
-        part = view_gaussians(views, index, still if index == 0 else None)
+        part = view_gaussians(views, index)
         if part is not None:
             parts.append(part)
             origin.append(torch.full((len(part),), index, dtype=torch.int32))
