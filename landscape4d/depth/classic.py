@@ -2,9 +2,12 @@
 
 1. Horizon row: the topmost strong straight horizontal edge below the lowest sky pixel (far shore, sea horizon,
    tree line, river bank), else the lowest sky line; the top of the water when a water mask is given.
-   Clamped to [0.15, 0.85]·H. A photo without sky (forest stream, waterfall close-up) looks down at the
-   ground or a close wall: its horizon is put above the frame (−0.1·H), so depth grows smoothly towards the top
-   over an ~11× range instead of jumping to "far" at mid-height.
+   Clamped to [0.15, 0.95]·H. With the horizon below 0.8·H (a thin strip of land under a big sky), every
+   segment in that bottom band is terrain: it lies on the plane (step 3's verticality 0) and skips step 4's
+   smoothing, so the land reaches to its horizon instead of standing as a wall at the frame's bottom row.
+   A photo without sky (forest stream, waterfall close-up) looks down at the ground or a close wall: its horizon
+   is put above the frame (−0.1·H), so depth grows smoothly towards the top over an ~11× range instead of
+   jumping to "far" at mid-height.
 2. Ground plane: a camera above flat ground sees the row y at depth z ∝ 1 / (y − y_horizon); rows within a
    small band below the horizon are clamped so the ground's far/near ratio is at most GROUND_RANGE.
 3. Over-segmentation (Felzenszwalb) at ≤ 256 px. Every non-sky segment gets a verticality v ∈ [0,1]: high when

@@ -1,6 +1,6 @@
 """Region quality: is what moves the sky and the water, and does it move the right way?
 
-Scored against a reference *fluid mask* (white = sky or water, hand-made) and, where one exists, a reference
+Scored against a reference *fluid mask* (white = sky or water; hand-made, or exact from the generator of the procedural examples) and, where one exists, a reference
 motion field, both stored next to the photos as ``<stem>_fluid_mask.png`` and ``<stem>_motion.npy`` (the
 StyleCineGAN layout: float32 [1, 2, h, w], x then y component, any units; only the direction is compared).
 
