@@ -177,6 +177,21 @@ def water_reflection(scene: np.ndarray, waterline: int, ripple: np.ndarray, disp
     return mirrored
 
 
+def rippled_mirror(scene: np.ndarray, rows: np.ndarray, top: int, texture: np.ndarray, horizon: float, scale: float,
+                   displace: float, smear: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Water from row ``top`` down: ``texture`` laid on the water plane in perspective (``plane_lookup``, horizon row
+    ``horizon``) as ripples, and the scene above mirrored through them (``water_reflection``). Returns the rows
+    below the waterline [H] bool, the ripple field [H,W], the reflection [H−top,W,3] and each water row's nearness
+    [H−top,1,1] (0 at the waterline, → 1 at the bottom)."""
+    h, w = scene.shape[:2]
+    below = rows >= top
+    ripple = np.zeros((h, w), np.float32)
+    ripple[below] = plane_lookup(texture, w, rows[below], horizon, scale)
+    reflection = water_reflection(scene, top, ripple, displace=displace, smear=smear)
+    near = np.clip((rows[below] - top) / (h - top), 0, 1)[:, None, None]
+    return below, ripple, reflection, near
+
+
 def cover(fluid: np.ndarray, weight, fluid_on_top: bool) -> np.ndarray:
     """The fluid share [H,W] of each pixel after ``mix(scene, layer, weight)``: ``layer`` is sky or water
     (``fluid_on_top``) or not. Tracked beside every blend, it is the exact reference mask once thresholded at 0.5."""
@@ -267,11 +282,7 @@ def paint_lake(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np
 
     # The lake: a rippled, darkened mirror of everything above, tinted by the water, brighter toward the horizon.
     rip_tex = spectral_noise(rng, 512, 512, 2.8, (3.0, 1.0), low=3)
-    ripple = np.zeros((h, w), np.float32)
-    below = rows >= waterline
-    ripple[below] = plane_lookup(rip_tex, w, rows[below], waterline - 2, 400.0)
-    reflection = water_reflection(scene, waterline, ripple, displace=3.0, smear=3)
-    near = np.clip((rows[below] - waterline) / (h - waterline), 0, 1)[:, None, None]
+    below, ripple, reflection, near = rippled_mirror(scene, rows, waterline, rip_tex, waterline - 2, 400.0, 3.0, 3)
     tint = np.float32([0.1, 0.22, 0.28])
     fresnel = 0.85 - 0.35 * near
     water = reflection * fresnel * 0.9 + tint * (1 - fresnel)
@@ -419,12 +430,9 @@ def paint_waterfall(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarra
 
     # The pool: green-blue water with ripples in perspective and the fall's pale, broken reflection.
     pool_top = int(foot)
-    below = rows >= pool_top
-    rip = plane_lookup(spectral_noise(rng, 512, 512, 2.4, (6.0, 1.0), low=3), w, rows[below], pool_top - 30, 300.0)
-    ripple = np.zeros((h, w), np.float32)
-    ripple[below] = rip
-    reflection = water_reflection(scene, pool_top, ripple, displace=6.0, smear=15)
-    near = ((rows[below] - pool_top) / (h - pool_top))[:, None, None]
+    rip_tex = spectral_noise(rng, 512, 512, 2.4, (6.0, 1.0), low=3)
+    below, ripple, reflection, near = rippled_mirror(scene, rows, pool_top, rip_tex, pool_top - 30, 300.0, 6.0, 15)
+    rip = ripple[below]
     water = 0.3 * reflection + 0.7 * mix((0.16, 0.38, 0.42), (0.08, 0.26, 0.3), near)
     water = water + 0.08 * np.clip(rip, 0, None)[..., None] - 0.05 * np.clip(-rip, 0, None)[..., None]
     scene[pool_top:] = water
@@ -599,12 +607,9 @@ def paint_city_river(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarr
     fluid = cover(fluid, bridge, False)
 
     # The river: the city mirrored, rippled into vertical streaks of light, greener and darker toward us.
-    below = rows >= waterline
-    rip = plane_lookup(spectral_noise(rng, 512, 512, 2.0, (8.0, 1.0), low=4), w, rows[below], waterline - 3, 300.0)
-    ripple = np.zeros((h, w), np.float32)
-    ripple[below] = rip
-    reflection = water_reflection(scene, waterline, ripple, displace=4.0, smear=11)
-    near = ((rows[below] - waterline) / (h - waterline))[:, None, None]
+    rip_tex = spectral_noise(rng, 512, 512, 2.0, (8.0, 1.0), low=4)
+    below, ripple, reflection, near = rippled_mirror(scene, rows, waterline, rip_tex, waterline - 3, 300.0, 4.0, 11)
+    rip = ripple[below]
     water = reflection * (0.72 - 0.25 * near) + np.float32([0.05, 0.14, 0.22]) * (0.45 + 0.5 * near)
     water = water * (1 + 0.12 * np.clip(rip, -2, 2)[..., None])
     scene[waterline:] = water
