@@ -386,3 +386,26 @@ def test_texture_flow_follows_moving_ripples_over_a_still_colour_field():
     assert abs(float(np.median(texture)) - 2.0) < 0.2
     assert float(np.median(plain)) < float(np.median(texture))
     assert texture_luma(np.full((8, 8, 3), 0.3), 2.0) == pytest.approx(np.full((8, 8), 0.5), abs=1e-9)  # no texture: mid-grey
+
+
+def test_speed_is_judged_only_where_the_instrument_reads_an_exact_warp():
+    # Requested: 2 px/frame to the right everywhere. On the left half the instrument reads the exact warp (control
+    # 2.0) and the animation moves at 1.8 px; on the right half the instrument reads only 0.3 px of the exact warp
+    # (haze), so the animation's 0.2 px there says nothing and must not pull the speed ratio down.
+    h, w = 20, 40
+    requested = np.zeros((h, w, 2))
+    requested[..., 0] = 2.0
+    control = requested.copy()
+    control[:, w // 2:, 0] = 0.3
+    animation = requested.copy()
+    animation[:, : w // 2, 0] = 1.8
+    animation[:, w // 2:, 0] = 0.2
+    tracked = np.ones((h, w), bool)
+    readable = M.readable_mask(control, requested, tracked, tolerance=0.25)
+    assert readable[:, : w // 2].all() and not readable[:, w // 2:].any()
+    np.testing.assert_allclose(M.speed_along(animation, requested)[0, [0, -1]], [0.9, 0.1])
+    assert M.angle_error_deg(animation, requested, readable).speed_ratio == pytest.approx(0.9)
+    assert M.angle_error_deg(animation, requested, tracked).speed_ratio == pytest.approx(0.5)  # mixing in what it can't read
+    # A control read in the wrong direction is not readable either, however long.
+    control[:, : w // 2] = [0.0, 2.0]
+    assert not M.readable_mask(control, requested, tracked).any()

@@ -38,6 +38,8 @@ class EvalConfig:
     margin_px: int = 4  # motion regions are dilated (static stability) or eroded (motion metrics) by this
     adherence_target_px: float = 2.0  # frame gap for motion adherence: median requested motion ≈ this many px
     adherence_max_gap: float = 1 / 6  # ... but at most this fraction of the loop (the cross-fade stays small)
+    readable_tolerance: float = 0.25  # a pixel is readable where DIS reads the exact warp within ±25 % of its speed
+    readable_min_pixels: int = 50  # fewer readable pixels than this: no speed ratio (the instrument cannot judge)
     depth_tolerance: float = 0.03  # visibility test of the multi-view EPE (relative depth)
     moved_depth: str = "keep"  # how the multi-view EPE lifts a moved pixel (see metrics.carry_flow_to_source)
     reference_masks: tuple[str, ...] = ()  # extra folders with <stem>_fluid_mask.png (see eval.regions)
@@ -275,7 +277,8 @@ def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: Ev
     from ..animate import ANCHOR_SIGMA
 
     keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels",
-            "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma")
+            "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
+            "motion_readable_share")
     requested = flow.flow_px_per_frame.astype(np.float64)
     speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
     if not speeds.size or np.median(speeds) <= 0:
@@ -290,21 +293,28 @@ def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: Ev
     candidates &= np.linalg.norm(requested, axis=-1) * gap >= 0.5
     sigma = ANCHOR_SIGMA * max(frame0.shape[:2])
 
-    def measure(prepare: Any) -> tuple[Any, Any, float]:
+    def measure(prepare: Any) -> tuple[Any, Any, Any, float, float]:
         first, second, warped = prepare(frame0), prepare(later), prepare(exact)
         forward, backward = M.optical_flow(first, second), M.optical_flow(second, first)
         tracked = candidates & M.consistent_flow_mask(forward, backward)
-        result = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
         forward_c, backward_c = M.optical_flow(first, warped), M.optical_flow(warped, first)
         tracked_c = candidates & M.consistent_flow_mask(forward_c, backward_c)
         control = M.angle_error_deg(forward_c / gap, requested, tracked_c, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        readable = M.readable_mask(forward_c / gap, requested, tracked_c, config.readable_tolerance)
+        judged = tracked & readable
+        enough = judged.sum() >= config.readable_min_pixels
+        result = M.angle_error_deg(forward / gap, requested, judged if enough else np.zeros_like(judged),
+                                   min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        everywhere = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
         share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
-        return result, control, share
+        readable_share = float(readable.sum() / candidates.sum()) if candidates.any() else float("nan")
+        return result, everywhere, control, share, readable_share
 
-    texture, texture_control, share = measure(lambda image: M.texture_luma(image, sigma))
-    luma, luma_control, _ = measure(lambda image: image)
-    return dict(zip(keys, (texture.angle_deg, texture.speed_ratio, texture.still_share, share, float(gap), float(texture.pixels),
-                           texture_control.speed_ratio, luma.speed_ratio, luma_control.speed_ratio)))
+    texture, texture_all, texture_control, share, readable_share = measure(lambda image: M.texture_luma(image, sigma))
+    luma, _, luma_control, _, _ = measure(lambda image: image)
+    return dict(zip(keys, (texture_all.angle_deg, texture.speed_ratio, texture_all.still_share, share, float(gap), float(texture.pixels),
+                           texture_control.speed_ratio, luma.speed_ratio, luma_control.speed_ratio, texture_all.speed_ratio,
+                           readable_share)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

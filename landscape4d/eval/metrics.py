@@ -294,6 +294,22 @@ class MotionAdherence:
     pixels: int
 
 
+def speed_along(measured: np.ndarray, requested: np.ndarray) -> np.ndarray:
+    """Per pixel: the measured motion along the requested direction ÷ the requested length (1 = exact speed; 0
+    where nothing is requested). Both [H,W,2], same time step."""
+    measured, requested = np.asarray(measured, np.float64), np.asarray(requested, np.float64)
+    length_sq = np.sum(requested * requested, axis=-1)
+    return np.where(length_sq > 0, np.sum(measured * requested, axis=-1) / np.maximum(length_sq, 1e-12), 0.0)
+
+
+def readable_mask(control_measured: np.ndarray, requested: np.ndarray, control_tracked: np.ndarray, tolerance: float = 0.25) -> np.ndarray:
+    """Pixels where the flow instrument reads a known motion: ``control_measured`` is the flow measured on an exact
+    warp by ``requested``; readable = tracked there and within ±tolerance of the requested speed along its
+    direction. Elsewhere (a flat sky's border, haze, tiny boats) the instrument fails, so an animation's speed
+    cannot be judged there whatever it does."""
+    return np.asarray(control_tracked, bool) & (np.abs(speed_along(control_measured, requested) - 1.0) <= tolerance)
+
+
 def angle_error_deg(
     measured: np.ndarray,
     requested: np.ndarray,

@@ -70,7 +70,8 @@ def timing_keys(results: list[PhotoResult]) -> list[str]:
 REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_precision", "visible_recall", "visible_iou",
                "region_angle_deg", "region_angle_sky_deg", "region_angle_water_deg")
 EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
-              "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "epe_points")
+              "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
+              "motion_readable_share", "epe_points")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -151,12 +152,15 @@ def definitions(config: EvalConfig) -> list[str]:
         "(Shi–Tomasi: smaller structure-tensor eigenvalue > 1e-4, 7×7 window, luma in [0,1]) with requested motion "
         "≥ 0.5 px over s frames; *tracked* = candidates passing the forward–backward flow check below (the Details "
         "table gives their share: a low share means the texture does not move coherently). *angle* = mean unsigned "
-        "angle between measured and requested vectors over tracked pixels that moved ≥ 0.1 px; *speed ratio* = "
-        "median over tracked pixels of (measured · requested direction)/|requested| (1 = exact). *speed control* "
-        "(Details table) = the same speed ratio measured between frame 0 and frame 0 warped exactly by s × the "
+        "angle between measured and requested vectors over tracked pixels that moved ≥ 0.1 px; *speed control* "
+        "(Details table) = the median speed ratio measured between frame 0 and frame 0 warped exactly by s × the "
         "requested field: what DIS reads on this texture when the motion is perfect (near 1 on water with ripples; "
-        "far below 1 where the only texture is a flat sky's border or tiny boats, so there the speed ratio says "
-        "little about the animation). The texture is measured because colour anchoring keeps a region's "
+        "far below 1 where the only texture is a flat sky's border, haze or tiny boats). *Readable* pixels = "
+        f"candidates where that exact warp passes the forward–backward check and reads within ±{c.readable_tolerance:.0%} "
+        "of the requested speed: there the instrument is known to work. *speed ratio* = median over tracked, "
+        "readable pixels of (measured · requested direction)/|requested| (1 = exact; – with fewer than "
+        f"{c.readable_min_pixels} such pixels); the Details table gives the readable share and the same median over "
+        "all tracked pixels (*speed ratio, all tracked*), which mixes in what DIS cannot read. The texture is measured because colour anchoring keeps a region's "
         "low-frequency colour where the photo has it while ripples and foam travel: flow on plain luma averages the "
         "still layer with the moving one and reads less than the eye follows. *speed ratio (luma)* and its control "
         "(Details table) are the same measures on plain luma, for reference.",
@@ -286,14 +290,15 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | speed ratio (luma) / control | still % | EPE points |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio (luma) / control | still % | EPE points |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
             lines.append(
                 f"| {r.name} | {fmt(r.moving_share, 'pct')} | {fmt(r.moving_gaussians, 'int')} | {fmt(v.get('static_max_nomargin'))} | "
                 f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | "
+                f"{fmt(v.get('motion_readable_share'), 'pct')} | {fmt(v.get('motion_speed_ratio_all'))} | "
                 f"{fmt(v.get('motion_speed_ratio_luma'))} / {fmt(v.get('motion_speed_control_luma'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
                 f"{fmt(v.get('epe_points'), 'int')} |"
             )
