@@ -31,7 +31,7 @@ from .loop import frame_counts, single_threaded_torch
 from .ply import CompressedPlyFrames, encode_compressed_ply, encode_ply
 from .splat import encode_splat
 from .viewer_html import zip_entry
-from .zips import default_workers
+from landscape4d.zips import default_workers
 
 FRAME_FORMATS = {  # frame format → (file suffix, encoder)
     "ply": (".ply", encode_ply),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .splatv import ViewerCamera
-from .zips import deflated_zip
+from landscape4d.zips import deflated_zip
 
 VIEWER_DIR = Path(__file__).resolve().parent / "viewer"
 GSPLAT_BUNDLE = VIEWER_DIR / "gsplat.es.js"

@@ -8,6 +8,7 @@ views and fitting entirely. Only ``Scene4D.save`` / ``Scene4D.load`` read and wr
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import zipfile
@@ -21,6 +22,7 @@ import torch
 
 from .camera import Camera
 from .gaussians import GaussianSet
+from .zips import deflated_zip
 
 SCENE_FORMAT_VERSION = 5  # 2 added ``layer``, ``cycles``, ``fade``, ``phase_offset``; 3 the typed SceneMeta; 4 ``colour_shift``; 5 its K samples per path (older files load)
 FOCUS_FALLBACK = 3.0  # scenes that never knew their focus depth (format 1–2 without it) aim paths at 3 × near
@@ -80,12 +82,14 @@ class SceneMeta:
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray], level: int = 1) -> None:
-    """What ``np.savez_compressed`` writes (``np.load`` reads it), at deflate level 1: twice as fast as its default
-    level for 3 % more bytes (float arrays barely compress further)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
-        for name, value in arrays.items():
-            with archive.open(name + ".npy", "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    """What ``np.savez_compressed`` writes (``np.load`` reads it), deflated at ``level`` 1 in parallel blocks
+    (``zips.deflated_zip``): a 1024 px scene's ~200 MB of arrays took 3 s on one core."""
+    members = []
+    for name, value in arrays.items():
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.asanyarray(value), allow_pickle=False)
+        members.append((name + ".npy", buffer.getvalue()))
+    path.write_bytes(deflated_zip(members, level, block=1 << 21))  # 2 MiB blocks: every core busy
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``exporters.zips``: zips deflated in parallel blocks, read back by ``zipfile``, ``unzip`` and raw zlib."""
+"""``landscape4d.zips``: zips deflated in parallel blocks, read back by ``zipfile``, ``unzip`` and raw zlib."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from exporters.viewer_html import zip_entry
-from exporters.zips import deflate, deflated_zip
+from landscape4d.zips import deflate, deflated_zip
 
 
 def members() -> list[tuple[str, bytes]]:

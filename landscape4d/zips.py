@@ -1,4 +1,4 @@
-"""In-memory zips whose members are deflated by several threads (pigz's scheme), for the large viewer zip.
+"""In-memory zips whose members are deflated by several threads (pigz's scheme): the viewer zip, scene files.
 
 ``zipfile`` deflates a member on one core (about 2 s for the ~145 MB of the ``.splatv`` viewer zip). Here each
 member is cut into fixed blocks; every block is deflated on its own (zlib releases the GIL), primed with the 32 KiB
