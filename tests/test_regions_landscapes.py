@@ -245,3 +245,24 @@ def test_surf_breaking_on_the_near_side_is_water_and_the_sand_is_not(tint) -> No
     masks = estimate_regions(image)
     assert (masks.water & surf).sum() > 0.8 * surf.sum(), "the surf stays still"
     assert (masks.water & sand).sum() < 0.02 * sand.sum(), "the sand flows"
+
+
+
+def test_falling_water_continues_down_its_own_column_only() -> None:
+    """A lit falling column (detected foam) over a shaded continuation of the fall and, beside it, pale rock with
+    vertical cracks: the continuation joins the fall, the rock beside it does not, nor does a non-streaked one."""
+    from landscape4d.regions.classic import _continue_falling_water
+
+    h, w = 60, 60
+    segments = np.zeros((h, w), np.int32)  # 0: rock
+    segments[5:30, 20:30] = 1  # the lit column
+    segments[30:50, 20:30] = 2  # the fall in shade below it
+    segments[30:50, 30:45] = 3  # pale streaked rock beside the fall
+    segments[50:55, 20:30] = 4  # below the shaded fall, but not streaked (a boulder)
+    fall_seg = np.array([False, True, True, True, False])
+    falling = segments == 1
+    fall = _continue_falling_water(segments, fall_seg, falling)
+    assert fall[segments == 2].all(), "the shaded fall below the lit column stays still"
+    assert not fall[segments == 3].any(), "the rock beside the fall flows"
+    assert not fall[segments == 4].any() and not fall[segments == 0].any()
+    assert not _continue_falling_water(segments, fall_seg, np.zeros((h, w), bool)).any(), "no fall, nothing joins"

@@ -13,7 +13,8 @@ Water: superpixels below the sky line are scored by cues that hold for water in 
 reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
 and it is smooth to moderately textured — and vegetation or earth colours veto it. White, unsaturated, textured
 foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
-when it touches the sky (cloud, mist, snow). Water above a lake's straight far shore is cut off (hazy hills),
+when it touches the sky (cloud, mist, snow); falling foam (vertically streaked) continues down its own columns
+through pale, vertically streaked segments (the same fall in shade). Water above a lake's straight far shore is cut off (hazy hills),
 segments crossed by very high-contrast straight lines are vetoed (railings, quays), and connected regions that
 are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
 prefer missing some water over moving a meadow.
@@ -421,6 +422,10 @@ def water_mask(
                 break
             water |= grow[segments]
             surf_seg &= ~grow
+    fall_seg = ((value > FALL_MIN_VALUE) & (saturation < 0.15) & (1.0 - horizontal > FALL_MIN_VERTICAL)
+                & (texture > 0.01) & (below_fraction > 0.8) & ~lined & (vegetation < 0.1))
+    falling = _falling_water(features, foam & water)
+    water |= _continue_falling_water(segments, fall_seg, falling)
     water = _fill_small_holes(water, 0.003)
     if details is not None:
         details["score"] = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
@@ -429,6 +434,45 @@ def water_mask(
         details["ripples"] = ripples[segments].astype(np.float32)
         details["mirror"] = mirror[segments].astype(np.float32)
     return _plausible_water_bodies(water, sky, min_fraction)
+
+
+FALL_MIN_VALUE = 0.45  # falling water is pale (white in light, grey in shade)
+FALL_MIN_VERTICAL = 0.7  # share of the gradient energy across the fall (vertical streaks)
+FALL_RINGS = 12  # rings of segments a fall may continue through, one ring of neighbours at a time
+
+
+def _falling_water(features: _Features, foam: np.ndarray) -> np.ndarray:
+    """[h,w] bool: the foam that falls, i.e. whose streaks are vertical (a waterfall's lit column)."""
+    gxx, gyy = cv2.blur(features.gxx, (9, 9)), cv2.blur(features.gyy, (9, 9))
+    return foam & (gxx / np.maximum(gxx + gyy, 1e-8) > FALL_MIN_VERTICAL)
+
+
+def _continue_falling_water(segments: np.ndarray, fall_seg: np.ndarray, falling: np.ndarray) -> np.ndarray:
+    """[h,w] bool: the segments through which detected falling water continues down its own column.
+
+    Water falls straight down: below and beside a lit, vertically streaked column the same fall goes on in
+    shade or with softer streaks (too dim or smooth to pass as foam). Segments that are pale, unsaturated and
+    vertically streaked (``fall_seg`` per segment) join when they touch the fall, a ring at a time, and lie
+    mostly (≥ 70 %) in the columns the fall already occupies and below its top. Pale rock with vertical cracks
+    beside a waterfall lies outside its columns; on its own it is only suggested (``_falling_water_suggestions``).
+    """
+    fall = falling.copy()
+    if fall.sum() < 10:
+        return fall
+    rows = np.nonzero(fall.any(axis=1))[0]
+    top = rows[0]
+    in_columns = np.broadcast_to(fall.sum(axis=0) >= 3, fall.shape)
+    for _ in range(FALL_RINGS):
+        touching = np.unique(segments[cv2.dilate(fall.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~fall])
+        grow = np.zeros(fall_seg.size, bool)
+        for label in touching[fall_seg[touching]]:
+            inside = segments == label
+            grow[label] = in_columns[inside].mean() >= 0.7 and np.nonzero(inside)[0].mean() > top
+        if not grow.any():
+            break
+        fall |= grow[segments]
+        fall_seg = fall_seg & ~grow
+    return fall
 
 
 def _mirror_evidence(features: _Features, horizon: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
