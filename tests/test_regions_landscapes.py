@@ -266,3 +266,27 @@ def test_falling_water_continues_down_its_own_column_only() -> None:
     assert not fall[segments == 3].any(), "the rock beside the fall flows"
     assert not fall[segments == 4].any() and not fall[segments == 0].any()
     assert not _continue_falling_water(segments, fall_seg, np.zeros((h, w), bool)).any(), "no fall, nothing joins"
+
+
+def test_a_hazy_island_in_a_lake_stays_still() -> None:
+    """A pale lake under a pale sky with a far-shore band and, inside the lake, a hazy wooded island (darker and
+    more textured than the water, water all around it): the lake flows, the island does not."""
+    top, lake_top = int(0.4 * H), int(0.47 * H)
+    t = np.linspace(0, 1, top, dtype=np.float32)[:, None, None]
+    image = np.zeros((H, W, 3), np.float32)
+    image[:top] = np.array([0.78, 0.84, 0.9]) + (np.array([0.88, 0.9, 0.92]) - np.array([0.78, 0.84, 0.9])) * t
+    band = np.clip(0.72 + 0.06 * _noise(13, 0.8)[..., None], 0, 1) * np.array([0.95, 0.98, 1.0])
+    image[top:lake_top] = band[top:lake_top]
+    lake = np.clip(np.array([0.76, 0.8, 0.82]) * (1 + 0.015 * _noise(14, 5, 0.8)[..., None]), 0, 1)  # calm
+    image[lake_top:] = lake[lake_top:]
+    yy, xx = np.mgrid[0:H, 0:W]
+    island = ((xx - 0.6 * W) / (0.12 * W)) ** 2 + ((yy - 0.62 * H) / (0.05 * H)) ** 2 < 1
+    trees = np.clip(0.6 + 0.08 * _noise(15, 1.0)[..., None], 0, 1) * np.array([0.9, 0.95, 1.0])
+    image[island] = trees[island]
+    masks = estimate_regions(image.astype(np.float32))
+    open_water = np.zeros((H, W), bool)
+    open_water[lake_top + 6 :] = True
+    open_water &= ~cv2.dilate(island.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    inner = cv2.erode(island.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert masks.water[inner].mean() < 0.1, "the island flows with the lake"
+    assert masks.water[open_water].mean() > 0.8

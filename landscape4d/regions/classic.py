@@ -15,7 +15,8 @@ and it is smooth to moderately textured — and vegetation or earth colours veto
 foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
 when it touches the sky (cloud, mist, snow); falling foam (vertically streaked) continues down its own columns
 through pale, vertically streaked segments (the same fall in shade). Water above a lake's straight far shore is cut off (hazy hills),
-segments crossed by very high-contrast straight lines are vetoed (railings, quays), and connected regions that
+segments crossed by very high-contrast straight lines are vetoed (railings, quays), segments enclosed by calm
+water yet clearly darker and twice as textured as it are land (islands, rocks, boats), and connected regions that
 are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
 prefer missing some water over moving a meadow.
 
@@ -427,6 +428,9 @@ def water_mask(
     falling = _falling_water(features, foam & water)
     water |= _continue_falling_water(segments, fall_seg, falling)
     water = _fill_small_holes(water, 0.003)
+    # Deep water's own colour is a saturated blue or teal; distant land in the haze is greyed.
+    water_coloured = (saturation > 0.25) & (blue > red)
+    water &= ~_islands(features, segments, water, foam, (mirror > 0.35) | water_coloured)
     if details is not None:
         details["score"] = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
         details["foam"] = foam & water
@@ -434,6 +438,56 @@ def water_mask(
         details["ripples"] = ripples[segments].astype(np.float32)
         details["mirror"] = mirror[segments].astype(np.float32)
     return _plausible_water_bodies(water, sky, min_fraction)
+
+
+ISLAND_DARKER = 5.0  # L*: an island is at least this much darker than the water around it
+ISLAND_TEXTURE = 2.0  # and at least this many times as textured
+
+
+def _islands(
+    features: _Features, segments: np.ndarray, water: np.ndarray, foam: np.ndarray, looks_water: np.ndarray
+) -> np.ndarray:
+    """[h,w] bool: segments of ``water`` that are land or boats inside it (islands, rocks, hulls).
+
+    A calm water surface is uniform: a segment with water all around it (≥ 80 % of its outline) that is clearly
+    darker and much more textured than the open water a few pixels around it (trees, rock, a hazy island) stands
+    on or in it. "Open water" leaves out the segments darker than their water body's median (the island's other
+    pieces where the segmentation splits it). Rippled water has darker, rougher troughs, but they are not twice as
+    textured as the ripples around them, and among ``foam`` (surf, rapids) the water between the white is darker
+    and rougher than it: only calm water around a segment can show it is land. Segments with their own evidence
+    of water (``looks_water``, per segment: they mirror the shore, or have deep water's saturated colour) stay;
+    a reflection also hangs from the shore, so its outline is not all water.
+    """
+    lightness, texture = features.lab[..., 0], features.texture
+    labels = looks_water.size
+    size = np.maximum(np.bincount(segments.ravel(), minlength=labels), 1)
+    in_water = np.bincount(segments[water].ravel(), minlength=labels) / size
+    seg_lightness = np.bincount(segments.ravel(), weights=lightness.ravel().astype(np.float64), minlength=labels) / size
+    count, bodies = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+    body_lightness = np.zeros(count)
+    for body in range(1, count):
+        body_lightness[body] = np.median(lightness[bodies == body])
+    body_of = np.zeros(labels, np.int64)
+    body_of[segments[water]] = bodies[water]
+    dark = (in_water > 0.9) & (seg_lightness < body_lightness[body_of] - ISLAND_DARKER)
+    open_water = water & ~dark[segments]
+    out = np.zeros(water.shape, bool)
+    for label in np.nonzero(dark & ~looks_water)[0]:
+        part = segments == label
+        near = cv2.dilate(part.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        if water[near & ~part].mean() < 0.8:
+            continue
+        # Judged 4–7 px out: nearer, the island's own edge blurs into the water's texture.
+        grown = [cv2.dilate(part.astype(np.uint8), np.ones((k, k), np.uint8)).astype(bool) for k in (9, 15)]
+        around = grown[1] & ~grown[0] & open_water
+        if around.sum() < 10 or foam[around].mean() > 0.5:
+            continue
+        # Medians: the water's typical look, not the edge-textured slivers along the island's rim.
+        darker = float(np.median(lightness[around])) - seg_lightness[label]
+        textured = texture[part].mean() > ISLAND_TEXTURE * float(np.median(texture[around])) + 0.005
+        if darker > ISLAND_DARKER and textured:
+            out |= part
+    return out
 
 
 FALL_MIN_VALUE = 0.45  # falling water is pale (white in light, grey in shade)
