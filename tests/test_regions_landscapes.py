@@ -290,3 +290,24 @@ def test_a_hazy_island_in_a_lake_stays_still() -> None:
     inner = cv2.erode(island.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     assert masks.water[inner].mean() < 0.1, "the island flows with the lake"
     assert masks.water[open_water].mean() > 0.8
+
+
+def test_a_bundle_of_pipes_across_a_river_stays_still() -> None:
+    """A rippled river under a blue sky, crossed by a bundle of three bright metal pipes seen side-on (a
+    railing in the foreground, slightly tilted): bright streaked metal passes for foam, its shaded
+    underside for grey water; the two strong parallel outer edges show it is one object."""
+    horizon = int(0.35 * H)
+    image = np.array([0.2, 0.3, 0.38]) * (1 + 0.2 * _noise(40, 5, 0.8)[..., None])
+    image[:horizon] = _sky(horizon)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    centre = 0.62 * H + 0.05 * xx  # the bundle's top edge, 3° off level
+    offset = yy - centre
+    pipes = (offset >= 0) & (offset < 27)
+    across = np.mod(offset, 9.0) / 9.0  # each pipe: lit on top, shaded below (a cylinder)
+    metal = np.where(across < 0.75, 0.92 - 0.3 * across, 0.3) + 0.02 * _noise(41, 6, 0.8)  # dark gaps between
+    image[pipes] = np.clip(metal, 0, 1)[pipes][:, None] * np.array([1.0, 1.0, 1.02])
+    masks = estimate_regions(np.clip(image, 0, 1).astype(np.float32))
+    inner = cv2.erode(pipes.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    river = (yy > horizon + 6) & ~cv2.dilate(pipes.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    assert masks.water[inner].mean() < 0.1, "the pipes flow with the river"
+    assert masks.water[river].mean() > 0.7

@@ -15,7 +15,8 @@ and it is smooth to moderately textured — and vegetation or earth colours veto
 foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
 when it touches the sky (cloud, mist, snow); falling foam (vertically streaked) continues down its own columns
 through pale, vertically streaked segments (the same fall in shade). Water above a lake's straight far shore is cut off (hazy hills),
-segments crossed by very high-contrast straight lines are vetoed (railings, quays), segments enclosed by calm
+segments crossed by very high-contrast straight lines, or lying between two such parallel lines close together,
+are vetoed (railings, quays, a bundle of pipes seen side-on), segments enclosed by calm
 water yet clearly darker and twice as textured as it are land (islands, rocks, boats), and connected regions that
 are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
 prefer missing some water over moving a meadow.
@@ -352,10 +353,14 @@ def water_mask(
     # shorelines are as straight but lie on a segment's border, and haze softens distant horizons.
     man_made = np.zeros((height, width), bool)
     near_line = np.zeros((height, width), bool)  # bands around those lines: pipes, railings, kerbs are thin
-    for line in find_horizontal_lines(features.gray, max_tilt_deg=8.0, min_strength=0.2, max_lines=8):
+    strong_lines = find_horizontal_lines(features.gray, max_tilt_deg=8.0, min_strength=0.2, max_lines=8)
+    for line in strong_lines:
         rows_at = line.rows(width)[None, :]
         man_made |= np.abs(rows - rows_at) <= 1.5
         near_line |= np.abs(rows - rows_at) <= max(3.0, 0.025 * height)
+    bands = _straight_bands(strong_lines, (height, width))
+    man_made |= bands
+    near_line |= bands
     lined = mean(man_made.astype(np.float32)) > 0.35
 
     ripples = np.clip((horizontal - 0.55) / 0.2, 0, 1)
@@ -438,6 +443,32 @@ def water_mask(
         details["ripples"] = ripples[segments].astype(np.float32)
         details["mirror"] = mirror[segments].astype(np.float32)
     return _plausible_water_bodies(water, sky, min_fraction)
+
+
+BAND_MAX_SLOPE_DIFFERENCE = 0.02  # two straight edges this close in slope (~1°) are parallel
+BAND_MAX_WIDTH = 0.1  # of the height: a band between parallel strong edges at most this wide is one object
+
+
+def _straight_bands(lines: list[HorizontalLine], shape: tuple[int, int]) -> np.ndarray:
+    """[h,w] bool: the strips between pairs of strong straight edges that run parallel and close together.
+
+    Two long, very high-contrast, straight parallel edges a short way apart bound one man-made object seen
+    side-on (a bundle of pipes, a railing, a kerb, a quay wall), whatever lies between them: bright metal
+    there passes for foam, its dark underside for grey water. Water's own edges (shorelines, surf lines) are
+    softer or curved, and rarely come in such pairs.
+    """
+    height, width = shape
+    rows = np.arange(height)[:, None]
+    out = np.zeros(shape, bool)
+    for index, a in enumerate(lines):
+        for b in lines[index + 1 :]:
+            if abs(a.slope - b.slope) > BAND_MAX_SLOPE_DIFFERENCE:
+                continue
+            if abs(a.row_at_centre - b.row_at_centre) > BAND_MAX_WIDTH * height:
+                continue
+            top, bottom = np.minimum(a.rows(width), b.rows(width)), np.maximum(a.rows(width), b.rows(width))
+            out |= (rows >= top[None, :]) & (rows <= bottom[None, :])
+    return out
 
 
 ISLAND_DARKER = 5.0  # L*: an island is at least this much darker than the water around it
