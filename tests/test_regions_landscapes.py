@@ -311,3 +311,21 @@ def test_a_bundle_of_pipes_across_a_river_stays_still() -> None:
     river = (yy > horizon + 6) & ~cv2.dilate(pipes.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     assert masks.water[inner].mean() < 0.1, "the pipes flow with the river"
     assert masks.water[river].mean() > 0.7
+
+
+def test_a_dark_forest_and_its_reflection_are_cut_apart_at_the_waterline() -> None:
+    """Sky, pale hills, a dark forest down to the shore, and a calm lake mirroring it all: the forest and its
+    reflection look alike and touch at the waterline (one segment across it); the reflection flows, the
+    forest does not."""
+    shore = H // 2
+    image = np.zeros((H, W, 3), np.float32)
+    image[: H // 4] = _sky(H // 4)
+    image[H // 4 : shore] = np.clip(np.array([0.45, 0.48, 0.5]) * (1 + 0.2 * _noise(50, 1.5)[H // 4 : shore, :, None]), 0, 1)
+    forest = int(0.36 * H)
+    image[forest:shore] = np.clip(np.array([0.1, 0.14, 0.1]) * (1 + 0.3 * _noise(51, 1.2)[forest:shore, :, None]), 0, 1)
+    image[shore:] = (image[:shore][::-1] * 0.92 + 0.01)[: H - shore]
+    masks = estimate_regions(np.clip(image, 0, 1))
+    reflection = np.zeros((H, W), bool)
+    reflection[shore + 3 : 2 * shore - forest - 3] = True
+    assert masks.water[: shore - 2].sum() == 0, "the forest flows"
+    assert masks.water[reflection].mean() > 0.7, "the forest's reflection stays still"

@@ -28,7 +28,8 @@ regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are su
   that the crisp cloud edges cut off are added; textured rows along the horizon (far hills in the haze) are
   peeled off.
 - water: the mean per-pixel water score, raised by mirror symmetry about a waterline (``evidence``: calm water
-  mirrors the shore, whatever its colour; nothing above that waterline is water), lowered to a suggestion when
+  mirrors the shore, whatever its colour; nothing above that waterline is water, and segments across it are cut
+  in two there, so a dark forest and its dark reflection are judged apart), lowered to a suggestion when
   the region is only grey without ripples (asphalt, gravel, rock, concrete) or lies in a road wedge (straight
   edges converging toward the horizon). The sea ends at its level horizon; water reaching up to the sky loses
   its textured top band (the far shore). Near-black teal is shade; foam must be streaked (not blossom, snow or
@@ -308,6 +309,10 @@ def water_mask(
         return np.zeros((height, width), bool)
 
     segments = felzenszwalb(features.rgb, scale=80, sigma=0.6, min_size=max(10, area // 2000))
+    # Calm water mirrors the shore above it (whatever its colour: a forest's reflection is green).
+    mirror_axes, mirror_maps = _mirror_evidence(features, horizon)
+    if mirror_axes:
+        segments = _split_at_waterline(segments, min(mirror_axes))
     count = int(segments.max()) + 1
     flat = segments.ravel()
     size = np.bincount(flat, minlength=count).astype(np.float64)
@@ -370,8 +375,6 @@ def water_mask(
         # Sky-looking and smooth (or rippled) below the horizon: a reflection of that sky, i.e. water.
         mirror = np.clip((mean(sky_like.astype(np.float32)) - 0.3) / 0.3, 0, 1) * (1.0 - np.clip(vegetation / 0.4, 0, 1))
         score = np.maximum(score, mirror * np.maximum(ripples, smooth))
-    # Calm water mirrors the shore above it (whatever its colour: a forest's reflection is green).
-    mirror_axes, mirror_maps = _mirror_evidence(features, horizon)
     mirror = np.max([mean(m) for m in mirror_maps] or [np.zeros(count)], axis=0)
     score = np.maximum(score, np.clip((mirror - 0.25) / 0.3, 0, 1))
     water_seg = (score > 0.45) & (below_fraction > 0.8) & ~lined
@@ -558,6 +561,17 @@ def _continue_falling_water(segments: np.ndarray, fall_seg: np.ndarray, falling:
         fall |= grow[segments]
         fall_seg = fall_seg & ~grow
     return fall
+
+
+def _split_at_waterline(segments: np.ndarray, waterline: int) -> np.ndarray:
+    """``segments`` with every segment that straddles the ``waterline`` row cut in two along it.
+
+    A dark forest on the shore and its dark reflection look alike, so the segmentation often joins them across
+    the waterline; each half must be judged on its own (the reflection is water, the forest is not).
+    """
+    rows = np.arange(segments.shape[0])[:, None]
+    split = np.where(rows > waterline, segments + int(segments.max()) + 1, segments)
+    return np.unique(split, return_inverse=True)[1].reshape(segments.shape)
 
 
 def _mirror_evidence(features: _Features, horizon: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
