@@ -329,3 +329,24 @@ def test_a_dark_forest_and_its_reflection_are_cut_apart_at_the_waterline() -> No
     reflection[shore + 3 : 2 * shore - forest - 3] = True
     assert masks.water[: shore - 2].sum() == 0, "the forest flows"
     assert masks.water[reflection].mean() > 0.7, "the forest's reflection stays still"
+
+
+def test_churn_joins_the_water_only_at_a_falls_foot() -> None:
+    """White churn where the fall plunges into the pool joins the water; pale segments beside the fall higher up
+    (wet rock, a ledge) or away from the pool do not, and without a fall nothing joins."""
+    from landscape4d.regions.classic import _churn_at_the_foot
+
+    h, w = 100, 60
+    segments = np.zeros((h, w), np.int32)  # 0: rock
+    segments[10:70, 25:35] = 1  # the fall
+    segments[80:, :] = 2  # the pool
+    segments[66:80, 10:25] = 3  # churn at the foot, left of the fall, touching the pool
+    segments[30:45, 35:45] = 4  # a pale ledge beside the fall, high up
+    segments[66:74, 35:45] = 5  # pale, at the foot, but rock between it and the pool
+    churn_seg = np.array([False, False, False, True, True, True])
+    fall = segments == 1
+    water = fall | (segments == 2)
+    churn = _churn_at_the_foot(segments, churn_seg, fall, water)
+    assert churn[segments == 3].all(), "the churn at the fall's foot stays still"
+    assert not churn[(segments == 4) | (segments == 5) | (segments == 0)].any(), "pale rock beside the fall flows"
+    assert not _churn_at_the_foot(segments, churn_seg, np.zeros((h, w), bool), water).any()

@@ -13,8 +13,9 @@ Water: superpixels below the sky line are scored by cues that hold for water in 
 reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
 and it is smooth to moderately textured — and vegetation or earth colours veto it. White, unsaturated, textured
 foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
-when it touches the sky (cloud, mist, snow); falling foam (vertically streaked) continues down its own columns
-through pale, vertically streaked segments (the same fall in shade). Water above a lake's straight far shore is cut off (hazy hills),
+when it touches the sky (cloud, mist, snow); falling foam (a tall, vertically streaked column) continues down
+its own columns through pale, vertically streaked segments (the same fall in shade), and the white churn at its
+foot next to the pool joins too. Water above a lake's straight far shore is cut off (hazy hills),
 segments crossed by very high-contrast straight lines, or lying between two such parallel lines close together,
 are vetoed (railings, quays, a bundle of pipes seen side-on), segments enclosed by calm
 water yet clearly darker and twice as textured as it are land (islands, rocks, boats), and connected regions that
@@ -434,7 +435,10 @@ def water_mask(
     fall_seg = ((value > FALL_MIN_VALUE) & (saturation < 0.15) & (1.0 - horizontal > FALL_MIN_VERTICAL)
                 & (texture > 0.01) & (below_fraction > 0.8) & ~lined & (vegetation < 0.1))
     falling = _falling_water(features, foam & water)
-    water |= _continue_falling_water(segments, fall_seg, falling)
+    fall = _continue_falling_water(segments, fall_seg, falling)
+    churn_seg = ((value > 0.6) & (saturation < 0.2) & (texture > 0.03) & (below_fraction > 0.8) & ~lined
+                 & (vegetation < 0.1) & (mean(near_line.astype(np.float32)) < 0.5))
+    water |= fall | _churn_at_the_foot(segments, churn_seg, fall, water)
     water = _fill_small_holes(water, 0.003)
     # Deep water's own colour is a saturated blue or teal; distant land in the haze is greyed.
     water_coloured = (saturation > 0.25) & (blue > red)
@@ -527,12 +531,22 @@ def _islands(
 FALL_MIN_VALUE = 0.45  # falling water is pale (white in light, grey in shade)
 FALL_MIN_VERTICAL = 0.7  # share of the gradient energy across the fall (vertical streaks)
 FALL_RINGS = 12  # rings of segments a fall may continue through, one ring of neighbours at a time
+FALL_MIN_HEIGHT = 0.05  # of the height: a falling column at least this tall
+FALL_MIN_AREA = 0.002  # of the photo: and at least this large
 
 
 def _falling_water(features: _Features, foam: np.ndarray) -> np.ndarray:
-    """[h,w] bool: the foam that falls, i.e. whose streaks are vertical (a waterfall's lit column)."""
+    """[h,w] bool: the foam that falls: whose streaks are vertical, in columns at least ``FALL_MIN_HEIGHT`` of
+    the height tall, taller than wide and covering ``FALL_MIN_AREA`` of the photo (a waterfall's lit column, not
+    a few streaked pixels in the surf or along a tree trunk)."""
     gxx, gyy = cv2.blur(features.gxx, (9, 9)), cv2.blur(features.gyy, (9, 9))
-    return foam & (gxx / np.maximum(gxx + gyy, 1e-8) > FALL_MIN_VERTICAL)
+    falling = foam & (gxx / np.maximum(gxx + gyy, 1e-8) > FALL_MIN_VERTICAL)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(falling.astype(np.uint8), connectivity=8)
+    tall = stats[:, cv2.CC_STAT_HEIGHT]
+    keep = ((tall >= FALL_MIN_HEIGHT * falling.shape[0]) & (tall >= stats[:, cv2.CC_STAT_WIDTH])
+            & (stats[:, cv2.CC_STAT_AREA] >= FALL_MIN_AREA * falling.size))
+    keep[0] = False
+    return keep[labels]
 
 
 def _continue_falling_water(segments: np.ndarray, fall_seg: np.ndarray, falling: np.ndarray) -> np.ndarray:
@@ -561,6 +575,43 @@ def _continue_falling_water(segments: np.ndarray, fall_seg: np.ndarray, falling:
         fall |= grow[segments]
         fall_seg = fall_seg & ~grow
     return fall
+
+
+CHURN_RINGS = 3  # rings of segments the splash at a waterfall's foot spreads over
+CHURN_ZONE = 0.08  # of the height: the foot of a fall, above and below its lowest row
+
+
+def _churn_at_the_foot(segments: np.ndarray, churn_seg: np.ndarray, fall: np.ndarray, water: np.ndarray) -> np.ndarray:
+    """[h,w] bool: the white churn where a detected fall plunges into its pool.
+
+    Below a waterfall the water is whipped into spray and foam that is bright and unsaturated but neither
+    streaked like the fall nor always textured enough to pass as foam. Segments that look so (``churn_seg``, per
+    segment) join when they touch the fall (or churn already joined), a ring at a time, and lie at the fall's
+    foot (within ``CHURN_ZONE`` of the height of its lowest row) next to other water: only where falling water
+    was found, so pale rock or snow elsewhere is never taken for churn.
+    """
+    out = np.zeros(fall.shape, bool)
+    if fall.sum() < 10:
+        return out
+    height = fall.shape[0]
+    foot = np.nonzero(fall.any(axis=1))[0][-1]
+    rows = np.arange(height)[:, None]
+    zone = np.broadcast_to(np.abs(rows - foot) <= CHURN_ZONE * height, fall.shape)
+    pool = water & ~fall
+    grown = fall.copy()
+    for _ in range(CHURN_RINGS):
+        touching = np.unique(segments[cv2.dilate(grown.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~grown])
+        grow = np.zeros(churn_seg.size, bool)
+        for label in touching[churn_seg[touching]]:
+            inside = segments == label
+            beside_pool = (cv2.dilate(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & pool).any()
+            grow[label] = zone[inside].mean() >= 0.7 and beside_pool
+        if not grow.any():
+            break
+        out |= grow[segments]
+        grown |= grow[segments]
+        churn_seg = churn_seg & ~grow
+    return out
 
 
 def _split_at_waterline(segments: np.ndarray, waterline: int) -> np.ndarray:
