@@ -107,36 +107,6 @@ def road_wedges(
             polygon = np.array([(vx, vy), _to_bottom(left, vx, vy, height), _to_bottom(right, vx, vy, height)])
             cv2.fillPoly(wedges, [np.round(polygon).astype(np.int32)], 1)
     return wedges.astype(bool)
-    segments = []
-    for x0, y0, x1, y1 in found.reshape(-1, 4).astype(np.float64):
-        if y0 < y1:  # (x0, y0) is the upper end
-            x0, y0, x1, y1 = x1, y1, x0, y0
-        x0, y0, x1, y1 = x1, y1, x0, y0  # now (x0, y0) upper, (x1, y1) lower
-        angle = np.degrees(np.arctan2(abs(y1 - y0), abs(x1 - x0) + 1e-9))
-        if 12.0 <= angle <= 80.0:
-            segments.append((x0, y0, x1, y1))
-    for i, (ax0, ay0, ax1, ay1) in enumerate(segments):
-        for bx0, by0, bx1, by1 in segments[i + 1 :]:
-            lean_a, lean_b = np.sign(ax0 - ax1), np.sign(bx0 - bx1)  # +1: leans right going up
-            if lean_a == lean_b or lean_a == 0 or lean_b == 0:
-                continue
-            point = _intersection((ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1))
-            if point is None:
-                continue
-            vx, vy = point
-            if not (vy <= min(ay0, by0) + 0.05 * height and -0.5 * width <= vx <= 1.5 * width):
-                continue
-            if vy < -0.5 * height:  # nearly parallel edges (a wall, a waterfall's sides) are not a wedge
-                continue
-            # The lower ends lie on both sides of the vanishing point, each line leaning toward it.
-            left, right = ((ax1, ay1, ax0, ay0), (bx1, by1, bx0, by0)) if ax1 < bx1 else ((bx1, by1, bx0, by0), (ax1, ay1, ax0, ay0))
-            if not (left[0] < vx < right[0] or left[2] <= vx <= right[2]):
-                continue
-            if not (np.sign(left[2] - left[0]) > 0 and np.sign(right[2] - right[0]) < 0):
-                continue
-            polygon = np.array([(vx, vy), _to_bottom(left, vx, vy, height), _to_bottom(right, vx, vy, height)])
-            cv2.fillPoly(wedges, [np.round(polygon).astype(np.int32)], 1)
-    return wedges.astype(bool)
 
 
 def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float] | None:
