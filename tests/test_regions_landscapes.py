@@ -350,3 +350,19 @@ def test_churn_joins_the_water_only_at_a_falls_foot() -> None:
     assert churn[segments == 3].all(), "the churn at the fall's foot stays still"
     assert not churn[(segments == 4) | (segments == 5) | (segments == 0)].any(), "pale rock beside the fall flows"
     assert not _churn_at_the_foot(segments, churn_seg, np.zeros((h, w), bool), water).any()
+
+
+def test_the_sky_stops_just_inside_a_roofs_outline() -> None:
+    """A sky mask that overshoots onto a roof's sharp outline by a pixel loses that pixel (it would drag the
+    roof's edge along with the clouds); where the mask ends in open sky it keeps its edge."""
+    from landscape4d.regions.classic import _off_object_edges
+
+    h, w, line = 60, 80, 30
+    image = np.full((h, w, 3), 0.8, np.float32)
+    image[line:, : w // 2] = 0.2  # a dark roof on the left, open sky on the right
+    mask = np.zeros((h, w), bool)
+    mask[: line + 1] = True  # reaches one row onto the roof on the left, ends in open sky on the right
+    kept = _off_object_edges(mask, image)
+    assert not kept[line, 2 : w // 2 - 2].any(), "the roof's outline drifts with the sky"
+    assert kept[:line].all(), "the sky inside the outline is lost"
+    assert kept[line, w // 2 + 2 :].all(), "the sky's edge in open sky is lost"

@@ -3,8 +3,10 @@
 Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to
 the top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real
 edges; the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are
-filled, and the boundary is refined at full resolution with a guided filter. A photo whose top is foliage or rock
-has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky. When the seeds
+filled, and the boundary is refined at full resolution with a guided filter; where it lies on a strong edge
+(a roof's, a tree's, a ridge's outline) its outermost pixel goes to the object, so the outline does not drift.
+A photo whose top is foliage or rock has no seed and so no sky; a clouds-only photo is seed almost everywhere
+and becomes all sky. When the seeds
 run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far shore (a thin
 darker or textured band between two pale areas, in a photo with ground at the bottom), the sky stops at that
 line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky).
@@ -100,6 +102,8 @@ class ClassicRegions:
         taken = np.zeros((height, width), bool)
         for kind, mask_small, confidence, evidence in found:  # sky first: one pixel has one role
             mask = _refine_to(mask_small.astype(np.float32), image, (height, width)) & ~taken
+            if kind == "sky":
+                mask = _off_object_edges(mask, image)
             mask = _drop_small(mask, 0.25 * (self.min_sky_fraction if kind == "sky" else self.min_water_fraction))
             if mask.any():
                 regions.append(Region(kind, mask, confidence, evidence))
@@ -941,6 +945,20 @@ def _drop_small(mask: np.ndarray, min_fraction: float) -> np.ndarray:
     keep = stats[:, cv2.CC_STAT_AREA] >= min_fraction * mask.size
     keep[0] = False
     return keep[labels] & mask
+
+
+EDGE_STEP = 0.05  # a full-resolution intensity step this large (per pixel) is an object's outline
+
+
+def _off_object_edges(mask: np.ndarray, image: np.ndarray, width: int = 1) -> np.ndarray:
+    """``mask`` without its outermost ``width`` px where they sit on a strong intensity edge: a pixel on the
+    outline of a roof, a tree or a rock is part of it (moving it drags the object's edge), so the moving region
+    stops just inside the outline."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    step = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    rim = mask & ~cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
+    return mask & ~(rim & (step > EDGE_STEP))
 
 
 def _refine_to(soft: np.ndarray, image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
