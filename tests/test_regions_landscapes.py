@@ -366,3 +366,25 @@ def test_the_sky_stops_just_inside_a_roofs_outline() -> None:
     assert not kept[line, 2 : w // 2 - 2].any(), "the roof's outline drifts with the sky"
     assert kept[:line].all(), "the sky inside the outline is lost"
     assert kept[line, w // 2 + 2 :].all(), "the sky's edge in open sky is lost"
+
+
+def test_smooth_open_sky_below_a_false_far_shore_returns_to_the_sky() -> None:
+    """Pixels a far-shore line cut off from the sky that are not water: the smooth open sky under a low bank of
+    cloud that touches the sky comes back to it; textured haze over land, and smooth patches away from the sky,
+    do not."""
+    from landscape4d.regions.classic import _features, _return_dry_cut
+
+    h, w = 90, 160
+    image = np.full((h, w, 3), (0.6, 0.72, 0.9), np.float32)  # open sky everywhere…
+    rng = np.random.default_rng(70)
+    image[40:55, 80:] = np.clip(0.6 + 0.15 * rng.standard_normal((15, 80, 1)), 0, 1)  # …but textured haze here
+    features = _features(image)
+    sky = np.zeros((h, w), bool)
+    sky[:30] = True
+    dry = np.zeros((h, w), bool)
+    dry[32:55] = True  # cut off just below the sky: open sky on the left, haze on the right
+    dry[70:80, 10:40] = True  # a smooth patch far below, not touching the sky
+    out = _return_dry_cut(features, sky, dry)
+    assert out[34:50, 5:70].all(), "the open sky below the cloud bank stays still"
+    assert not out[42:53, 85:155].any(), "the haze drifts with the sky"
+    assert not out[70:80, 10:40].any() and out[:30].all()

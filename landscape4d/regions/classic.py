@@ -9,7 +9,8 @@ A photo whose top is foliage or rock has no seed and so no sky; a clouds-only ph
 and becomes all sky. When the seeds
 run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far shore (a thin
 darker or textured band between two pale areas, in a photo with ground at the bottom), the sky stops at that
-line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky).
+line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky); the smooth ones
+that touch the sky and do not turn out to be water go back to the sky (a low bank of cloud is no far shore).
 
 Water: superpixels below the sky line are scored by cues that hold for water in general — ripples and
 reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
@@ -95,6 +96,7 @@ class ClassicRegions:
         sky_small = _peel_textured_bottom(features, _add_sky_gaps(features, sky_soft > 0.5))
         details: dict = {}
         water_small = water_mask(features, sky_small, self.min_water_fraction, sky_like=below_horizon, details=details)
+        sky_small = _return_dry_cut(features, sky_small, below_horizon & ~water_small)
         water_small = _cut_above_sea_horizon(water_small, sky_small)
         water_small = _trim_far_shore_band(features, water_small, sky_small)
         found = _scored_components(features, sky_small, water_small, details, self.min_water_fraction)
@@ -169,6 +171,21 @@ def _sky_and_cut(features: _Features, min_fraction: float) -> tuple[np.ndarray, 
         return np.zeros((height, width), np.float32), cut_off
     sky = _grow_sky(features, seeds, cut, min_fraction)
     return sky, cut_off & ~(sky > 0.5)
+
+
+def _return_dry_cut(features: _Features, sky: np.ndarray, dry: np.ndarray) -> np.ndarray:
+    """The sky plus the smooth sky-like pixels a far-shore line cut off that turned out not to be water (``dry``):
+    a bank of cloud low in the sky looks like a far shore, and the open sky below it is still sky. Only smooth
+    parts that touch the sky come back (haze over distant land, the far shore itself, is textured)."""
+    smooth = dry & (features.texture < 0.035) & (features.vegetation < 0.2)
+    if not smooth.any():
+        return sky
+    near_sky = cv2.dilate(sky.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    count, labels = cv2.connectedComponents(smooth.astype(np.uint8), connectivity=4)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[smooth & near_sky])] = True
+    keep[0] = False
+    return sky | keep[labels]
 
 
 def _grow_sky(features: _Features, seeds: np.ndarray, cut: HorizontalLine | None, min_fraction: float) -> np.ndarray:
