@@ -320,7 +320,8 @@ def test_a_dark_forest_and_its_reflection_are_cut_apart_at_the_waterline() -> No
     shore = H // 2
     image = np.zeros((H, W, 3), np.float32)
     image[: H // 4] = _sky(H // 4)
-    image[H // 4 : shore] = np.clip(np.array([0.45, 0.48, 0.5]) * (1 + 0.2 * _noise(50, 1.5)[H // 4 : shore, :, None]), 0, 1)
+    hills = np.clip(np.array([0.45, 0.48, 0.5]) * (1 + 0.2 * _noise(50, 1.5)[..., None]), 0, 1)
+    image[H // 4 : shore] = hills[H // 4 : shore]
     forest = int(0.36 * H)
     image[forest:shore] = np.clip(np.array([0.1, 0.14, 0.1]) * (1 + 0.3 * _noise(51, 1.2)[forest:shore, :, None]), 0, 1)
     image[shore:] = (image[:shore][::-1] * 0.92 + 0.01)[: H - shore]

@@ -1,29 +1,27 @@
 """Weight-free sky and water masks from colour, texture and layout.
 
-Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to
-the top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real
-edges; the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are
-filled, and the boundary is refined at full resolution with a guided filter; where it lies on a strong edge
-(a roof's, a tree's, a ridge's outline) its outermost pixel goes to the object, so the outline does not drift.
-A photo whose top is foliage or rock has no seed and so no sky; a clouds-only photo is seed almost everywhere
-and becomes all sky. When the seeds
-run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far shore (a thin
-darker or textured band between two pale areas, in a photo with ground at the bottom), the sky stops at that
-line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky); the smooth ones
-that touch the sky and do not turn out to be water go back to the sky (a low bank of cloud is no far shore).
+Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to the
+top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real edges;
+the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are filled, and
+the boundary is refined at full resolution with a guided filter; where it lies on a strong edge (a roof's, a
+tree's, a ridge's outline) its outermost pixel goes to the object, so the outline does not drift. A photo whose top
+is foliage or rock has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky.
+When the seeds run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far
+shore (a thin darker or textured band between two pale areas, in a photo with ground at the bottom), the sky stops
+at that line, and the sky-like pixels cut off below it are scored as water (a reflection of the sky); the smooth
+ones that touch the sky and do not turn out to be water go back to the sky (a low bank of cloud is no far shore).
 
-Water: superpixels below the sky line are scored by cues that hold for water in general — ripples and
-reflections make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour,
-and it is smooth to moderately textured — and vegetation or earth colours veto it. White, unsaturated, textured
-foam (rapids, waterfalls, surf) counts when it touches other water or is large and low in the frame, but not
-when it touches the sky (cloud, mist, snow); falling foam (a tall, vertically streaked column) continues down
-its own columns through pale, vertically streaked segments (the same fall in shade), and the white churn at its
-foot next to the pool joins too. Water above a lake's straight far shore is cut off (hazy hills),
-segments crossed by very high-contrast straight lines, or lying between two such parallel lines close together,
-are vetoed (railings, quays, a bundle of pipes seen side-on), segments enclosed by calm
-water yet clearly darker and twice as textured as it are land (islands, rocks, boats), and connected regions that
-are small (< 2 % of the photo), thin, high in the frame, or meet the sky along a ridge are dropped. The rules
-prefer missing some water over moving a meadow.
+Water: superpixels below the sky line are scored by cues that hold for water in general — ripples and reflections
+make its texture mostly horizontal, its colour is blue/cyan/teal, grey, or the sky's own colour, and it is smooth
+to moderately textured — and vegetation or earth colours veto it. White, unsaturated, textured foam (rapids,
+waterfalls, surf) counts when it touches other water or is large and low in the frame, but not when it touches the
+sky (cloud, mist, snow); falling foam (a tall, vertically streaked column) continues down its own columns through
+pale, vertically streaked segments (the same fall in shade), and the white churn at its foot next to the pool joins
+too. Water above a lake's straight far shore is cut off (hazy hills), segments crossed by very high-contrast
+straight lines, or lying between two such parallel lines close together, are vetoed (railings, quays, a bundle of
+pipes seen side-on), segments enclosed by calm water yet clearly darker and twice as textured as it are land
+(islands, rocks, boats), and connected regions that are small (< 2 % of the photo), thin, high in the frame, or
+meet the sky along a ridge are dropped. The rules prefer missing some water over moving a meadow.
 
 Each connected sky or water region then gets a confidence in [0, 1] and a note of its evidence (``RegionMasks.
 regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are suggestions the app offers:
@@ -586,7 +584,7 @@ def _continue_falling_water(segments: np.ndarray, fall_seg: np.ndarray, falling:
     top = rows[0]
     in_columns = np.broadcast_to(fall.sum(axis=0) >= 3, fall.shape)
     for _ in range(FALL_RINGS):
-        touching = np.unique(segments[cv2.dilate(fall.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~fall])
+        touching = _touching_segments(segments, fall)
         grow = np.zeros(fall_seg.size, bool)
         for label in touching[fall_seg[touching]]:
             inside = segments == label
@@ -621,7 +619,7 @@ def _churn_at_the_foot(segments: np.ndarray, churn_seg: np.ndarray, fall: np.nda
     pool = water & ~fall
     grown = fall.copy()
     for _ in range(CHURN_RINGS):
-        touching = np.unique(segments[cv2.dilate(grown.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~grown])
+        touching = _touching_segments(segments, grown)
         grow = np.zeros(churn_seg.size, bool)
         for label in touching[churn_seg[touching]]:
             inside = segments == label
@@ -633,6 +631,12 @@ def _churn_at_the_foot(segments: np.ndarray, churn_seg: np.ndarray, fall: np.nda
         grown |= grow[segments]
         churn_seg = churn_seg & ~grow
     return out
+
+
+def _touching_segments(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Labels of the segments with a pixel just outside ``mask`` (8-neighbours)."""
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
+    return np.unique(segments[ring])
 
 
 def _split_at_waterline(segments: np.ndarray, waterline: int) -> np.ndarray:
