@@ -85,18 +85,25 @@ def test_plain_3dmom_recovers_known_motion_from_noisy_occluded_views() -> None:
     assert _relative_error(alone, truth) > 0.3
 
 
-def test_priors_keep_the_solution_within_five_percent() -> None:
+def test_priors_keep_the_solution_within_five_percent_where_the_views_alone_miss_by_a_quarter() -> None:
+    # Noise of 0.03 px per view on motions of ~0.5 px: the paper's objective alone is off by ~29 %.
     views, points, truth, source = _views(noise_px=0.03, seed=1)
     grid = torch.arange(SIZE * SIZE)
     region = torch.full((SIZE * SIZE,), 2)  # water: the surface prior, normal of the plane z − 0.8·y = 3
     normal = torch.tensor([0.0, -0.8, 1.0], dtype=torch.float64)
     normal = (normal / normal.norm()).expand(SIZE * SIZE, 3)
-    settings = MomSettings(anchor=False, confine=False)
-    estimate = solve_velocities(points, torch.zeros_like(truth), views, settings, region, normal, grid, (SIZE, SIZE))
-    error = _relative_error(estimate, truth)
-    plain = _relative_error(solve_velocities(points, torch.zeros_like(truth), views, PAPER), truth)
-    assert error < 0.05, f"relative error {error:.3f}"
-    assert error < plain, (error, plain)  # the true motion is tangent to the surface and smooth: priors help
+
+    def error_of(settings: MomSettings) -> float:
+        estimate = solve_velocities(points, torch.zeros_like(truth), views, settings, region, normal, grid, (SIZE, SIZE))
+        return _relative_error(estimate, truth)
+
+    plain = error_of(PAPER)
+    # Each prior on its own (the source view here is as noisy as the others, so no anchor).
+    ours = error_of(MomSettings(confine=False, anchor=0.0))  # smoothness among neighbours (on by default)
+    with_surface = error_of(MomSettings(confine=False, anchor=0.0, surface=1.0))  # + the (switchable) surface prior
+    assert plain > 0.2, plain
+    assert ours < 0.1 and ours < plain / 2, (ours, plain)
+    assert with_surface < 0.05, f"relative error {with_surface:.3f}"  # the true motion is tangent to the plane
 
 
 def test_regions_and_arrows_are_carried_into_a_view() -> None:
