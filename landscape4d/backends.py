@@ -241,8 +241,9 @@ class SingleViewLifter:
 
 
 class MultiViewLifter:
-    """3D-MOM: one 3D motion per Gaussian that agrees with every generated view's own 2D motion (``mom3d``),
-    starting from the (unconfined) single-view lift."""
+    """3D-MOM: one 3D motion per Gaussian that agrees with every generated view's own 2D motion (``mom3d``), for
+    the Gaussians the (unconfined) single-view lift moves; solved from rest unless ``MomSettings.start_at_rest`` is
+    off."""
 
     def __init__(self, mom_settings: Any = None) -> None:
         from .mom3d import MomSettings

@@ -54,9 +54,10 @@ class MomSettings:
     and waterfall photos; px per loop frame): ours 0.00106, 0.00270, 0.01191 against the plain objective's
     0.00119, 0.00294, 0.01430, while the input view keeps the asked speed (median 1.00, 1.00, 1.00; the plain
     objective slows the waterfall to 0.72). Without the anchor the EPE is lower on two photos but the waterfall
-    runs at 0.69× its speed; the surface and sky-shell priors raise the EPE (lake 0.00219: the smoothed depth
-    surface's normal is not the Gaussians' own), so they stay switchable, off by default; the confinement leaves
-    the EPE unchanged and keeps static pixels still."""
+    runs at 0.69× its speed; the surface prior raises the EPE by 20–60 % (the smoothed depth surface's normal is
+    not the Gaussians' own) and the sky-shell prior changes nothing measurable, so both stay switchable, off by
+    default (``benchmarks/results/mom3d_priors.md``); the confinement leaves the EPE unchanged and keeps static
+    pixels still."""
 
     iterations: int = 40  # IRLS iterations
     anchor: float = 1.0  # the source view's weight as a share of all other views together (0: one view among them)
