@@ -15,6 +15,10 @@ How a hole is filled (:class:`DiffusionInpainter`)
   band and its fill meets the surroundings smoothly; a smooth colour correction (the model's offset from the
   original over a far-side band just outside the hole, push-pull interpolated) removes what is left of the seam.
 * **Composite.** Only hole pixels change: every other pixel is returned bit-identical.
+* **Only holes the model can paint.** A hole component narrower than :data:`MIN_HOLE_WIDTH_LATENT` of a latent cell
+  at the model's resolution (the thin slivers along depth edges that most views are made of) covers less than the
+  cell the model denoises, so the model cannot put texture there: such slivers get the classic far-side fill, and a
+  view with no wider hole skips the model call entirely (on a 1024 px circle path, 8 of 12 views).
 * **Resolution.** The frame is resized to about the model's native pixel count (``resolution``², 512² for SD 2),
   keeping its aspect, with the long side at most ``MAX_LONG_SIDE_FACTOR`` × ``resolution`` (a wide panorama is
   processed as one strip, e.g. 768×192 for 4:1, rather than tiled), each side a multiple of the UNet's stride
@@ -65,6 +69,7 @@ MAX_LONG_SIDE_FACTOR = 1.5  # the processed long side is at most this × the mod
 SEAM_BAND_PX = 4  # (at the frame's resolution, at least) far-side band whose colour offset corrects the fill
 ALIGN_RING_FRACTION = 0.03  # depth alignment ring around holes (× the frame's long side, at least 4 px)
 MIN_ALIGN_PIXELS = 16  # fewer known ring pixels than this: no fit, the classic depth is used
+MIN_HOLE_WIDTH_LATENT = 0.5  # thinner hole components (at the model's resolution, in latent cells) get the classic fill
 FARTHEST_FACTOR = 1.25  # aligned depth is at most this × the farthest known depth
 _CALL_LOCK = threading.Lock()  # a pipeline (its scheduler state) serves one call at a time (a Space's threads)
 
@@ -214,6 +219,26 @@ class _DiffusionFill:
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_CUBIC)
         return np.clip(np.nan_to_num(frame), 0.0, 1.0)
 
+    def model_scale(self, shape: tuple[int, ...]) -> float:
+        """Model pixels per frame pixel for a frame of ``shape``."""
+        proc_h, proc_w = processing_size(shape[0], shape[1], self.resolution, self.multiple)
+        return float(np.sqrt(proc_h * proc_w / (shape[0] * shape[1])))
+
+    def paintable(self, hole: np.ndarray) -> np.ndarray:
+        """The components of ``hole`` at least ``MIN_HOLE_WIDTH_LATENT`` latent cells wide at the model's resolution
+        (width = twice the largest distance from inside the component to its outline)."""
+        count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+        if count <= 1:
+            return np.zeros(hole.shape, bool)
+        # Padded so the frame border does not count as an outline: a hole running off the frame is as wide as it is.
+        distance = cv2.distanceTransform(np.pad(hole, 1, mode="edge").astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        widest = np.zeros(count, np.float32)
+        np.maximum.at(widest, labels.ravel(), distance.ravel())
+        cell_px = float(getattr(self.pipe, "vae_scale_factor", 8))
+        wide = 2.0 * widest * self.model_scale(hole.shape) >= MIN_HOLE_WIDTH_LATENT * cell_px
+        wide[0] = False  # label 0 is the known pixels
+        return wide[labels]
+
     def fill_colour(self, image: np.ndarray, context: np.ndarray, hole: np.ndarray, trusted: np.ndarray) -> np.ndarray:
         """``image`` with its ``hole`` pixels painted by the model from ``context``; the fill's colour offset from
         the original over the ``trusted`` pixels of a band just outside the hole is removed smoothly."""
@@ -254,11 +279,20 @@ class DiffusionInpainter(_DiffusionFill):
             return image, depth_m
         image = np.asarray(image, np.float32)
         depth_m = np.asarray(depth_m, np.float32)
+        classic = ClassicInpainter()
+        wide = self.paintable(hole)
+        if not wide.any():  # slivers only: nothing the model could paint (module docstring)
+            return classic(image, depth_m, hole)
+        if not np.array_equal(wide, hole):  # slivers take the classic fill first, then count as known
+            filled_image, filled_depth = classic(image, depth_m, hole)
+            thin = hole & ~wide
+            image = np.where(thin[..., None], filled_image, image).astype(np.float32)
+            depth_m = np.where(thin, filled_depth, depth_m).astype(np.float32)
+            hole = wide
         near = near_side(depth_m, hole)
         exclude = hole | near
         if exclude.all():
             raise ValueError("nothing to inpaint from: the whole view is a hole")
-        classic = ClassicInpainter()
         try:  # background colour over the hole and the occluder's band
             hidden, _ = classic(image, depth_m, exclude)
             context = np.where(exclude[..., None], hidden, image)
@@ -299,5 +333,5 @@ class DiffusionOutpainter(_DiffusionFill):
         return image_out, depth_out
 
 
-__all__ = ["DEFAULT_STEPS", "NEGATIVE_PROMPT", "PROMPT", "DiffusionInpainter", "DiffusionOutpainter", "align_depth",
+__all__ = ["DEFAULT_STEPS", "MIN_HOLE_WIDTH_LATENT", "NEGATIVE_PROMPT", "PROMPT", "DiffusionInpainter", "DiffusionOutpainter", "align_depth",
            "far_side_floor", "processing_size"]

@@ -135,6 +135,42 @@ def test_model_sees_background_not_the_occluder_and_a_dilated_mask(tiny_model: P
     assert np.allclose(context[:, 16:20, 0], 0.9, atol=1 / 255)  # the rest of the occluder is untouched
 
 
+def test_slivers_too_thin_for_the_model_take_the_classic_fill(tiny_model: Path) -> None:
+    """Hole components narrower than half a latent cell at the model's resolution skip the model: a view of
+    slivers only makes no model call; with a wide hole too, the model is asked for the wide hole alone."""
+    from landscape4d.diffusion import MIN_HOLE_WIDTH_LATENT
+    from landscape4d.inpaint import ClassicInpainter
+
+    size = 256  # 4 frame px per model px (the tiny model works at 64 px; its latent cell is 2 model px)
+    rng = np.random.default_rng(5)
+    image = np.clip(0.5 + 0.1 * rng.standard_normal((size, size, 3)), 0, 1).astype(np.float32)
+    depth = np.broadcast_to(np.linspace(8.0, 12.0, size, dtype=np.float32)[:, None], (size, size)).copy()
+    sliver = np.zeros((size, size), bool)
+    sliver[20:200, 40:42] = True  # 2 px wide = 0.5 model px = 0.25 latent cell
+    block = np.zeros((size, size), bool)
+    block[120:184, 150:214] = True  # 64 px = 16 model px = 8 latent cells
+    assert MIN_HOLE_WIDTH_LATENT == 0.5
+
+    inpainter = _inpainter(tiny_model)
+    inpainter.pipe = spy = _Spy(inpainter.pipe)
+    assert not inpainter.paintable(sliver).any() and np.array_equal(inpainter.paintable(sliver | block), block)
+    out_image, out_depth = inpainter(image, depth, sliver)
+    assert spy.calls == []
+    classic_image, classic_depth = ClassicInpainter()(image, depth, sliver)
+    assert np.array_equal(out_image, classic_image) and np.array_equal(out_depth, classic_depth)
+
+    hole = sliver | block
+    out_image, out_depth = inpainter(image, depth, hole)
+    (call,) = spy.calls
+    mask = np.asarray(call["mask_image"]) > 127  # 64 × 64
+    assert mask[30:46, 37:53].all()  # the block (rows 120-183, cols 150-213 at ¼ scale)
+    assert not mask[:, 5:15].any()  # the sliver's columns (10 at ¼ scale) are not sent
+    both_image, _ = ClassicInpainter()(image, depth, hole)
+    assert np.array_equal(out_image[sliver], both_image[sliver])  # the sliver: classic fill
+    assert np.abs(out_image[block] - both_image[block]).max() > 0.05  # the block: painted by the model
+    assert np.array_equal(out_image[~hole], image[~hole]) and np.array_equal(out_depth[~hole], depth[~hole])
+
+
 def test_empty_hole_returns_the_inputs(tiny_model: Path) -> None:
     image, depth, _, _ = _scene()
     out_image, out_depth = _inpainter(tiny_model)(image, depth, np.zeros(depth.shape, bool))
