@@ -249,6 +249,12 @@ def _rasterize_fwd(
     t_final: np.ndarray,  # [H,W] float64 transmittance after the last contributing splat
     last_ids: np.ndarray,  # [H,W] int32 list index of the last contributing splat, -1 if none
     tile_n_used: np.ndarray,  # [T] list entries the backward has to revisit
+    record: int,  # 0: render only; 1: also count each tile's (pixel, splat) weights; 2: also write them
+    tile_n_weights: np.ndarray,  # [T] int64 (record 1: out; record 2: in, the counts)
+    weight_offsets: np.ndarray,  # [T] int64 first row of each tile's weights (record 2)
+    weight_pixels: np.ndarray,  # out [Σ counts] int64 flat pixel index y·W + x (record 2)
+    weight_splats: np.ndarray,  # out [Σ counts] int32 splat index (record 2)
+    weight_values: np.ndarray,  # out [Σ counts] float64 wᵢ = αᵢ Tᵢ (record 2)
 ) -> None:
     for i in prange(tile_order.shape[0]):
         tile = tile_order[i]
@@ -266,6 +272,7 @@ def _rasterize_fwd(
         batch = np.empty((BATCH, BATCH_WIDTH))
         n_done = 0
         max_last = -1
+        n_weights = 0
         start = tile_offsets[tile]
         end = tile_offsets[tile + 1]
         for first in range(start, end, BATCH):
@@ -300,6 +307,12 @@ def _rasterize_fwd(
                             n_done += 1
                             continue
                         w = alpha * trans[p]
+                        if record == 2:
+                            k = weight_offsets[tile] + n_weights
+                            weight_pixels[k] = py * width + px
+                            weight_splats[k] = flat_ids[first + j]
+                            weight_values[k] = w
+                        n_weights += 1
                         acc[p, 0] += w * f0
                         acc[p, 1] += w * f1
                         acc[p, 2] += w * f2
@@ -308,6 +321,8 @@ def _rasterize_fwd(
                         last[p] = first + j
                         max_last = first + j
         tile_n_used[tile] = max_last - start + 1 if max_last >= 0 else 0
+        if record == 1:
+            tile_n_weights[tile] = n_weights
         for p in range(n_pix):
             py = y0 + p // tw
             px = x0 + p % tw
@@ -765,10 +780,8 @@ class RasterState:
     tile_n_used: np.ndarray  # [T]
 
 
-def rasterize_splats(
-    splats: np.ndarray, radii: np.ndarray, width: int, height: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, RasterState]:
-    """Forward of packed splats [N, RECORD_SIZE] with radii [N,2]: rgb [H,W,3], alpha [H,W], depth [H,W], state."""
+def _tile_lists(splats: np.ndarray, radii: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Visible splats binned into depth-ordered tile lists: (tile_offsets, flat_ids, tiles_x, tiles_y)."""
     tiles_x = (width + TILE_SIZE - 1) // TILE_SIZE
     tiles_y = (height + TILE_SIZE - 1) // TILE_SIZE
     visible = np.flatnonzero((radii[:, 0] > 0) & (radii[:, 1] > 0))
@@ -777,20 +790,58 @@ def rasterize_splats(
     order = _radix_argsort(keys, visible.astype(np.int64))
     n_chunks = max(1, numba.get_num_threads())
     tile_offsets, flat_ids = _bin_splats(splats, radii, order, tiles_x, tiles_y, n_chunks)
+    return tile_offsets, flat_ids, tiles_x, tiles_y
+
+
+_NO_WEIGHTS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32),
+               np.zeros(0, np.float64))  # the weight arguments of a forward that records none
+
+
+def _forward_outputs(height: int, width: int, dtype: np.dtype, n_tiles: int) -> tuple[np.ndarray, ...]:
+    """Empty rgb, alpha, depth, t_final, last_ids and tile_n_used for ``_rasterize_fwd``."""
+    return (np.empty((height, width, 3), dtype), np.empty((height, width), dtype), np.empty((height, width), dtype),
+            np.empty((height, width), np.float64), np.empty((height, width), np.int32), np.zeros(n_tiles, np.int64))
+
+
+def rasterize_splats(
+    splats: np.ndarray, radii: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, RasterState]:
+    """Forward of packed splats [N, RECORD_SIZE] with radii [N,2]: rgb [H,W,3], alpha [H,W], depth [H,W], state."""
+    tile_offsets, flat_ids, tiles_x, tiles_y = _tile_lists(splats, radii, width, height)
     tile_order = _tile_order(tiles_x * tiles_y)
-    dtype = splats.dtype
-    rgb = np.empty((height, width, 3), dtype)
-    alpha = np.empty((height, width), dtype)
-    depth = np.empty((height, width), dtype)
-    t_final = np.empty((height, width), np.float64)
-    last_ids = np.empty((height, width), np.int32)
-    tile_n_used = np.zeros(tiles_x * tiles_y, np.int64)
+    rgb, alpha, depth, t_final, last_ids, tile_n_used = _forward_outputs(height, width, splats.dtype, tiles_x * tiles_y)
     _rasterize_fwd(
         splats, tile_offsets, flat_ids, tile_order, width, height, tiles_x,
-        rgb, alpha, depth, t_final, last_ids, tile_n_used,
+        rgb, alpha, depth, t_final, last_ids, tile_n_used, 0, *_NO_WEIGHTS,
     )  # fmt: skip
     state = RasterState(splats, tile_offsets, flat_ids, tile_order, tiles_x, t_final, last_ids, tile_n_used)
     return rgb, alpha, depth, state
+
+
+def splat_weights(splats: np.ndarray, radii: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every nonzero compositing weight wᵢ(p) = αᵢ(p)·Tᵢ(p) of packed splats: (flat pixel index [M] int64, splat
+    index [M] int32, weight [M] float64), grouped by tile.
+
+    With geometry and opacities fixed the premultiplied render is linear in the colours, ``rgb[p] = Σᵢ wᵢ(p) cᵢ``:
+    these triples are that sparse matrix, exactly as the forward composites (the same traversal, run twice: count,
+    then write), so a colour solve can iterate on sparse products instead of rasterizer passes.
+    """
+    tile_offsets, flat_ids, tiles_x, tiles_y = _tile_lists(splats, radii, width, height)
+    n_tiles = tiles_x * tiles_y
+    tile_order = _tile_order(n_tiles)
+    outputs = _forward_outputs(height, width, splats.dtype, n_tiles)
+    counts = np.zeros(n_tiles, np.int64)
+    _rasterize_fwd(splats, tile_offsets, flat_ids, tile_order, width, height, tiles_x, *outputs, 1, counts,
+                   *_NO_WEIGHTS[1:])
+    offsets = np.zeros(n_tiles, np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    total = int(counts.sum())
+    pixels, ids, values = np.empty(total, np.int64), np.empty(total, np.int32), np.empty(total, np.float64)
+    _rasterize_fwd(
+        splats, tile_offsets, flat_ids, tile_order, width, height, tiles_x, *outputs, 2, counts, offsets,
+        pixels, ids, values,
+    )  # fmt: skip
+    return pixels, ids, values
 
 
 def rasterize_splats_backward(
@@ -957,6 +1008,19 @@ class FusedRasterizeFunction(torch.autograd.Function):
         )
 
 
+def camera_arrays(
+    world_to_camera: torch.Tensor, K: torch.Tensor, dtype: torch.dtype | None = None
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The kernels' camera: viewmat [4,4] float64 and (fx, fy, cx, cy); ``dtype``: rounded through it first, as
+    :func:`~landscape4d.raster.rasterize` does for Gaussians of that dtype."""
+    w2c, k = world_to_camera.detach().cpu(), K.detach().cpu()
+    if dtype is not None:
+        w2c, k = w2c.to(dtype), k.to(dtype)
+    view = w2c.to(torch.float64).contiguous().numpy()
+    k = k.to(torch.float64)
+    return view, (float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]))
+
+
 def rasterize_cpu(
     means: torch.Tensor,
     quats: torch.Tensor,
@@ -969,9 +1033,7 @@ def rasterize_cpu(
     height: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Premultiplied rgb [H,W,3], alpha [H,W], depth [H,W] (Σ wᵢ zᵢ) of 3D Gaussians; CPU tensors, one dtype."""
-    view = world_to_camera.detach().cpu().to(torch.float64).contiguous().numpy()
-    k = K.detach().cpu().to(torch.float64)
-    intrinsics = (float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]))
+    view, intrinsics = camera_arrays(world_to_camera, K)
     return FusedRasterizeFunction.apply(means, quats, scales, opacities, colors, view, intrinsics, width, height)
 
 
@@ -981,9 +1043,11 @@ __all__ = [
     "FusedRasterizeFunction",
     "RasterState",
     "TileRasterizeFunction",
+    "camera_arrays",
     "project_numpy",
     "rasterize_cpu",
     "rasterize_splats",
     "rasterize_splats_backward",
     "rasterize_tiles",
+    "splat_weights",
 ]
