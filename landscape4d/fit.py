@@ -26,7 +26,7 @@ raise the PSNR but opened holes along the paths).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 import torch
@@ -36,9 +36,6 @@ from .camera import Camera
 from .gaussians import GaussianSet
 from .raster import rasterize_gaussians
 from .views import View
-
-if TYPE_CHECKING:
-    import scipy.sparse
 
 # Colours may leave [0, 1] by up to one unit so that the solve can undo the footprints' overlap around thin, high-contrast
 # detail. Only Gaussians next to such detail use the headroom (a few % of them); renders are clipped to [0, 1] by
@@ -79,11 +76,11 @@ class _RasterOperator:
 
 class _SparseOperator:
     """``A`` as a sparse matrix of the CPU rasterizer's compositing weights (``raster.cpu.splat_weights``): the same
-    products as :class:`_RasterOperator`, each a sparse product instead of a rasterizer pass."""
+    products as :class:`_RasterOperator`, each a sparse product instead of a rasterizer pass. The weights are
+    grouped once by pixel (for ``A c``) and once by Gaussian (for ``Aᵀ r``), so both products run in parallel
+    over their output rows without write conflicts."""
 
     def __init__(self, gaussians: GaussianSet, camera: Camera) -> None:
-        import scipy.sparse
-
         from .raster.cpu import camera_arrays, project_numpy, splat_weights
 
         g = gaussians.detach()
@@ -91,36 +88,50 @@ class _SparseOperator:
         splats, radii = project_numpy(*arrays, *camera_arrays(camera.world_to_camera, camera.K, g.means.dtype),
                                       camera.width, camera.height)
         pixels, ids, weights = splat_weights(splats, radii, camera.width, camera.height)
-        shape = (camera.height * camera.width, len(g))
-        self.matrix = scipy.sparse.csr_matrix((weights, (pixels, ids)), shape=shape)
-        self.transpose = self.matrix.T.tocsr()
+        self.by_pixel = _grouped(pixels, ids, weights, camera.height * camera.width)
+        self.by_gaussian = _grouped(ids, pixels, weights, len(g))
         self.image_shape, self.dtype = (camera.height, camera.width, 3), g.colors.dtype
 
     def forward(self, colors: torch.Tensor) -> tuple[torch.Tensor, None]:
-        rgb = _csr_times(self.matrix, colors.detach().to(torch.float64).numpy())
+        rgb = _grouped_product(*self.by_pixel, np.ascontiguousarray(colors.detach().to(torch.float64).numpy()))
         return torch.from_numpy(rgb.reshape(self.image_shape)).to(self.dtype), None
 
     def adjoint(self, handle: None, residual: torch.Tensor) -> torch.Tensor:
-        grad = _csr_times(self.transpose, residual.detach().to(torch.float64).reshape(-1, 3).numpy())
-        return torch.from_numpy(grad).to(self.dtype)
+        r = np.ascontiguousarray(residual.detach().to(torch.float64).reshape(-1, 3).numpy())
+        return torch.from_numpy(_grouped_product(*self.by_gaussian, r)).to(self.dtype)
+
+
+@njit(cache=True)
+def _grouped(keys: np.ndarray, others: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries (key, other, value) sorted by key (a counting sort): (offsets [n_keys+1], others, values)."""
+    offsets = np.zeros(n_keys + 1, np.int64)
+    for k in keys:
+        offsets[k + 1] += 1
+    for i in range(n_keys):
+        offsets[i + 1] += offsets[i]
+    cursor = offsets[:-1].copy()
+    sorted_others = np.empty(keys.shape[0], np.int64)
+    sorted_values = np.empty(keys.shape[0], np.float64)
+    for e in range(keys.shape[0]):
+        slot = cursor[keys[e]]
+        sorted_others[slot] = others[e]
+        sorted_values[slot] = values[e]
+        cursor[keys[e]] = slot + 1
+    return offsets, sorted_others, sorted_values
 
 
 @njit(parallel=True, cache=True)
-def _csr_rows_times(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    for row in prange(out.shape[0]):
+def _grouped_product(offsets: np.ndarray, others: np.ndarray, values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """out[key] = Σ value · x[other] over the key's entries, for x [M, 3]: keys in parallel."""
+    out = np.empty((offsets.shape[0] - 1, 3), np.float64)
+    for key in prange(offsets.shape[0] - 1):
         r = g = b = 0.0
-        for k in range(indptr[row], indptr[row + 1]):
-            j, w = indices[k], data[k]
+        for k in range(offsets[key], offsets[key + 1]):
+            j, w = others[k], values[k]
             r += w * x[j, 0]
             g += w * x[j, 1]
             b += w * x[j, 2]
-        out[row, 0], out[row, 1], out[row, 2] = r, g, b
-
-
-def _csr_times(matrix: "scipy.sparse.csr_matrix", x: np.ndarray) -> np.ndarray:
-    """``matrix @ x`` for x [N, 3], rows in parallel (scipy's product runs on one core)."""
-    out = np.empty((matrix.shape[0], 3), np.float64)
-    _csr_rows_times(matrix.indptr, matrix.indices, matrix.data, np.ascontiguousarray(x), out)
+        out[key, 0], out[key, 1], out[key, 2] = r, g, b
     return out
 
 
