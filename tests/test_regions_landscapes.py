@@ -389,3 +389,35 @@ def test_smooth_open_sky_below_a_false_far_shore_returns_to_the_sky() -> None:
     assert out[34:50, 5:70].all(), "the open sky below the cloud bank stays still"
     assert not out[42:53, 85:155].any(), "the haze drifts with the sky"
     assert not out[70:80, 10:40].any() and out[:30].all()
+
+
+def test_the_outline_snaps_to_the_side_whose_colour_a_pixel_has() -> None:
+    """A half-resolution mask's outline a few pixels off: flat sky short of a tree's outline joins the sky, a
+    textured canopy (pale leaves included) the mask overshot onto leaves it, and a thin white line like
+    neither side (surf along a beach) keeps the estimate."""
+    from landscape4d.regions.classic import _snap_to_colour
+
+    h, w, line = 64, 64, 32
+    rng = np.random.default_rng(64)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.6, 0.72, 0.9)  # flat sky…
+    image += 0.005 * rng.standard_normal((h, w, 1)).astype(np.float32)
+    leaves = (0.15 + 0.75 * rng.random((h - line, w // 2, 1))).astype(np.float32)  # pale leaves as bright as the sky
+    image[line:, : w // 2] = leaves * np.array([0.7, 1.0, 0.6], np.float32)  # …over a canopy on the left
+    image[line:, w // 2 :] = (0.35, 0.3, 0.2)  # and dark sand on the right, behind…
+    image[line - 2 : line, w // 2 :] = 1.0  # …a thin white line of surf that belongs to the water above
+    image = np.clip(image, 0, 1)
+
+    short = np.zeros((h, w), bool)
+    short[: line - 2, : w // 2] = True  # stops two rows short of the canopy
+    snapped = _snap_to_colour(short, image, band=3)
+    assert snapped[: line, 2 : w // 2 - 4].all(), "the sky next to the canopy stays still"
+    assert not snapped[line:].any(), "the canopy moves"
+
+    over = np.zeros((h, w), bool)
+    over[: line + 2] = True  # two rows onto the canopy and past the surf onto the sand
+    snapped = _snap_to_colour(over, image, band=3)
+    assert not snapped[line:, : w // 2 - 4].any(), "the canopy's outline drifts with the sky"
+    assert snapped[: line, : w // 2 - 4].all(), "the sky is lost"
+    assert snapped[line - 2 : line, w // 2 + 4 :].all(), "the surf line unlike both sides is dropped"
+    assert not snapped[line:, w // 2 + 4 :].any(), "the sand moves"

@@ -3,7 +3,8 @@
 Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to the
 top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real edges;
 the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are filled, and
-the boundary is refined at full resolution with a guided filter; where it lies on a strong edge (a roof's, a
+the boundary is refined at full resolution with a guided filter, then each pixel near it goes to the side whose
+local colour it clearly has (``_snap_to_colour``, sky and water alike); where it lies on a strong edge (a roof's, a
 tree's, a ridge's outline) its outermost pixel goes to the object, so the outline does not drift. A photo whose top
 is foliage or rock has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky.
 When the seeds run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far
@@ -100,8 +101,11 @@ class ClassicRegions:
         found = _scored_components(features, sky_small, water_small, details, self.min_water_fraction)
         regions = []
         taken = np.zeros((height, width), bool)
+        # The working mask's outline is uncertain by about 1.5 working pixels: that many full-size pixels get snapped.
+        band = max(2, round(1.5 * max(height, width) / max(small.shape[:2])))
         for kind, mask_small, confidence, evidence in found:  # sky first: one pixel has one role
             mask = _refine_to(mask_small.astype(np.float32), image, (height, width)) & ~taken
+            mask = _snap_to_colour(mask, image, band) & ~taken
             if kind == "sky":
                 mask = _off_object_edges(mask, image)
             mask = _drop_small(mask, 0.25 * (self.min_sky_fraction if kind == "sky" else self.min_water_fraction))
@@ -980,6 +984,48 @@ def _off_object_edges(mask: np.ndarray, image: np.ndarray, width: int = 1) -> np
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     rim = mask & ~cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
     return mask & ~(rim & (step > EDGE_STEP))
+
+
+SNAP_NOISE = 2.0  # Lab units: the spread a perfectly flat surface still shows (noise, JPEG), ~ a just-noticeable step
+SNAP_LIKE = 2.5  # a pixel is "like" one side when within this many of that side's local spreads of its colour
+
+
+def _snap_to_colour(mask: np.ndarray, image: np.ndarray, band: int) -> np.ndarray:
+    """``mask`` with each pixel within ``band`` px of its outline given to the side whose colour it has.
+
+    The mask comes from a half-resolution estimate, so its outline can sit a pixel or two (``band`` px here)
+    off the real one: short of a pagoda's eaves in the sky, or over the pale rim of a tree on the shore. At
+    full resolution each side's colour near the outline is known: the mean and spread (Lab) of the pixels
+    that are surely inside (more than ``band`` px in) and surely outside, in a window around each pixel. A
+    pixel in the band changes sides only when it is like the other side (within ``SNAP_LIKE`` of that side's
+    spreads) and closer to it than to its own side, both measured in spreads: a leaf as pale as the water is
+    still as close to the varied canopy as to the flat water, and stays outside. A pixel like neither side (a
+    thin line of surf along a beach, a mixed pixel on the outline) keeps the estimate. Added pixels must touch
+    the mask.
+    """
+    lab = cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2Lab)
+    kernel = np.ones((2 * band + 1, 2 * band + 1), np.uint8)
+    inner = cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
+    outer = cv2.erode((~mask).astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
+    ring = ~inner & ~outer
+    if not ring.any():
+        return mask
+    window = (4 * band + 1, 4 * band + 1)
+
+    def distance(side: np.ndarray) -> np.ndarray:
+        """Colour distance of every pixel to the nearby pixels of ``side``, in their spreads (inf: none near)."""
+        weight = cv2.blur(side.astype(np.float32), window)
+        share = np.maximum(weight, 1e-6)
+        mean = np.stack([cv2.blur(lab[..., c] * side, window) for c in range(3)], axis=-1) / share[..., None]
+        power = sum(cv2.blur(lab[..., c] ** 2 * side, window) for c in range(3)) / share
+        spread = np.sqrt(np.maximum(power - (mean**2).sum(axis=-1), 0.0) + SNAP_NOISE**2)
+        return np.where(weight > 1e-3, np.linalg.norm(lab - mean, axis=-1) / spread, np.inf)
+
+    to_inside, to_outside = distance(inner), distance(outer)
+    add = ring & ~mask & (to_inside < SNAP_LIKE) & (to_inside < to_outside)
+    remove = ring & mask & (to_outside < SNAP_LIKE) & (to_outside < to_inside)
+    out = (mask & ~remove) | add
+    return _keep_touching(out, out & mask)
 
 
 def _refine_to(soft: np.ndarray, image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
