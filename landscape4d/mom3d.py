@@ -17,6 +17,11 @@ Priors the paper lacks (each switchable in ``MomSettings``; which are on by defa
   (neighbours = the source-image pixels around it; Jacobi update between IRLS iterations);
 * ``surface``: water and user regions move along their surface (v ⟂ the normal of the smoothed depth surface);
 * ``sky_shell``: clouds move on the sky shell (v ⟂ the ray from the camera);
+* ``follow_surface``: the part of v along the source camera's ray, which the source view cannot see and the other
+  views' short baselines barely constrain, follows the depth surface as the single-view lift's does (the
+  Gaussian slides along the surface it belongs to). Without it that part stays at its start (zero from rest) and
+  the Gaussians leave the surface: on the clouds example half of them sink behind the sky and the video's
+  clouds run at 0.58× the asked speed although every Gaussian's projected motion is right;
 * ``confine``: the loop-path confinement of ``motion3d.confine_to_regions`` (static pixels stay still).
 Zero motion outside the motion regions holds by construction: only Gaussians the source field moves are solved.
 """
@@ -49,14 +54,15 @@ class ViewMotion:
 @dataclass(frozen=True)
 class MomSettings:
     """Ours by default: the paper's objective with the source view anchored (it counts as much as all other views
-    together: the speed and arrows the user asked for), the smoothness prior and the loop-path confinement, from
-    rest. Measured on the quality report's multi-view EPE (512 px, 2026-12-05; lake example, shared rocky-coast
-    and waterfall photos; px per loop frame): ours 0.00106, 0.00270, 0.01191 against the plain objective's
-    0.00119, 0.00294, 0.01430, while the input view keeps the asked speed (median 1.00, 1.00, 1.00; the plain
-    objective slows the waterfall to 0.72). Without the anchor the EPE is lower on two photos but the waterfall
-    runs at 0.69× its speed; the surface prior raises the EPE by 20–60 % (the smoothed depth surface's normal is
-    not the Gaussians' own) and the sky-shell prior changes nothing measurable, so both stay switchable, off by
-    default (``benchmarks/results/mom3d_priors.md``); the confinement leaves the EPE unchanged and keeps static
+    together: the speed and arrows the user asked for), the smoothness prior, the follow-surface prior (strong on the
+    sky, weak on water) and the loop-path confinement, from rest. Measured on the quality report's multi-view EPE
+    (512 px, px per loop frame; ``benchmarks/results/mom3d_priors_examples.md``): ours 0.00001 / 0.00046 / 0.00110 /
+    0.00059 / 0.00113 on the clouds, china, lake, sea and waterfall examples against the plain objective's 0.00021 /
+    0.00067 / 0.00119 / 0.00082 / 0.00135, and the rendered loop runs at 0.95 / 0.80 / 0.97 / 0.99 / 0.92 of the asked
+    speed (without follow-surface the clouds ran at 0.58). Without the anchor the EPE is lower on two photos but the
+    waterfall runs at 0.69× its speed; the surface prior raises the EPE by 20–60 % (the smoothed depth surface's
+    normal is not the Gaussians' own) and the sky-shell prior changes nothing measurable, so both stay switchable,
+    off by default (``benchmarks/results/mom3d_priors.md``); the confinement leaves the EPE unchanged and keeps static
     pixels still."""
 
     iterations: int = 40  # IRLS iterations
@@ -65,6 +71,8 @@ class MomSettings:
     smooth_radius_px: int = 2  # neighbourhood half-size on the source image
     surface: float = 0.0  # weight of "water moves along its surface" (L1, px of motion off the surface)
     sky_shell: float = 0.0  # weight of "clouds move on the sky shell"
+    follow_surface: float = 3.0  # weight of "the motion along the source ray follows the depth surface" (sky)
+    follow_surface_water: float = 0.3  # the same for water and user regions (their along-ray motion has parallax)
     confine: bool = True  # shorten paths that would leave their region (static pixels stay still)
     visibility_tolerance: float = 0.02  # visible in a view when within this relative depth of its surface
     l1_epsilon_px: float = 1e-3  # IRLS floor on |residual| (px per frame)
@@ -73,7 +81,9 @@ class MomSettings:
 
 
 # The paper's plain 3D-MOM: its objective only (all views alike, L1, visible points), no priors, starting at rest.
-PAPER = MomSettings(iterations=20, anchor=0.0, smooth=0.0, surface=0.0, sky_shell=0.0, confine=False, start_at_rest=True)
+PAPER = MomSettings(iterations=20, anchor=0.0, smooth=0.0, surface=0.0, sky_shell=0.0, follow_surface=0.0,
+                    follow_surface_water=0.0, confine=False,
+                    start_at_rest=True)
 
 
 def carry_regions_to_view(region_id: np.ndarray, source: Camera, view_camera: Camera, view_depth_m: np.ndarray) -> np.ndarray:
@@ -164,13 +174,15 @@ def solve_velocities(
     neighbour_pixel: torch.Tensor | None = None,
     grid_shape: tuple[int, int] | None = None,
     device: torch.device | str = "cpu",
+    surface_velocity: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """[N,3] velocities minimising the views' L1 disagreement plus the enabled priors.
 
     ``views[0]`` is the source view (weighted by ``anchor``). ``region_of`` [N] gives each Gaussian's region id
     (sky → shell prior, others → surface prior with ``normal_world`` [N,3]); ``neighbour_pixel`` [N] the flat
-    index of its source pixel in ``grid_shape`` (smoothness). Gaussians with zero ``initial_velocity`` and no
-    region (``region_of`` = 0) stay still.
+    index of its source pixel in ``grid_shape`` (smoothness); ``surface_velocity`` [N,3] the single-view lift, whose
+    component along the source ray the ``follow_surface`` prior asks for. Gaussians with zero ``initial_velocity``
+    and no region (``region_of`` = 0) stay still.
     """
     device = torch.device(device)
     dtype = torch.float64
@@ -207,17 +219,27 @@ def solve_velocities(
     Jtf = J[:, 0:3] * f[:, 0:1] + J[:, 3:6] * f[:, 1:2]
     dtype = torch.float32
     u0 = (initial_velocity.to(device, torch.float64) * px_per_unit[:, None]).to(dtype)
-    # Prior directions d (unit, world): each prior is λ·|d · u| px, an L1 term like the data.
-    directions, strengths = [], []
+    # Prior directions d (unit, world) and targets t (px): each prior is λ·|d · u − t| px, an L1 term like the data.
+    directions, strengths, targets = [], [], []
+    if surface_velocity is not None and (settings.follow_surface > 0 or settings.follow_surface_water > 0):
+        ray = p - views[0].camera.camera_to_world.to(device, torch.float64)[:3, 3]
+        ray = ray / ray.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        sky = (region_of.to(device) == REGION_SKY) if region_of is not None else torch.ones(n, dtype=torch.bool, device=device)
+        directions.append(ray.to(dtype))
+        strengths.append(torch.where(sky, settings.follow_surface, settings.follow_surface_water).to(dtype))
+        targets.append(((surface_velocity.to(device, torch.float64) * ray).sum(-1) * px_per_unit).to(dtype))
     if region_of is not None:
         region_of = region_of.to(device)
+        zero = torch.zeros(n, device=device, dtype=dtype)
         if settings.sky_shell > 0:
             ray = p - views[0].camera.camera_to_world.to(device, torch.float64)[:3, 3]
             directions.append((ray / ray.norm(dim=-1, keepdim=True).clamp_min(1e-12)).to(dtype))
             strengths.append(settings.sky_shell * (region_of == REGION_SKY).to(dtype))
+            targets.append(zero)
         if settings.surface > 0 and normal_world is not None:
             directions.append(normal_world.to(device, dtype))
             strengths.append(settings.surface * ((region_of > 0) & (region_of != REGION_SKY)).to(dtype))
+            targets.append(zero)
     use_smooth = settings.smooth > 0 and neighbour_pixel is not None
     epsilon = settings.l1_epsilon_px
     ridge = 1e-4  # keeps a Gaussian that no view constrains along some axis where it started (px⁻¹ weight)
@@ -230,9 +252,10 @@ def solve_velocities(
         A6 = torch.zeros(n, 6, device=device, dtype=dtype).index_add_(0, gaussian_of, w[:, None] * JtJ)
         b = torch.zeros(n, 3, device=device, dtype=dtype).index_add_(0, gaussian_of, w[:, None] * Jtf) + ridge * u0
         A6[:, [0, 3, 5]] += ridge
-        for direction, strength in zip(directions, strengths):
-            weight = strength / (direction * u).sum(-1).abs().clamp_min(epsilon)
+        for direction, strength, target in zip(directions, strengths, targets):
+            weight = strength / ((direction * u).sum(-1) - target).abs().clamp_min(epsilon)
             A6 += weight[:, None] * direction[:, [0, 0, 0, 1, 1, 2]] * direction[:, [0, 1, 2, 1, 2, 2]]
+            b += (weight * target)[:, None] * direction
         if use_smooth:
             neighbour_mean = _neighbour_mean(u, neighbour_pixel.to(device), region_of, grid_shape, settings.smooth_radius_px)
             # A floor of smooth_epsilon_px, not the data's: from rest every velocity equals its neighbours' mean,
@@ -334,6 +357,7 @@ def lift_multi_view(
     start = torch.zeros_like(initial_velocity[moving]) if settings.start_at_rest else initial_velocity[moving]
     solved = solve_velocities(
         points, start, [source_view, *views], settings, region, normals_world, rows * width + cols, (height, width), device,
+        surface_velocity=initial_velocity[moving],
     )
     velocity = torch.zeros_like(initial_velocity)
     velocity[moving] = solved.to(velocity.dtype)

@@ -106,6 +106,32 @@ def test_priors_keep_the_solution_within_five_percent_where_the_views_alone_miss
     assert with_surface < 0.05, f"relative error {with_surface:.3f}"  # the true motion is tangent to the plane
 
 
+def test_follow_surface_fills_in_the_motion_along_the_source_rays_that_no_view_sees() -> None:
+    """With the source view alone the motion along its rays is unobservable: from rest it stays zero and the
+    Gaussians leave their surface. The follow-surface prior takes that part from the surface-following lift (here
+    the true motion, which runs along the plane) and leaves the visible part to the data."""
+    views, points, truth, source = _views(noise_px=0.0)
+    grid = torch.arange(SIZE * SIZE)
+    ray = points - source.camera_to_world[:3, 3].double()
+    ray = ray / ray.norm(dim=-1, keepdim=True)
+    for region_id, settings in ((1, MomSettings(confine=False, follow_surface_water=0.0)),
+                                (2, MomSettings(confine=False, follow_surface=0.0, follow_surface_water=3.0))):
+        region = torch.full((SIZE * SIZE,), region_id)
+        kwargs = dict(region_of=region, neighbour_pixel=grid, grid_shape=(SIZE, SIZE))
+        without = solve_velocities(points, torch.zeros_like(truth), views[:1],
+                                   MomSettings(confine=False, follow_surface=0.0, follow_surface_water=0.0), **kwargs)
+        along_without = (without * ray).sum(-1)
+        along_truth = float((truth * ray).sum(-1).abs().mean())
+        assert float(along_without.abs().mean()) < 0.2 * along_truth  # stays near its start (rest)
+        assert _relative_error(without, truth) > 0.3
+        followed = solve_velocities(points, torch.zeros_like(truth), views[:1], settings, surface_velocity=truth, **kwargs)
+        error = _relative_error(followed, truth)
+        assert error < 0.05, f"region {region_id}: relative error {error:.3f}"
+        # The source view's own projected motion is unchanged by the prior (the ray part projects to nothing).
+        assert _relative_error(followed - (followed * ray).sum(-1, keepdim=True) * ray,
+                               without - along_without[:, None] * ray) < 0.01
+
+
 def test_regions_and_arrows_are_carried_into_a_view() -> None:
     source = identity_camera(SIZE, SIZE, 60.0)
     depth0, _ = _plane_depth(source)
