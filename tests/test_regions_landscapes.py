@@ -421,3 +421,84 @@ def test_the_outline_snaps_to_the_side_whose_colour_a_pixel_has() -> None:
     assert snapped[: line, : w // 2 - 4].all(), "the sky is lost"
     assert snapped[line - 2 : line, w // 2 + 4 :].all(), "the surf line unlike both sides is dropped"
     assert not snapped[line:, w // 2 + 4 :].any(), "the sand moves"
+
+
+def test_pale_foliage_darker_than_the_lake_is_not_foam() -> None:
+    """Foam is the lightest thing on its water: a pale textured patch touching a bright lake but darker than it
+    (sunlit foliage on the shore) is not foam; surf lighter than its water is."""
+    from landscape4d.regions.classic import _darker_than_its_water
+
+    h, w = 64, 64
+    lightness = np.full((h, w), 76.0, np.float32)  # a bright hazy lake…
+    water = np.zeros((h, w), bool)
+    water[:40] = True
+    labels = np.zeros((h, w), np.int32)
+    labels[40:48, :30] = 1  # …pale foliage on its shore, darker than the lake
+    lightness[40:48, :30] = 68.0
+    labels[40:48, 34:] = 2  # …white surf, lighter than it
+    lightness[40:48, 34:] = 92.0
+    labels[56:60, 20:40] = 3  # a patch with no water near it
+    darker = _darker_than_its_water(lightness, labels, 4, water)
+    assert darker[1], "sunlit foliage darker than the lake joins it as foam"
+    assert not darker[2], "surf lighter than its water is refused"
+    assert not darker[3] and not darker[0]
+
+
+def test_a_piece_of_the_lake_cut_off_by_a_tower_is_water() -> None:
+    """A calm piece of a confidently found lake, cut off by a tower in front, at the lake's rows and with its hue
+    (though darker), is water with the lake's score; a teal roof at the same rows (another hue), hazy hills above
+    the lake's far shore, an island inside the lake, and any piece without a confident lake, are not."""
+    from landscape4d.regions.classic import _features, _pieces_of_the_same_water
+
+    h, w = 64, 64
+    rng = np.random.default_rng(65)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.75, 0.8, 0.88)  # pale sky
+    image[24:, :] = (0.3, 0.45, 0.2)  # land
+    image[30:60, 36:] = (0.72, 0.76, 0.8)  # the lake, right of the tower
+    image[36:40, 48:56] = (0.4, 0.42, 0.45)  # an island in it
+    image[34:50, 4:20] = (0.6, 0.64, 0.7)  # a darker, bluer piece of it, left of the tower
+    image[34:46, 22:32] = (0.2, 0.5, 0.5)  # a teal roof at the same rows
+    image[20:28, 4:30] = (0.6, 0.66, 0.74)  # hazy hills above the lake's far shore
+    image = np.clip(image + 0.003 * rng.standard_normal((h, w, 1)).astype(np.float32), 0, 1)
+    features = _features(image)
+    water = np.zeros((h, w), bool)
+    water[30:60, 36:] = True
+    water[36:40, 48:56] = False
+    calm = np.zeros((h, w), bool)
+    for box in [(slice(34, 50), slice(4, 20)), (slice(34, 46), slice(22, 32)), (slice(20, 28), slice(4, 30)),
+                (slice(36, 40), slice(48, 56))]:
+        calm[box] = True
+    score = np.where(water, 0.9, 0.4).astype(np.float32)
+    pieces, inherited = _pieces_of_the_same_water(features, calm, water, score, 0.02)
+    assert pieces[34:50, 4:20].all(), "the piece of the lake behind the tower stays still"
+    assert np.allclose(inherited[34:50, 4:20], 0.9)
+    assert not pieces[34:46, 22:32].any(), "the teal roof flows"
+    assert not pieces[20:28].any(), "the hazy hills above the far shore flow"
+    assert not pieces[36:40, 48:56].any(), "the island flows"
+    weak, _ = _pieces_of_the_same_water(features, calm, water, np.where(water, 0.5, 0.4).astype(np.float32), 0.02)
+    assert not weak.any(), "a piece joins a lake found without confidence"
+
+
+def test_the_far_shore_trim_stops_above_an_island_near_it() -> None:
+    """The textured far-shore band under the sky is trimmed off the lake, but an island just below it (a hole in
+    the water whose outline textures part of the rows around it) does not pull the trim down through the open
+    water beside it: a far shore runs across the whole width."""
+    from landscape4d.regions.classic import _features, _trim_far_shore_band
+
+    h, w = 64, 64
+    rng = np.random.default_rng(66)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.75, 0.8, 0.88)  # sky
+    image[16:] = (0.55, 0.62, 0.7)  # a calm lake
+    image[16:19] = np.clip(0.45 + 0.2 * rng.standard_normal((3, w, 1)), 0, 1)  # its textured far shore
+    image[24:36, 20:44] = np.clip(0.3 + 0.15 * rng.standard_normal((12, 24, 1)), 0, 1)  # an island near it
+    features = _features(image)
+    sky = np.zeros((h, w), bool)
+    sky[:16] = True
+    water = np.zeros((h, w), bool)
+    water[16:] = True
+    water[24:36, 20:44] = False
+    out = _trim_far_shore_band(features, water, sky)
+    assert not out[16:18].any(), "the far shore flows"
+    assert out[24:36, :14].all() and out[24:36, 50:].all(), "the open water beside the island is trimmed off"

@@ -22,7 +22,10 @@ too. Water above a lake's straight far shore is cut off (hazy hills), segments c
 straight lines, or lying between two such parallel lines close together, are vetoed (railings, quays, a bundle of
 pipes seen side-on), segments enclosed by calm water yet clearly darker and twice as textured as it are land
 (islands, rocks, boats), and connected regions that are small (< 2 % of the photo), thin, high in the frame, or
-meet the sky along a ridge are dropped. The rules prefer missing some water over moving a meadow.
+meet the sky along a ridge are dropped. "Foam" darker than the water it touches is not foam (sunlit foliage on a
+bright lake's shore). A calm piece of a confident lake cut off by something in front of it (a tower, a tree) joins
+it when it lies at the lake's rows and shares its hue, however small. The rules prefer missing some water over
+moving a meadow.
 
 Each connected sky or water region then gets a confidence in [0, 1] and a note of its evidence (``RegionMasks.
 regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are suggestions the app offers:
@@ -35,9 +38,9 @@ regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are su
   in two there, so a dark forest and its dark reflection are judged apart), lowered to a suggestion when
   the region is only grey without ripples (asphalt, gravel, rock, concrete) or lies in a road wedge (straight
   edges converging toward the horizon). The sea ends at its level horizon; water reaching up to the sky loses
-  its textured top band (the far shore). Near-black teal is shade; foam must be streaked (not blossom, snow or
-  gravel) and must not lie along strong straight lines (pipes, railings). Pale vertical streaks reaching the
-  water are suggested as a waterfall.
+  its textured top band (the far shore: rows textured across most of their width, not just beside an island).
+  Near-black teal is shade; foam must be streaked (not blossom, snow or gravel) and must not lie along strong
+  straight lines (pipes, railings). Pale vertical streaks reaching the water are suggested as a waterfall.
 
 Everything runs on a copy at most ``work_long_side`` px long (~0.3–0.5 s at the default) and is deterministic
 (GrabCut's k-means seeding uses OpenCV's RNG, which is re-seeded before each call).
@@ -424,6 +427,7 @@ def water_mask(
     grown_water = cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     keep = np.zeros(foam_count, bool)
     keep[np.unique(foam_labels[grown_water & foam])] = True
+    keep &= ~_darker_than_its_water(features.lab[..., 0], foam_labels, foam_count, water)
     keep |= (foam_stats[:, cv2.CC_STAT_AREA] > 2 * min_fraction * area) & (foam_centroids[:, 1] > 0.5 * height)
     # White that touches the sky is cloud, mist or snow, not surf.
     sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -466,13 +470,117 @@ def water_mask(
     # Deep water's own colour is a saturated blue or teal; distant land in the haze is greyed.
     water_coloured = (saturation > 0.25) & (blue > red)
     water &= ~_islands(features, segments, water, foam, (mirror > 0.35) | water_coloured)
+    pixel_score = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
+    water = _plausible_water_bodies(water, sky, min_fraction)
+    # Calm water that lacks only ripples: water-coloured, smooth, neither grey alone nor green, off straight lines.
+    calm_seg = (score >= CALM_MIN_SCORE) & (below_fraction > 0.8) & ~lined & ~grey_only & (vegetation < 0.1)
+    pieces, inherited = _pieces_of_the_same_water(
+        features, calm_seg[segments] & ~water, water, pixel_score, min_fraction
+    )
+    water |= pieces
     if details is not None:
-        details["score"] = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
+        details["score"] = np.where(pieces, inherited, pixel_score).astype(np.float32)
         details["foam"] = foam & water
         details["grey_only"] = grey_only[segments] & ~foam
         details["ripples"] = ripples[segments].astype(np.float32)
         details["mirror"] = mirror[segments].astype(np.float32)
-    return _plausible_water_bodies(water, sky, min_fraction)
+        details["same_water"] = pieces
+    return water
+
+
+CALM_MIN_SCORE = 0.35  # a segment's water score without ripples tops out at 0.4 (colour × smoothness)
+SAME_WATER_HUE = 3.0  # a*b*: the least hue range a surface is granted (a just-visible step)…
+SAME_WATER_LIGHTNESS = 15.0  # …while its lightness varies with what it mirrors and the angle it is seen at
+CONFIDENT_WATER_SCORE = 0.6  # the mean score at which a body is water on its own evidence (confidence 1)
+
+
+def _hue_reach(lab: np.ndarray, centre: np.ndarray) -> float:
+    """How far (a*b*) the hues of ``lab`` [n,3] spread around ``centre``: the 95th percentile, at least
+    ``SAME_WATER_HUE``."""
+    return max(SAME_WATER_HUE, float(np.percentile(np.linalg.norm(lab[:, 1:] - centre[1:], axis=1), 95)))
+
+
+def _pieces_of_the_same_water(
+    features: _Features, calm: np.ndarray, water: np.ndarray, score: np.ndarray, min_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of a found water body that a foreground object cuts off from it ([h,w] bool), and the score
+    each inherits from its body ([h,w]).
+
+    A tower, a tree or a pillar in front of a lake splits it into pieces, and a piece cut off that way can be too
+    small to count as water and, when calm, too smooth to show ripples. The surface is one horizontal plane, so
+    the pieces lie at the rows of the body and not above its far shore, and under one sky they share its hue
+    though their lightness may differ with what they mirror (``SAME_WATER_LIGHTNESS``).
+    A connected patch of ``calm`` pixels (smooth and water-coloured, not grey alone, off straight lines) that is
+    at least a quarter of the minimum water size (the final size floor: the body it continues is large enough),
+    does not touch the water (something stands between them; a patch beside the water, or an island in it, was
+    judged on its own), starts at the rows of a body found with confident evidence (mean score ≥
+    ``CONFIDENT_WATER_SCORE``), no higher than its top, and has its colour there (the hue ranges of both
+    overlap: each its median ± the 95th percentile of its pixels' distances from it), joins as water with the
+    body's score. Hazy hills beyond a lake lie above its far shore; roofs and walls beside it differ in hue or
+    lightness or lie on straight lines; and nothing joins without a confident body.
+    """
+    height, width = water.shape
+    pieces = np.zeros((height, width), bool)
+    inherited = np.zeros((height, width), np.float32)
+    if not water.any() or not calm.any():
+        return pieces, inherited
+    count, bodies = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+    confident = []
+    for body in range(1, count):
+        part = bodies == body
+        body_score = float(score[part].mean())
+        if body_score >= CONFIDENT_WATER_SCORE:
+            rows = np.nonzero(part.any(axis=1))[0]
+            confident.append((part, body_score, rows[0], rows[-1]))
+    if not confident:
+        return pieces, inherited
+    lab = features.lab
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(calm.astype(np.uint8), connectivity=4)
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < 0.25 * min_fraction * water.size:
+            continue
+        part = labels == label
+        outline = cv2.dilate(part.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~part
+        if outline[water].any():
+            continue  # it touches the water: nothing stands between them, and on its own it was not water
+        top = stats[label, cv2.CC_STAT_TOP]
+        bottom = top + stats[label, cv2.CC_STAT_HEIGHT] - 1
+        colour = np.median(lab[part], axis=0)
+        for body, body_score, body_top, body_bottom in confident:
+            if top < body_top or top > body_bottom:
+                continue
+            beside = body.copy()
+            beside[: top] = False
+            beside[bottom + 1 :] = False
+            if beside.sum() < 20:
+                continue
+            body_colour = np.median(lab[beside], axis=0)
+            hue = float(np.linalg.norm(colour[1:] - body_colour[1:]))
+            lightness = abs(float(colour[0] - body_colour[0]))
+            # One surface: the hue ranges of the piece and of the body overlap.
+            reach = _hue_reach(lab[beside], body_colour) + _hue_reach(lab[part], colour)
+            if hue <= reach and lightness <= SAME_WATER_LIGHTNESS:
+                pieces |= part
+                inherited[part] = body_score
+                break
+    return pieces, inherited
+
+
+def _darker_than_its_water(lightness: np.ndarray, labels: np.ndarray, count: int, water: np.ndarray) -> np.ndarray:
+    """[count] bool: the labelled patches that are darker (mean L*) than the water just around them (a ring 1–3 px
+    out; False where no water is near).
+
+    Foam is air whipped into water: it scatters all light and is the lightest thing on the water it floats on or
+    falls into. A pale, greyish, textured patch that touches water but is darker than it (sunlit foliage on the
+    shore of a bright lake, pale rock by a river) is not foam.
+    """
+    out = np.zeros(count, bool)
+    for label in range(1, count):
+        part = labels == label
+        ring = cv2.dilate(part.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & ~part & water
+        if ring.sum() >= 3:
+            out[label] = float(lightness[part].mean()) < float(np.median(lightness[ring]))
+    return out
 
 
 BAND_MAX_SLOPE_DIFFERENCE = 0.02  # two straight edges this close in slope (~1°) are parallel
@@ -826,9 +934,11 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
             continue
         texture = np.array([features.texture[r][part[r]].mean() for r in rows])
         level = float(np.median(texture[int(0.4 * rows.size) :]))
+        # A far shore runs across the water's whole width; an island or boats below it texture only part of a row.
+        across = np.array([(features.texture[r][part[r]] > 1.6 * level + 0.005).mean() for r in rows])
         cut, smooth_run = 0, 0
         for index in range(int(0.3 * rows.size)):  # the band may have a smoother row or two inside it
-            if texture[index] > 1.6 * level + 0.005:
+            if texture[index] > 1.6 * level + 0.005 and across[index] >= 0.5:
                 cut, smooth_run = index + 1, 0
             else:
                 smooth_run += 1
