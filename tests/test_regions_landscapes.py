@@ -502,3 +502,26 @@ def test_the_far_shore_trim_stops_above_an_island_near_it() -> None:
     out = _trim_far_shore_band(features, water, sky)
     assert not out[16:18].any(), "the far shore flows"
     assert out[24:36, :14].all() and out[24:36, 50:].all(), "the open water beside the island is trimmed off"
+
+
+def test_a_piece_of_water_grows_over_the_rows_its_segment_gave_away() -> None:
+    """A calm piece whose segment stops short of its real edge grows over the adjacent pixels that look like it
+    (the same flat colour), not over the hazy shore beside it, nor to a like-coloured patch it does not reach."""
+    from landscape4d.regions.classic import _features, _grow_alike
+
+    h, w = 64, 64
+    rng = np.random.default_rng(67)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.35, 0.45, 0.25)  # land
+    image[20:30, :40] = (0.62, 0.62, 0.58)  # a hazy shore
+    image[30:52, :40] = (0.6, 0.64, 0.7)  # the calm water
+    image[56:62, 50:60] = (0.6, 0.64, 0.7)  # a like-coloured patch away from it
+    image = np.clip(image + 0.004 * rng.standard_normal((h, w, 1)).astype(np.float32), 0, 1)
+    features = _features(image)
+    part = np.zeros((h, w), bool)
+    part[35:50, 3:37] = True  # the segment stops short of the water's edges
+    grown = _grow_alike(features, part, np.ones((h, w), bool))
+    assert grown[31:50, 3:36].all(), "the water's edge rows the segment gave away stay still"
+    assert not grown[:29].any(), "the hazy shore flows"
+    assert not grown[55:].any(), "a like-coloured patch it does not reach flows"
+    assert not grown[:, 41:].any(), "the land flows"

@@ -516,8 +516,9 @@ def _pieces_of_the_same_water(
     judged on its own), starts at the rows of a body found with confident evidence (mean score ≥
     ``CONFIDENT_WATER_SCORE``), no higher than its top, and has its colour there (the hue ranges of both
     overlap: each its median ± the 95th percentile of its pixels' distances from it), joins as water with the
-    body's score. Hazy hills beyond a lake lie above its far shore; roofs and walls beside it differ in hue or
-    lightness or lie on straight lines; and nothing joins without a confident body.
+    body's score, grown over the adjacent pixels that look like it (``_grow_alike``). Hazy hills beyond a lake
+    lie above its far shore; roofs and walls beside it differ in hue or lightness or lie on straight lines; and
+    nothing joins without a confident body.
     """
     height, width = water.shape
     pieces = np.zeros((height, width), bool)
@@ -560,10 +561,29 @@ def _pieces_of_the_same_water(
             # One surface: the hue ranges of the piece and of the body overlap.
             reach = _hue_reach(lab[beside], body_colour) + _hue_reach(lab[part], colour)
             if hue <= reach and lightness <= SAME_WATER_LIGHTNESS:
+                part = _grow_alike(features, part, ~water & ~pieces & (np.arange(height)[:, None] >= body_top))
                 pieces |= part
                 inherited[part] = body_score
                 break
     return pieces, inherited
+
+
+def _grow_alike(features: _Features, part: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """``part`` grown (4-connected) through ``allowed`` pixels that look like it: Lab colour like its own (as
+    ``_snap_to_colour`` judges "like": within ``SNAP_LIKE`` of its spread about its median, noise included) and
+    no sharper edge than its own 95th percentile. A smooth surface's segment often stops short of its real edge,
+    where the segmentation gave its last rows to the neighbour (a hazy shore); those rows look like it."""
+    lab = features.lab
+    colour = np.median(lab[part], axis=0)
+    spread = np.sqrt(float(np.mean(np.sum((lab[part] - colour) ** 2, axis=-1))) + SNAP_NOISE**2)
+    alike = np.linalg.norm(lab - colour, axis=-1) <= SNAP_LIKE * spread
+    alike &= features.edge <= float(np.percentile(features.edge[part], 95))
+    grown = (alike & allowed) | part
+    count, labels = cv2.connectedComponents(grown.astype(np.uint8), connectivity=4)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[part])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _darker_than_its_water(lightness: np.ndarray, labels: np.ndarray, count: int, water: np.ndarray) -> np.ndarray:
