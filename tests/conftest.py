@@ -74,6 +74,9 @@ def launched_app(root: Path, log_path: Path, **env: str) -> Iterator[dict]:
         "LANDSCAPE4D_SESSIONS": str(root / "sessions"),
         "GRADIO_TEMP_DIR": str(root / "gradio"),
         "GRADIO_EXAMPLES_CACHE": str(root / "examples"),
+        # A closed page is noticed at the next heartbeat (Gradio's default: every 15 s, which a loaded CI stretches):
+        # the unload tests then wait for the signal, not for minutes.
+        "GRADIO_HEARTBEAT_INTERVAL": "2",
         **env,
     }
     log_path.parent.mkdir(parents=True, exist_ok=True)
