@@ -525,3 +525,44 @@ def test_a_piece_of_water_grows_over_the_rows_its_segment_gave_away() -> None:
     assert not grown[:29].any(), "the hazy shore flows"
     assert not grown[55:].any(), "a like-coloured patch it does not reach flows"
     assert not grown[:, 41:].any(), "the land flows"
+
+
+def test_painted_eaves_among_tiles_are_not_water_but_a_rippled_sea_with_foam_is() -> None:
+    """A tower's teal eave set with orange tiles passes for rippled teal water on colour and texture alone, but its
+    hue jumps from pixel to pixel (a mosaic of pigments): it stays still. Water's hue is uniform at that scale —
+    ripples and foam change its lightness — so a rippled sea streaked with white foam keeps moving, and so does a
+    mosaic that mirrors the shore (a colourful shore's reflection)."""
+    from landscape4d.regions.classic import _features, _mottled, water_mask
+
+    h, w = 64, 64
+    rng = np.random.default_rng(68)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.72, 0.8, 0.9)  # sky
+    image[22:] = (0.45, 0.3, 0.25)  # the tower's wall
+    for column in range(4, 60):
+        lift = int(round(5 * ((column - 32) / 28) ** 2))  # the eave curves up toward its corners
+        image[28 - lift : 40 - lift, column] = (0.15, 0.38, 0.36)  # teal paint
+        for index, row in enumerate(range(29, 38, 4)):  # rows of orange tiles, staggered
+            if (column - 5 - 4 * (index % 2)) % 9 < 6:
+                image[row - lift : row - lift + 2, column] = (0.8, 0.45, 0.2)
+    image[44:] = (0.3, 0.45, 0.2)  # trees below
+    image = np.clip(image + 0.004 * rng.standard_normal((h, w, 1)), 0, 1).astype(np.float32)
+    sky = np.zeros((h, w), bool)
+    sky[:22] = True
+    assert not water_mask(_features(image), sky, 0.02).any(), "the painted eave flows"
+
+    sea = np.empty((h, w, 3), np.float32)
+    sea[:] = (0.72, 0.8, 0.9)
+    ripples = cv2.GaussianBlur(rng.standard_normal((h - 24, w)).astype(np.float32), (0, 0), sigmaX=3, sigmaY=0.6)
+    ripples /= ripples.std()
+    sea[24:] = np.array((0.15, 0.4, 0.7)) * (1.0 + 0.3 * ripples[..., None])  # a saturated blue sea, rippled
+    sea[24:][ripples > 1.2] = (0.92, 0.94, 0.95)  # white foam on the crests
+    sea = np.clip(sea + 0.004 * rng.standard_normal((h, w, 1)), 0, 1).astype(np.float32)
+    water = np.zeros((h, w), bool)
+    water[24:] = True
+    none = np.zeros((h, w), bool)
+    assert not _mottled(_features(sea), water, none).any(), "a rippled sea with foam stays still"
+    eave = np.zeros((h, w), bool)
+    eave[22:44, 4:60] = True
+    assert _mottled(_features(image), eave, none).any()
+    assert not _mottled(_features(image), eave, eave).any(), "a mosaic mirroring the shore stays still"

@@ -23,9 +23,10 @@ straight lines, or lying between two such parallel lines close together, are vet
 pipes seen side-on), segments enclosed by calm water yet clearly darker and twice as textured as it are land
 (islands, rocks, boats), and connected regions that are small (< 2 % of the photo), thin, high in the frame, or
 meet the sky along a ridge are dropped. "Foam" darker than the water it touches is not foam (sunlit foliage on a
-bright lake's shore). A calm piece of a confident lake cut off by something in front of it (a tower, a tree) joins
-it when it lies at the lake's rows and shares its hue, however small. The rules prefer missing some water over
-moving a meadow.
+bright lake's shore). Water whose hue jumps from pixel to pixel (a mosaic of pigments: a tower's painted eaves
+among its tiles) is dropped unless it mirrors the shore: water's hue is uniform at that scale. A calm piece of a
+confident lake cut off by something in front of it (a tower, a tree) joins it when it lies at the lake's rows and
+shares its hue, however small. The rules prefer missing some water over moving a meadow.
 
 Each connected sky or water region then gets a confidence in [0, 1] and a note of its evidence (``RegionMasks.
 regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are suggestions the app offers:
@@ -472,11 +473,15 @@ def water_mask(
     water &= ~_islands(features, segments, water, foam, (mirror > 0.35) | water_coloured)
     pixel_score = np.where(foam, np.maximum(score[segments], 0.6), score[segments]).astype(np.float32)
     water = _plausible_water_bodies(water, sky, min_fraction)
+    # A mosaic of pigments (painted eaves among tiles) is no water, nor a reference for the pieces of one below.
+    mirrored = mirror[segments] > 0.35
+    water &= ~_mottled(features, water, mirrored)
     # Calm water that lacks only ripples: water-coloured, smooth, neither grey alone nor green, off straight lines.
     calm_seg = (score >= CALM_MIN_SCORE) & (below_fraction > 0.8) & ~lined & ~grey_only & (vegetation < 0.1)
     pieces, inherited = _pieces_of_the_same_water(
         features, calm_seg[segments] & ~water, water, pixel_score, min_fraction
     )
+    pieces &= ~_mottled(features, pieces, mirrored)
     water |= pieces
     if details is not None:
         details["score"] = np.where(pieces, inherited, pixel_score).astype(np.float32)
@@ -584,6 +589,46 @@ def _grow_alike(features: _Features, part: np.ndarray, allowed: np.ndarray) -> n
     keep[np.unique(labels[part])] = True
     keep[0] = False
     return keep[labels]
+
+
+HUE_MOTTLE = 3.5  # ΔH*ab: 1.5 just-noticeable steps (2.3), the larger of two neighbours' differences
+
+
+def _hue_steps(lab: np.ndarray, reach: int = 2) -> np.ndarray:
+    """[h,w] the hue difference (CIE ΔH*ab, chroma-weighted: 2·√(C₁C₂)·sin(Δh/2)) between each pixel and the
+    pixel ``reach`` px to its right or below it, the larger of the two. A change of lightness, and of chroma
+    with it (shade, ripples, foam), is no hue difference."""
+    a, b = lab[..., 1], lab[..., 2]
+    chroma = np.hypot(a, b)
+    out = np.zeros(a.shape, np.float32)
+    for axis in (0, 1):
+        a2, b2, c2 = (np.roll(x, -reach, axis=axis) for x in (a, b, chroma))
+        squared = (a - a2) ** 2 + (b - b2) ** 2 - (chroma - c2) ** 2
+        out = np.maximum(out, np.sqrt(np.maximum(squared, 0.0)))
+    return out
+
+
+def _mottled(features: _Features, water: np.ndarray, mirrored: np.ndarray) -> np.ndarray:
+    """[h,w] bool: the connected parts of ``water`` whose hue is mottled: the median of their pixels' hue steps
+    to a pixel 2 px away (``_hue_steps``) is above ``HUE_MOTTLE``.
+
+    Water is one material lit by one sky: what it mirrors and its own colour change gradually across it, and
+    ripples, troughs and foam change its lightness (sky, shade, white) and with it its chroma, not its hue, so at
+    a few pixels' scale its hue is uniform. A painted or tiled structure juxtaposes pigments instead (teal beams
+    beside orange tiles and red columns on a tower's eaves) and its hue jumps from pixel to pixel: its colour
+    alone can pass for grey or teal water, and its tile rows for ripples. A part that mostly mirrors the shore
+    (``mirrored`` [h,w] bool) stays: a colourful shore's reflection carries the shore's mosaic.
+    """
+    out = np.zeros(water.shape, bool)
+    if not water.any():
+        return out
+    steps = _hue_steps(features.lab)
+    count, labels = cv2.connectedComponents(water.astype(np.uint8), connectivity=8)
+    for label in range(1, count):
+        part = labels == label
+        if mirrored[part].mean() < 0.5 and float(np.median(steps[part])) > HUE_MOTTLE:
+            out |= part
+    return out
 
 
 def _darker_than_its_water(lightness: np.ndarray, labels: np.ndarray, count: int, water: np.ndarray) -> np.ndarray:
