@@ -423,6 +423,28 @@ def test_the_outline_snaps_to_the_side_whose_colour_a_pixel_has() -> None:
     assert not snapped[line:, w // 2 + 4 :].any(), "the sand moves"
 
 
+def test_the_outline_does_not_snap_across_a_soft_ramp() -> None:
+    """A soft boundary (sky fading into pale haze over 6 rows above a far ridge: no pixel-to-pixel step) has no
+    outline to snap to: the estimate stays as it is (snapping there moved two whole rows), while the same estimate
+    next to a hard edge of the same colours snaps to it."""
+    from landscape4d.regions.classic import _snap_to_colour
+
+    h, w, line = 64, 64, 32
+    rows = np.arange(h, dtype=np.float32)[:, None, None]
+    sky, haze = np.array([0.6, 0.72, 0.9], np.float32), np.array([0.74, 0.79, 0.85], np.float32)
+    ramp = np.clip((rows - (line - 3)) / 6.0, 0.0, 1.0)
+    soft = (sky * (1 - ramp) + haze * ramp) * np.ones((h, w, 1), np.float32)
+    soft[line + 7 :] = (0.12, 0.18, 0.12)  # the ridge
+    soft = np.clip(soft + 0.004 * np.random.default_rng(3).standard_normal((h, w, 1)).astype(np.float32), 0, 1)
+    estimate = np.zeros((h, w), bool)
+    estimate[: line - 3] = True  # the half-resolution outline, where the ramp begins
+    assert np.array_equal(_snap_to_colour(estimate, soft, band=3), estimate)
+
+    hard = np.where(rows < line, sky, haze).astype(np.float32) * np.ones((h, w, 1), np.float32)
+    snapped = _snap_to_colour(estimate, hard, band=3)
+    assert snapped[: line].all() and not snapped[line:].any(), "a hard edge: the sky reaches it"
+
+
 def test_pale_foliage_darker_than_the_lake_is_not_foam() -> None:
     """Foam is the lightest thing on its water: a pale textured patch touching a bright lake but darker than it
     (sunlit foliage on the shore) is not foam; surf lighter than its water is."""

@@ -1154,11 +1154,15 @@ def _off_object_edges(mask: np.ndarray, image: np.ndarray, width: int = 1) -> np
     """``mask`` without its outermost ``width`` px where they sit on a strong intensity edge: a pixel on the
     outline of a roof, a tree or a rock is part of it (moving it drags the object's edge), so the moving region
     stops just inside the outline."""
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    step = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     rim = mask & ~cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
-    return mask & ~(rim & (step > EDGE_STEP))
+    return mask & ~(rim & (_edge_step(image) > EDGE_STEP))
+
+
+def _edge_step(image: np.ndarray) -> np.ndarray:
+    """[H,W] intensity step per pixel (Sobel magnitude ÷ 4, image in [0, 1])."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
 
 
 SNAP_NOISE = 2.0  # Lab units: the spread a perfectly flat surface still shows (noise, JPEG), ~ a just-noticeable step
@@ -1182,7 +1186,9 @@ def _snap_to_colour(mask: np.ndarray, image: np.ndarray, band: int) -> np.ndarra
     kernel = np.ones((2 * band + 1, 2 * band + 1), np.uint8)
     inner = cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
     outer = cv2.erode((~mask).astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
-    ring = ~inner & ~outer
+    # Only where the outline is a real edge: across a soft ramp (haze over a far ridge, a gradient sky) every
+    # pixel is "like" one side or the other by a hair, and snapping there only makes the outline ragged.
+    ring = ~inner & ~outer & cv2.dilate((_edge_step(image) > EDGE_STEP).astype(np.uint8), kernel).astype(bool)
     if not ring.any():
         return mask
     window = (4 * band + 1, 4 * band + 1)
