@@ -83,8 +83,9 @@ class Settings:
     fit_iters: int = 20  # steps of the colour fit against the input view (the fit refines colours only)
     fit_lr: float = 0.1
     # "single-view": lift the photo's field along the depth surface; "3dmom": one 3D motion that agrees with every
-    # generated view's own 2D motion (mom3d). Single-view stays the default: on the quality report 3D-MOM measures
-    # the same (speed, sharpness, flicker, multi-view EPE within noise) and its per-view 2D fields cost ~10 s.
+    # generated view's own 2D motion (mom3d). Single-view stays the default: 3D-MOM's per-view 2D fields and solve
+    # add ~25 s per photo on a 2-core CPU (512 px), and its rendered loop on China runs at 0.80 of the asked speed
+    # against the single-view lift's 0.91 (benchmarks/results/mom3d_priors_examples.md).
     motion: str = "single-view"
     # Backends of the other swappable stages, by registered name (``landscape4d.backends``; weight-free defaults).
     regions: str = "classic"
