@@ -3,8 +3,8 @@
 Sky: pixels that are smooth (or bright and only softly textured, like clouds), not vegetation, and connected to the
 top border seed a colour model; GrabCut (GMM colour model + graph cut) grows and trims that seed along real edges;
 the result is kept only where it stays connected to the seeds, small enclosed holes (cloud texture) are filled, and
-the boundary is refined at full resolution with a guided filter, then each pixel near it goes to the side whose
-local colour it clearly has (``_snap_to_colour``, sky and water alike); where it lies on a strong edge (a roof's, a
+the boundary is refined at full resolution with a guided filter, then each pixel near it, where it runs along a
+real edge, goes to the side whose local colour it clearly has (``_snap_to_colour``, sky and water alike); where it lies on a strong edge (a roof's, a
 tree's, a ridge's outline) its outermost pixel goes to the object, so the outline does not drift. A photo whose top
 is foliage or rock has no seed and so no sky; a clouds-only photo is seed almost everywhere and becomes all sky.
 When the seeds run across a strong straight horizon (a pale sea under a pale sky), or a softer one that is a far
@@ -602,9 +602,12 @@ def _hue_steps(lab: np.ndarray, reach: int = 2) -> np.ndarray:
     chroma = np.hypot(a, b)
     out = np.zeros(a.shape, np.float32)
     for axis in (0, 1):
-        a2, b2, c2 = (np.roll(x, -reach, axis=axis) for x in (a, b, chroma))
-        squared = (a - a2) ** 2 + (b - b2) ** 2 - (chroma - c2) ** 2
-        out = np.maximum(out, np.sqrt(np.maximum(squared, 0.0)))
+        here = [slice(None), slice(None)]
+        there = [slice(None), slice(None)]
+        here[axis], there[axis] = slice(0, -reach), slice(reach, None)  # no wrap-around at the far border
+        h, t = tuple(here), tuple(there)
+        squared = (a[h] - a[t]) ** 2 + (b[h] - b[t]) ** 2 - (chroma[h] - chroma[t]) ** 2
+        out[h] = np.maximum(out[h], np.sqrt(np.maximum(squared, 0.0)))
     return out
 
 
