@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .animate import DEFAULT_FADE, colour_shifts, cycle_reach, motion_groups, offsets_at, phase_offset_map, with_backdrop
+from .animate import (
+    DEFAULT_FADE, colour_shifts, cycle_reach, motion_groups, offsets_at, phase_offset_map, refine_colour_shifts, with_backdrop,
+)
 from .camera import Camera, identity_camera
 from .backends import Backends, MotionInputs, resolve_backends
 from .depth import estimate_depth, load_user_depth
@@ -220,6 +222,8 @@ def build(
         # The photo's own local means (a copy in the border ring takes the nearest edge's).
         colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, camera, photo.image, flow.moving),
     )
+    scene.colour_shift = refine_colour_shifts(scene, flow.moving, device=device)
+    timings["fit"] = time.perf_counter() - t
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 
 
