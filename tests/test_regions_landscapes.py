@@ -367,6 +367,12 @@ def test_the_sky_stops_just_inside_a_roofs_outline() -> None:
     assert not kept[line, 2 : w // 2 - 2].any(), "the roof's outline drifts with the sky"
     assert kept[:line].all(), "the sky inside the outline is lost"
     assert kept[line, w // 2 + 2 :].all(), "the sky's edge in open sky is lost"
+    # A mask that stops one pixel short of the outline: its rim carries the outline's blur and halo, and goes too.
+    short = np.zeros((h, w), bool)
+    short[:line] = True
+    kept = _off_object_edges(short, image)
+    assert not kept[line - 1, 2 : w // 2 - 2].any(), "the pixel beside the roof's outline drifts with the sky"
+    assert kept[: line - 1].all() and kept[line - 1, w // 2 + 2 :].all()
 
 
 def test_smooth_open_sky_below_a_false_far_shore_returns_to_the_sky() -> None:

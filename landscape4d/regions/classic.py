@@ -1154,12 +1154,13 @@ EDGE_STEP = 0.05  # a full-resolution intensity step this large (per pixel) is a
 
 
 def _off_object_edges(mask: np.ndarray, image: np.ndarray, width: int = 1) -> np.ndarray:
-    """``mask`` without its outermost ``width`` px where they sit on a strong intensity edge: a pixel on the
-    outline of a roof, a tree or a rock is part of it (moving it drags the object's edge), so the moving region
-    stops just inside the outline."""
+    """``mask`` without its outermost ``width`` px where they sit on or beside a strong intensity edge (the mean
+    step over the pixel's 3×3 neighbourhood): a pixel on the outline of a roof, a tree or a rock is part of it, and
+    so is the pixel next to it, which carries the outline's blur and the photo's sharpening halo; moving either
+    drags the object's edge, so the moving region stops just inside the outline."""
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     rim = mask & ~cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE).astype(bool)
-    return mask & ~(rim & (_edge_step(image) > EDGE_STEP))
+    return mask & ~(rim & (cv2.blur(_edge_step(image), (3, 3)) > EDGE_STEP))
 
 
 def _edge_step(image: np.ndarray) -> np.ndarray:
