@@ -111,3 +111,30 @@ def test_bad_arguments_exit_2(tmp_path: Path):
 
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
     assert main([str(tmp_path), "--out", str(tmp_path / "r"), "--clip", "x.mp4"]) == 2
+
+
+def test_jobs_measure_photos_of_several_folders_at_once_in_the_given_order(tmp_path: Path, report_dir: Path):
+    """``--jobs 2`` over two folders: one fresh process per photo, two at a time; the report lists the photos in
+    the folders' order whatever finishes first, a broken photo is its own error, and a photo measures the same as
+    in the one-at-a-time run."""
+    from PIL import Image
+
+    from landscape4d.eval.__main__ import main
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    Image.fromarray(synthetic_landscape()).save(first / "tiny_lake.png")
+    (second / "broken.jpg").write_bytes(b"not a jpeg")
+    Image.fromarray(synthetic_landscape(seed=1)).save(second / "other_lake.png")
+    out = tmp_path / "report"
+    code = main([str(first), str(second), "--out", str(out), "--preset", "fast", "--long-side", "128", "--frames", "3",
+                 "--contact-sheets", "no", "--jobs", "2"])
+    assert code == 1  # the broken photo
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [row["photo"] for row in rows] == ["tiny_lake", "broken", "other_lake"]
+    assert rows[1]["error"] and rows[0]["error"] == "" and rows[2]["error"] == ""
+    single = {row["photo"]: row for row in csv.DictReader((report_dir / "metrics.csv").open())}["tiny_lake"]
+    assert float(rows[0]["source_psnr_db"]) == pytest.approx(float(single["source_psnr_db"]), abs=0.05)
+    assert float(rows[2]["seam_psnr_db"]) > 40
+    assert main([str(first), "--out", str(tmp_path / "r"), "--jobs", "0"]) == 2

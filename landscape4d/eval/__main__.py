@@ -1,7 +1,9 @@
 """``python -m landscape4d.eval PHOTOS_DIR --out REPORT_DIR``: build every photo, measure it, write the report.
 
 Each photo is built and measured in a fresh process (``--isolate yes``, the default), so a crash is recorded as
-that photo's error, the run goes on, and the peak memory is the photo's own.
+that photo's error, the run goes on, and the peak memory is the photo's own. ``--jobs N`` measures N photos at once
+(a many-core GPU machine: the measurements are mostly CPU work, the builds and renders share the GPU); the report
+lists the photos in the same order either way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import shlex
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the pipeline on every photo of a folder and write a quality report (report.md, metrics.csv, "
         "contact sheets).",
     )
-    p.add_argument("photos", help="folder of photos (jpg/png/webp/tiff/bmp), or one photo")
+    p.add_argument("photos", nargs="+", help="folders of photos (jpg/png/webp/tiff/bmp), or photos")
     p.add_argument("--out", required=True, help="report folder (created)")
     p.add_argument("--preset", choices=tuple(PRESETS), default="balanced", help="quality preset (default: balanced = default settings)")
     p.add_argument("--long-side", type=int, default=None, help="working long side in px (default: the preset's)")
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="write contact_sheet_<name>.jpg; auto = only for photos in the project's examples/ folder")
     p.add_argument("--frames", type=int, default=16, help="frames sampled along each camera path (default: 16)")
     p.add_argument("--isolate", choices=("yes", "no"), default="yes", help="one fresh process per photo (default: yes)")
+    p.add_argument("--jobs", type=int, default=1, help="photos measured at once, each in its own process (default: 1)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N photos")
     p.add_argument("--masks", action="append", default=[], metavar="DIR",
                    help="folder with reference <stem>_fluid_mask.png (and <stem>_motion.npy) for the region-quality "
@@ -71,6 +74,17 @@ def sheet_allowed(photo: Path, mode: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _share_cores(jobs: int) -> None:
+    """Worker initializer: each of ``jobs`` concurrent photos gets its share of the cores (torch and OpenCV
+    would each start one thread per core in every process)."""
+    import cv2
+    import torch
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
 
 
 def _in_worker(isolate: bool, function: Any, *args: Any) -> Any:
@@ -127,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     from .report import markdown_table, render_markdown, write_csv, write_real_csv
 
     try:
-        photos = list_photos(Path(args.photos))
+        photos = [photo for source in args.photos for photo in list_photos(Path(source))]
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
         if args.limit is not None:
             photos = photos[: args.limit]
         settings = PRESETS[args.preset]
@@ -165,20 +181,48 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / "report.md").write_text(render_markdown(results, config, command, env, real, sheets))
         write_csv(results, out_dir / "metrics.csv")
 
-    for index, photo in enumerate(photos, 1):
-        sheet = out_dir / f"contact_sheet_{photo.stem}.jpg" if sheet_allowed(photo, args.contact_sheets) else None
-        print(f"[{index}/{len(photos)}] {photo.name} ...", flush=True)
-        t = time.perf_counter()
-        try:
-            result = _in_worker(isolate, evaluate_one, str(photo), settings, config, str(sheet) if sheet else None)
-        except BrokenProcessPool as error:
-            result = PhotoResult(photo.stem, error=f"worker process died ({error})")
-        results.append(result)
+    sheet_paths = {photo: out_dir / f"contact_sheet_{photo.stem}.jpg" if sheet_allowed(photo, args.contact_sheets) else None
+                   for photo in photos}
+    done: dict[int, Any] = {}
+
+    def finish(index: int, photo: Path, result: Any, seconds: float) -> None:
+        done[index] = result
+        results[:] = [done[i] for i in sorted(done)]
+        sheet = sheet_paths[photo]
         if sheet is not None and sheet.exists() and result.error is None:
             sheets[photo.stem] = sheet.name
         status = "ok" if result.error is None else f"ERROR {result.error}"
-        print(f"    {status} ({time.perf_counter() - t:.0f} s)", flush=True)
+        print(f"    {photo.name}: {status} ({seconds:.0f} s)", flush=True)
         write(None, done=False)
+
+    if args.jobs == 1:
+        for index, photo in enumerate(photos):
+            print(f"[{index + 1}/{len(photos)}] {photo.name} ...", flush=True)
+            t = time.perf_counter()
+            sheet = sheet_paths[photo]
+            try:
+                result = _in_worker(isolate, evaluate_one, str(photo), settings, config, str(sheet) if sheet else None)
+            except BrokenProcessPool as error:
+                result = PhotoResult(photo.stem, error=f"worker process died ({error})")
+            finish(index, photo, result, time.perf_counter() - t)
+    else:
+        # One fresh process per photo (max_tasks_per_child=1), N at a time.
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_share_cores, initargs=(args.jobs,), max_tasks_per_child=1) as pool:
+            started_at = {}
+            futures = {}
+            for index, photo in enumerate(photos):
+                sheet = sheet_paths[photo]
+                futures[pool.submit(evaluate_one, str(photo), settings, config, str(sheet) if sheet else None)] = (index, photo)
+                started_at[index] = time.perf_counter()
+            print(f"{len(photos)} photos, {args.jobs} at a time ...", flush=True)
+            for future in as_completed(futures):
+                index, photo = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool as error:
+                    result = PhotoResult(photo.stem, error=f"worker process died ({error})")
+                finish(index, photo, result, time.perf_counter() - started_at[index])
 
     real = None
     if args.clip:
