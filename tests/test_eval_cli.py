@@ -128,9 +128,15 @@ def test_jobs_measure_photos_of_several_folders_at_once_in_the_given_order(tmp_p
     (second / "broken.jpg").write_bytes(b"not a jpeg")
     Image.fromarray(synthetic_landscape(seed=1)).save(second / "other_lake.png")
     out = tmp_path / "report"
-    code = main([str(first), str(second), "--out", str(out), "--preset", "fast", "--long-side", "128", "--frames", "3",
-                 "--contact-sheets", "no", "--jobs", "2"])
-    assert code == 1  # the broken photo
+    # The real command line: a spawned worker must find everything it runs by name (not on ``__main__``).
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "landscape4d.eval", str(first), str(second), "--out", str(out), "--preset",
+                           "fast", "--long-side", "128", "--frames", "3", "--contact-sheets", "no", "--jobs", "2"],
+                          cwd=repo, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr  # the broken photo
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [row["photo"] for row in rows] == ["tiny_lake", "broken", "other_lake"]
     assert rows[1]["error"] and rows[0]["error"] == "" and rows[2]["error"] == ""

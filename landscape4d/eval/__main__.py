@@ -76,17 +76,6 @@ def sheet_allowed(photo: Path, mode: str) -> bool:
         return False
 
 
-def _share_cores(jobs: int) -> None:
-    """Worker initializer: each of ``jobs`` concurrent photos gets its share of the cores (torch and OpenCV
-    would each start one thread per core in every process)."""
-    import cv2
-    import torch
-
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
-
-
 def _in_worker(isolate: bool, function: Any, *args: Any) -> Any:
     if not isolate:
         return function(*args)
@@ -137,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from ..backends import backend_changes
     from ..settings import PRESETS
-    from .evaluate import EvalConfig, PhotoResult, evaluate_one, real_video_check
+    from .evaluate import EvalConfig, PhotoResult, evaluate_one, real_video_check, share_cores
     from .report import markdown_table, render_markdown, write_csv, write_real_csv
 
     try:
@@ -208,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         # One fresh process per photo (max_tasks_per_child=1), N at a time.
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_share_cores, initargs=(args.jobs,), max_tasks_per_child=1) as pool:
+                                 initializer=share_cores, initargs=(args.jobs,), max_tasks_per_child=1) as pool:
             started_at = {}
             futures = {}
             for index, photo in enumerate(photos):

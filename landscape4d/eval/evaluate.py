@@ -8,6 +8,7 @@ static-camera animation of a clip's first frame with the clip itself.
 from __future__ import annotations
 
 import math
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,15 @@ class PhotoResult:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Rendering helpers
+
+
+def share_cores(jobs: int) -> None:
+    """Worker initializer of ``--jobs``: each of ``jobs`` concurrent photos gets its share of the cores (torch and
+    OpenCV would each start one thread per core in every process). Lives here, not in ``__main__``: a spawned
+    worker imports it by name."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
 
 
 class Renderer:
