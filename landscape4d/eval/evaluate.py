@@ -74,6 +74,12 @@ def share_cores(jobs: int) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
+    try:  # numba's parallel kernels (the CPU colour fit) start their own pool
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
 
 
 class Renderer:
