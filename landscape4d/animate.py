@@ -189,6 +189,14 @@ def anchor_positions(samples: int) -> np.ndarray:
     return np.linspace(-1.0, 1.0, samples)
 
 
+def masked_local_mean(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """[H,W,3] normalised Gaussian blur (σ px) of ``image`` [H,W,3] over the pixels of ``mask`` [H,W]: static
+    content never bleeds in, and outside the mask it extends the mask's own colours."""
+    weight = np.asarray(mask, np.float32)
+    blurred = cv2.GaussianBlur(np.ascontiguousarray(image, dtype=np.float32) * weight[..., None], (0, 0), sigma)
+    return blurred / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+
+
 def colour_shifts(
     means_world: torch.Tensor,
     velocity: torch.Tensor,
@@ -215,9 +223,7 @@ def colour_shifts(
     if not bool(is_moving.any()) or not moving.any():
         return out
     sigma = sigma_px if sigma_px is not None else ANCHOR_SIGMA * max(camera.width, camera.height)
-    weight = moving.astype(np.float32)
-    blurred = cv2.GaussianBlur(np.ascontiguousarray(image, dtype=np.float32) * weight[..., None], (0, 0), sigma)
-    local_mean = blurred / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
+    local_mean = masked_local_mean(image, moving, sigma)
     rest = means_world[is_moving].float()
     travel = velocity[is_moving].float() * cycle_frames
 
@@ -267,12 +273,9 @@ def refine_colour_shifts(
         return shift
     camera = scene.source_camera
     sigma = sigma_px if sigma_px is not None else ANCHOR_REFINE_SIGMA * max(camera.width, camera.height)
-    weight = np.asarray(moving, np.float32)
-    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-4)[..., None]
 
     def local_mean(rgb: torch.Tensor) -> np.ndarray:
-        image = rgb.clamp(0.0, 1.0).float().cpu().numpy()
-        return cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma) / norm
+        return masked_local_mean(rgb.clamp(0.0, 1.0).float().cpu().numpy(), moving, sigma)
 
     samples = shift.shape[1]
     moving_index = torch.nonzero(scene.moving).squeeze(1)
