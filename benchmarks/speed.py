@@ -144,10 +144,12 @@ def build_floor_bytes(stage: str, result, settings: Settings, gpu: bool = True) 
     if stage == "motion":
         return views * n * (3 + 2 + 6) * 4, f"{views} views × N: positions, 2D flow, Jacobians"
     if stage == "fit":
+        # + the closed-loop colour anchoring: 2 iterations × 9 renders of the photo's camera (animate.py)
+        loop = 2 * 9 * n * 14 * 4
         if not gpu:  # fit.py's sparse operator: two weight traversals, then products over ~15 weights per pixel
-            return (2 * n * 14 * 4 + settings.fit_iters * 15 * pixels * 12,
-                    f"2 weight passes + {settings.fit_iters} sparse products (~15 weights/px)")
-        return settings.fit_iters * n * 14 * 4 * 2, f"{settings.fit_iters} render passes over N Gaussians"
+            return (2 * n * 14 * 4 + settings.fit_iters * 15 * pixels * 12 + loop,
+                    f"2 weight passes + {settings.fit_iters} sparse products (~15 weights/px); closed-loop anchoring: 18 renders")
+        return settings.fit_iters * n * 14 * 4 * 2 + loop, f"{settings.fit_iters} render passes over N Gaussians; closed-loop anchoring: 18 renders"
     return 0.0, ""
 
 
