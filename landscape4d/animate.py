@@ -279,28 +279,31 @@ def refine_colour_shifts(
 
     samples = shift.shape[1]
     moving_index = torch.nonzero(scene.moving).squeeze(1)
-    rows = torch.arange(len(moving_index))
     shift = shift.clone()
     with torch.no_grad():
         for _ in range(iterations):
+            # Everything per copy stays where the states are (a GPU's millions of copies); images come to the
+            # host only for the blur.
             states = LoopStates(dataclasses.replace(scene, colour_shift=shift), device)
+            where = states.base.means.device
+            rows = torch.arange(len(moving_index), device=where)
             target = local_mean(rasterize_gaussians(states(0.0), camera).rgb)
-            total = torch.zeros(len(moving_index), samples, 3)
-            weights = torch.zeros(len(moving_index), samples)
+            total = torch.zeros(len(moving_index), samples, 3, device=where)
+            weights = torch.zeros(len(moving_index), samples, device=where)
             cycle = states.n_frames / states.cycles
             a, b = states.n_static, states.n_static + states.n_moving
             for j in range(phases):
                 phase = (j + 0.5) * cycle / phases
                 drawn = states(phase)
-                error = local_mean(rasterize_gaussians(drawn, camera).rgb) - target
-                along = (torch.remainder(states.offset + states.cycle_position(phase), 1.0) - states.offset).cpu()
+                error = torch.from_numpy(local_mean(rasterize_gaussians(drawn, camera).rgb) - target).to(where)
+                along = torch.remainder(states.offset + states.cycle_position(phase), 1.0) - states.offset
                 for part, travel in ((slice(a, b), along), (slice(b, None), along - 1.0)):
-                    uv, _ = project_points(drawn.means[part].float().cpu(), camera)
-                    uv = uv.numpy().astype(np.float64)
+                    uv, _ = project_points(drawn.means[part].float(), camera)
+                    uv = torch.nan_to_num(uv)
                     seen = (uv[:, 0] >= 0) & (uv[:, 0] < camera.width) & (uv[:, 1] >= 0) & (uv[:, 1] < camera.height)
-                    copy_weight = states.weight[part].float().cpu() * torch.from_numpy(seen)
-                    correction = -torch.from_numpy(sample_bilinear(error, np.nan_to_num(uv)).astype(np.float32))
-                    position = ((travel + 1.0) * (0.5 * (samples - 1))).clamp(0.0, samples - 1.0)
+                    copy_weight = states.weight[part].float() * seen
+                    correction = -sample_bilinear(error, uv)
+                    position = ((travel.float() + 1.0) * (0.5 * (samples - 1))).clamp(0.0, samples - 1.0)
                     low = position.floor().long().clamp(max=samples - 2)
                     t = position - low
                     for index, share in ((low, copy_weight * (1.0 - t)), (low + 1, copy_weight * t)):
@@ -308,7 +311,7 @@ def refine_colour_shifts(
                         weights.index_put_((rows, index), share, accumulate=True)
             update = torch.where((weights > 0.05)[..., None], total / weights.clamp_min(1e-6)[..., None], torch.zeros_like(total))
             update[:, samples // 2] = 0.0
-            shift[moving_index] += step * update.to(shift.dtype)
+            shift[moving_index] += step * update.cpu().to(shift.dtype)
     return shift
 
 

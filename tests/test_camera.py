@@ -182,3 +182,22 @@ def test_camera_keeps_dtype_and_device_of_torch_inputs():
     uv_t, _ = project_points(torch.tensor([[0.2, -0.1, 2.0]]), camera)
     np.testing.assert_allclose(uv_np, uv_t.numpy(), atol=1e-5)
     np.testing.assert_allclose(camera_np.position_world, [0, 0, 0])
+
+
+def test_sample_bilinear_on_tensors_matches_numpy_inside_and_clamped_outside():
+    """The tensor path (a GPU's per-copy sampling) does the same arithmetic as the NumPy one, edge clamp included."""
+    import numpy as np
+    import torch
+
+    from landscape4d.camera import sample_bilinear
+
+    rng = np.random.default_rng(5)
+    image = rng.random((7, 9, 3))
+    uv = np.concatenate([rng.uniform(0, 9, (40, 1)), rng.uniform(0, 7, (40, 1))], axis=1)
+    uv = np.concatenate([uv, [[-3.0, 2.0], [12.0, 8.5], [0.5, 0.5], [8.5, 6.5]]])  # outside: clamped to the edge
+    expected = sample_bilinear(image, uv)
+    got = sample_bilinear(image, torch.from_numpy(uv))
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(expected[-2], image[0, 0])  # a pixel centre samples that pixel
+    np.testing.assert_allclose(sample_bilinear(image[..., 0], torch.from_numpy(uv)).numpy(), expected[:, 0], atol=1e-12)
