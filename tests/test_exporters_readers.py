@@ -129,7 +129,14 @@ def test_size_budget_resamples_without_holes(small_scene, tmp_path, fmt):
     budget = full.sizes[full.paths[0].name] // 3
     small = export_scene(small_scene, fmt, tmp_path / "small", max_bytes=budget)
     assert small.sizes[small.paths[0].name] <= budget
-    assert small.stats["grid"] > 1.0 and small.stats["gaussians"] < 0.5 * full.stats["gaussians"]
+    assert small.stats["grid"] > 1.0
+    if fmt == "splatv":
+        # A moving Gaussian costs 14 splats, a static one 1: the coarser grid merges by bytes, so the moving layer
+        # shrinks to about a third and the static one less (China at 128 px: 0.27 and 0.57 of theirs).
+        assert small.stats["splats"] < 0.4 * full.stats["splats"]
+        assert small.stats["moving"] < 0.4 * full.stats["moving"] and small.stats["gaussians"] < 0.6 * full.stats["gaussians"]
+    else:
+        assert small.stats["gaussians"] < 0.5 * full.stats["gaussians"]
     assert small.stats["dropped_budget"] == 0  # resampled, not cut
     ready = export_ready(small_scene, grid=small.stats["grid"])
     assert len(ready.gaussians) == small.stats["gaussians"]
