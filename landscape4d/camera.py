@@ -191,29 +191,16 @@ def sample_bilinear(image: np.ndarray | torch.Tensor, uv: ArrayT) -> ArrayT:
 
     A tensor ``uv`` samples on its device (the image moved there, in ``uv``'s dtype); NumPy samples in float64."""
     if isinstance(uv, torch.Tensor):
-        return _sample_bilinear_torch(image, uv)
-    image = np.asarray(image, np.float64)
+        image = torch.as_tensor(image).to(device=uv.device, dtype=uv.dtype)
+        clip, index = torch.clamp, lambda v: v.floor().long()
+    else:
+        image, uv = np.asarray(image, np.float64), np.asarray(uv, np.float64)
+        clip, index = np.clip, lambda v: np.floor(v).astype(np.int64)
     height, width = image.shape[:2]
-    x = np.clip(uv[:, 0] - 0.5, 0, width - 1)
-    y = np.clip(uv[:, 1] - 0.5, 0, height - 1)
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
-    wx, wy = x - x0, y - y0
-    if image.ndim == 3:
-        wx, wy = wx[:, None], wy[:, None]
-    top = image[y0, x0] * (1 - wx) + image[y0, x1] * wx
-    bottom = image[y1, x0] * (1 - wx) + image[y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
-
-
-def _sample_bilinear_torch(image: np.ndarray | torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
-    """``sample_bilinear`` on ``uv``'s device, the same arithmetic."""
-    image = torch.as_tensor(image).to(device=uv.device, dtype=uv.dtype)
-    height, width = image.shape[:2]
-    x = (uv[:, 0] - 0.5).clamp(0, width - 1)
-    y = (uv[:, 1] - 0.5).clamp(0, height - 1)
-    x0, y0 = x.floor().long(), y.floor().long()
-    x1, y1 = (x0 + 1).clamp(max=width - 1), (y0 + 1).clamp(max=height - 1)
+    x = clip(uv[:, 0] - 0.5, 0, width - 1)
+    y = clip(uv[:, 1] - 0.5, 0, height - 1)
+    x0, y0 = index(x), index(y)
+    x1, y1 = clip(x0 + 1, 0, width - 1), clip(y0 + 1, 0, height - 1)
     wx, wy = x - x0, y - y0
     if image.ndim == 3:
         wx, wy = wx[:, None], wy[:, None]

@@ -185,7 +185,8 @@ def test_camera_keeps_dtype_and_device_of_torch_inputs():
 
 
 def test_sample_bilinear_on_tensors_matches_numpy_inside_and_clamped_outside():
-    """The tensor path (a GPU's per-copy sampling) does the same arithmetic as the NumPy one, edge clamp included."""
+    """The tensor path (a GPU's per-copy sampling) and the NumPy one give the same values: bilinear inside, a pixel
+    centre samples that pixel, and the edge is clamped outside."""
     import numpy as np
     import torch
 
@@ -194,10 +195,14 @@ def test_sample_bilinear_on_tensors_matches_numpy_inside_and_clamped_outside():
     rng = np.random.default_rng(5)
     image = rng.random((7, 9, 3))
     uv = np.concatenate([rng.uniform(0, 9, (40, 1)), rng.uniform(0, 7, (40, 1))], axis=1)
-    uv = np.concatenate([uv, [[-3.0, 2.0], [12.0, 8.5], [0.5, 0.5], [8.5, 6.5]]])  # outside: clamped to the edge
+    uv = np.concatenate([uv, [[-3.0, 2.0], [12.0, 8.5], [0.5, 0.5], [8.5, 6.5], [2.0, 1.5]]])
     expected = sample_bilinear(image, uv)
+    assert isinstance(expected, np.ndarray) and expected.dtype == np.float64
     got = sample_bilinear(image, torch.from_numpy(uv))
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
-    np.testing.assert_allclose(expected[-2], image[0, 0])  # a pixel centre samples that pixel
+    np.testing.assert_allclose(expected[-3], image[0, 0])  # a pixel centre samples that pixel
+    np.testing.assert_allclose(expected[-2], image[6, 8])
+    np.testing.assert_allclose(expected[-5], 0.5 * (image[1, 0] + image[2, 0]))  # left of the image: the edge column
+    np.testing.assert_allclose(expected[-1], 0.5 * (image[1, 1] + image[1, 2]))  # halfway between two centres
     np.testing.assert_allclose(sample_bilinear(image[..., 0], torch.from_numpy(uv)).numpy(), expected[:, 0], atol=1e-12)
