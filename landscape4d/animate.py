@@ -281,13 +281,15 @@ def refine_colour_shifts(
     moving_index = torch.nonzero(scene.moving).squeeze(1)
     shift = shift.clone()
     with torch.no_grad():
+        target = None  # frame 0 draws every copy at rest, where the shift is 0: the same in every iteration
         for _ in range(iterations):
             # Everything per copy stays where the states are (a GPU's millions of copies); images come to the
             # host only for the blur.
             states = LoopStates(dataclasses.replace(scene, colour_shift=shift), device)
             where = states.base.means.device
             rows = torch.arange(len(moving_index), device=where)
-            target = local_mean(rasterize_gaussians(states(0.0), camera).rgb)
+            if target is None:
+                target = local_mean(rasterize_gaussians(states(0.0), camera).rgb)
             total = torch.zeros(len(moving_index), samples, 3, device=where)
             weights = torch.zeros(len(moving_index), samples, device=where)
             cycle = states.n_frames / states.cycles
