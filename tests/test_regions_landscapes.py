@@ -594,3 +594,59 @@ def test_painted_eaves_among_tiles_are_not_water_but_a_rippled_sea_with_foam_is(
     eave[22:44, 4:60] = True
     assert _mottled(_features(image), eave, none).any()
     assert not _mottled(_features(image), eave, eave).any(), "a mosaic mirroring the shore stays still"
+
+
+def test_a_falls_column_joins_its_churn_through_foam_a_hair_too_smooth() -> None:
+    """The churn at a fall's foot touches the pool and joins; the column above it is foam too, but its lowest
+    stretch is a little smoother than the foam threshold (the working size averaged its streaks): foam continues
+    through it to the lit column. Weak foam that touches no joined foam (pale streaked rock) stays dry, and so
+    does weak foam that touches the sky (mist)."""
+    from landscape4d.regions.classic import _foam_that_joins
+
+    h, w = 80, 60
+    lightness = np.full((h, w), 40.0, np.float32)
+    water = np.zeros((h, w), bool)
+    water[70:] = True  # the pool
+    sky = np.zeros((h, w), bool)
+    sky[:5] = True
+    foam = np.zeros((h, w), bool)
+    foam[10:40, 25:35] = True  # the lit column, not touching the pool
+    foam[60:70, 22:38] = True  # the churn at its foot
+    weak = np.zeros((h, w), bool)
+    weak[40:60, 26:34] = True  # the column's smoother stretch between them
+    weak[30:50, 5:12] = True  # pale streaked rock, apart from any foam
+    weak[5:15, 45:52] = True  # mist under the sky
+    lightness[foam | weak] = 85.0
+    joined = _foam_that_joins(lightness, foam, weak, water, sky, 0.02)
+    assert joined[60:70, 22:38].all(), "the churn touching the pool stays dry"
+    assert joined[40:60, 26:34].all() and joined[10:40, 25:35].all(), "the column is cut off from its churn"
+    assert not joined[30:50, 5:12].any(), "pale rock beside the fall flows"
+    assert not joined[5:15, 45:52].any(), "mist under the sky joins the water"
+    no_weak = _foam_that_joins(lightness, foam, np.zeros_like(weak), water, sky, 0.02)
+    assert not no_weak[10:40].any(), "without the smoother stretch the column would not join (the test shows nothing)"
+
+
+def test_the_far_shore_trim_keeps_open_water_reaching_up_beside_an_island() -> None:
+    """A far shore band under the sky with an island and a crowd of boats hanging below it on the left: the rows
+    down to the island's foot are textured across most of the water's width and go, but the smooth open water
+    right of the island, reaching up to the shore, is joined to the lake below and stays; the shore still goes."""
+    from landscape4d.regions.classic import _features, _trim_far_shore_band
+
+    h, w = 80, 80
+    rng = np.random.default_rng(7)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.75, 0.8, 0.88)  # sky
+    image[20:] = (0.6, 0.66, 0.72)  # a calm lake
+    image[20:24] = np.clip(0.45 + 0.2 * rng.standard_normal((4, w, 1)), 0, 1)  # the far shore
+    image[24:40, :52] = np.clip(0.4 + 0.2 * rng.standard_normal((16, 52, 1)), 0, 1)  # boats, then the island
+    features = _features(image)
+    sky = np.zeros((h, w), bool)
+    sky[:20] = True
+    water = np.zeros((h, w), bool)
+    water[20:] = True
+    water[24:40, 34:52] = False  # the island is no water; the boats left of it float on it
+    out = _trim_far_shore_band(features, water, sky)
+    assert not out[20:23].any(), "the far shore flows"
+    assert not out[30:38, 4:30].all(), "the rows were not trimmed (the test shows nothing)"
+    assert out[30:40, 60:].all(), "the open water beside the island is trimmed off"
+    assert out[46:].all()

@@ -280,6 +280,8 @@ def _sea_horizon(features: _Features, seeds: np.ndarray) -> HorizontalLine | Non
 
 SURF_BRIGHTER = 3.0  # surf is at least this much lighter (Lab L) than the water it touches
 SURF_REACH = 31  # px at the working size: the open water a surf segment is compared with lies this close
+FOAM_MIN_TEXTURE = 0.04  # foam is textured (mean gradient at the working size)
+FOAM_RINGS = 4  # foam-like components that may join through foam already joined, one neighbour at a time
 SURF_RINGS = 6  # rings of surf segments that may join the water, one ring of neighbours at a time
 STRONG_HORIZON_STRENGTH = 0.08  # a straight Lab step this strong is a horizon on its own
 WEAK_HORIZON_STRENGTH = 0.045  # a softer one needs a far-shore band along it
@@ -413,28 +415,19 @@ def water_mask(
     # Foam is streaked: falling water vertically, surf and rapids along the flow; blossom, snow and gravel are not.
     streaked = np.abs(horizontal - 0.5) > 0.12
     # Bright smooth metal or stone along strong straight lines (pipes, railings) is not foam either.
-    foam_seg = (value > 0.7) & (saturation < 0.15) & (texture > 0.04) & (below_fraction > 0.8) & ~lined & streaked
-    foam_seg &= mean(near_line.astype(np.float32)) < 0.5
+    foam_like = ((value > 0.7) & (saturation < 0.15) & (below_fraction > 0.8) & ~lined & streaked
+                 & (mean(near_line.astype(np.float32)) < 0.5))
+    foam_seg = foam_like & (texture > FOAM_MIN_TEXTURE)
     water = water_seg[segments]
     if mirror_axes:
         water &= rows > min(mirror_axes)
     foam = foam_seg[segments]
     water = _drop_small(water, 0.5 * min_fraction)
     water = _cut_above_far_shore(features, water)
-    # Foam joins when it touches water, or when it is large and in the lower half (a waterfall with no pool).
-    foam_count, foam_labels, foam_stats, foam_centroids = cv2.connectedComponentsWithStats(
-        foam.astype(np.uint8), connectivity=8
-    )
-    grown_water = cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    keep = np.zeros(foam_count, bool)
-    keep[np.unique(foam_labels[grown_water & foam])] = True
-    keep &= ~_darker_than_its_water(features.lab[..., 0], foam_labels, foam_count, water)
-    keep |= (foam_stats[:, cv2.CC_STAT_AREA] > 2 * min_fraction * area) & (foam_centroids[:, 1] > 0.5 * height)
-    # White that touches the sky is cloud, mist or snow, not surf.
-    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    keep[np.unique(foam_labels[sky_rim & foam])] = False
-    keep[0] = False
-    water |= keep[foam_labels]
+    weak_foam = (foam_like & (texture > 0.5 * FOAM_MIN_TEXTURE))[segments] & ~foam
+    joined = _foam_that_joins(features.lab[..., 0], foam, weak_foam, water, sky, min_fraction)
+    foam = foam | (joined & weak_foam)
+    water |= joined
     # Surf under coloured light (golden hour tints foam, so it fails the white-foam test): bright, moderately
     # unsaturated, textured, horizontally streaked segments well below the horizon that touch the water join it,
     # a ring at a time (a sandy beach is smooth or saturated, rocks are dark, pipes and quays lie along lines).
@@ -632,6 +625,46 @@ def _mottled(features: _Features, water: np.ndarray, mirrored: np.ndarray) -> np
         if mirrored[part].mean() < 0.5 and float(np.median(steps[part])) > HUE_MOTTLE:
             out |= part
     return out
+
+
+def _foam_that_joins(lightness: np.ndarray, foam: np.ndarray, weak: np.ndarray, water: np.ndarray, sky: np.ndarray,
+                     min_fraction: float) -> np.ndarray:
+    """[h,w] bool: the foam that is water. ``foam`` [h,w]: foam-like pixels (pale, unsaturated, streaked) textured
+    above ``FOAM_MIN_TEXTURE``; ``weak``: foam-like pixels up to half as textured.
+
+    Foam joins when it touches water and is not darker than it, or when it is large and in the lower half (a
+    waterfall with no pool); white that touches the sky is cloud, mist or snow. Then foam continues foam
+    (hysteresis, as an edge detector follows a strong edge through weaker pixels): candidates join when they
+    touch foam that joined, ``FOAM_RINGS`` times, so a fall's lit column is not cut off from the churn at its
+    foot where the working size smooths its streaks a hair below the foam threshold. Weak foam joins only so:
+    alone it is as much pale rock or haze as water.
+    """
+    height, width = foam.shape
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(foam.astype(np.uint8), connectivity=8)
+    grown_water = cv2.dilate(water.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[grown_water & foam])] = True
+    darker = _darker_than_its_water(lightness, labels, count, water)
+    keep &= ~darker
+    keep |= (stats[:, cv2.CC_STAT_AREA] > 2 * min_fraction * height * width) & (centroids[:, 1] > 0.5 * height)
+    sky_rim = cv2.dilate(sky.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    cloudy = np.zeros(count, bool)
+    cloudy[np.unique(labels[sky_rim & foam])] = True
+    keep &= ~cloudy
+    keep[0] = False
+    weak_count, weak_labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    weak_ok = ~_darker_than_its_water(lightness, weak_labels, weak_count, water)
+    weak_ok[np.unique(weak_labels[sky_rim & weak])] = False
+    weak_ok[0] = False
+    joined = keep[labels]
+    candidates = (foam & ~(darker | cloudy)[labels]) | weak_ok[weak_labels]
+    _, candidate_labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    for _ in range(FOAM_RINGS):
+        near = cv2.dilate(joined.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & candidates & ~joined
+        if not near.any():
+            break
+        joined |= np.isin(candidate_labels, np.unique(candidate_labels[near])) & candidates
+    return joined
 
 
 def _darker_than_its_water(lightness: np.ndarray, labels: np.ndarray, count: int, water: np.ndarray) -> np.ndarray:
@@ -1013,7 +1046,14 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
                 if smooth_run >= 3:
                     break
         if cut:
-            out &= ~(part & (np.arange(height)[:, None] < rows[cut]))
+            band = part & (np.arange(height)[:, None] < rows[cut])
+            # Rows go whole, but open water reaching up between the shore's textured pieces (right of an island,
+            # up to a smooth stretch of the far shore) is no shore: smooth band pixels joined to the water below
+            # through smooth pixels stay.
+            smooth = band & (features.texture <= 1.6 * level + 0.005)
+            _, labels_below = cv2.connectedComponents((smooth | (part & ~band)).astype(np.uint8), connectivity=4)
+            below = np.unique(labels_below[part & ~band])
+            out &= ~(band & ~(smooth & np.isin(labels_below, below[below > 0])))
     return out
 
 
