@@ -190,10 +190,9 @@ MASK_DIRS = [EXAMPLES / "masks", SHARED / "masks"]
 @pytest.mark.parametrize("long_side", [384, 512, 1024])
 def test_the_automatic_regions_match_the_reference_masks(long_side: int) -> None:
     """The weight-free regions on every photo that has a reference mask (the project's examples; the shared photos
-    when present), at three working sizes: precision ≥ 0.9 always (nothing that stays still in the reference may
-    move), IoU ≥ 0.75 where the photo's own size reaches the working size (the China photo is 640 px: at 1024 it is
-    scored at 640, where the far lake's boats texture it like the far shore and IoU is 0.69; see issue J)."""
-    photos = sorted(EXAMPLES.glob("*.jpg")) + sorted((SHARED / "photos").glob("*")) if SHARED.is_dir() else sorted(EXAMPLES.glob("*.jpg"))
+    when present) at three working sizes (the CPU and GPU defaults and a small one): issue J's targets, precision
+    ≥ 0.9 (nothing that stays still in the reference may move) and IoU ≥ 0.7, outside the outline's void border."""
+    photos = sorted(EXAMPLES.glob("*.jpg")) + (sorted((SHARED / "photos").glob("*")) if SHARED.is_dir() else [])
     scored = 0
     for photo in photos:
         reference = find_reference(photo, MASK_DIRS)
@@ -202,6 +201,5 @@ def test_the_automatic_regions_match_the_reference_masks(long_side: int) -> None
         q = score_estimator(photo, reference, long_side).mask
         scored += 1
         assert q.precision >= 0.9, f"{photo.name} at {long_side} px: precision {q.precision:.2f}"
-        floor = 0.6 if photo.stem == "china" and long_side > 640 else 0.75
-        assert q.iou >= floor, f"{photo.name} at {long_side} px: IoU {q.iou:.2f}"
+        assert q.iou >= 0.7, f"{photo.name} at {long_side} px: IoU {q.iou:.2f}"
     assert scored >= 6

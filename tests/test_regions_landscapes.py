@@ -626,27 +626,55 @@ def test_a_falls_column_joins_its_churn_through_foam_a_hair_too_smooth() -> None
     assert not no_weak[10:40].any(), "without the smoother stretch the column would not join (the test shows nothing)"
 
 
-def test_the_far_shore_trim_keeps_open_water_reaching_up_beside_an_island() -> None:
-    """A far shore band under the sky with an island and a crowd of boats hanging below it on the left: the rows
-    down to the island's foot are textured across most of the water's width and go, but the smooth open water
-    right of the island, reaching up to the shore, is joined to the lake below and stays; the shore still goes."""
+def test_the_far_shore_trim_keeps_a_bay_reaching_up_into_the_shore_and_boats_below_it() -> None:
+    """The far shore under the sky is a band of textured land across the whole width, deeper on the left: right
+    of the headland, a smooth bay reaches up into it. The rows of the band go, but the bay's open water, joined to
+    the lake below through smooth pixels, stays. Further down, an island with a crowd of boats beside it textures
+    only part of the lake's width: those rows stay (boats float on the water)."""
     from landscape4d.regions.classic import _features, _trim_far_shore_band
 
-    h, w = 80, 80
+    h, w = 90, 80
     rng = np.random.default_rng(7)
     image = np.empty((h, w, 3), np.float32)
     image[:] = (0.75, 0.8, 0.88)  # sky
     image[20:] = (0.6, 0.66, 0.72)  # a calm lake
     image[20:24] = np.clip(0.45 + 0.2 * rng.standard_normal((4, w, 1)), 0, 1)  # the far shore
-    image[24:40, :52] = np.clip(0.4 + 0.2 * rng.standard_normal((16, 52, 1)), 0, 1)  # boats, then the island
+    image[24:40, :58] = np.clip(0.45 + 0.2 * rng.standard_normal((16, 58, 1)), 0, 1)  # its headland
+    image[52:62, 4:34] = np.clip(0.4 + 0.2 * rng.standard_normal((10, 30, 1)), 0, 1)  # boats, then an island
     features = _features(image)
     sky = np.zeros((h, w), bool)
     sky[:20] = True
     water = np.zeros((h, w), bool)
     water[20:] = True
-    water[24:40, 34:52] = False  # the island is no water; the boats left of it float on it
+    water[52:62, 20:34] = False  # the island is no water; the boats left of it float on it
     out = _trim_far_shore_band(features, water, sky)
     assert not out[20:23].any(), "the far shore flows"
-    assert not out[30:38, 4:30].all(), "the rows were not trimmed (the test shows nothing)"
-    assert out[30:40, 60:].all(), "the open water beside the island is trimmed off"
-    assert out[46:].all()
+    assert not out[26:38, 4:52].any(), "the headland flows"
+    assert out[30:40, 66:].all(), "the bay reaching up into the shore is trimmed off"
+    assert out[52:62, 4:18].all() and out[52:62, 40:].all(), "boats and open water beside the island are trimmed off"
+    assert out[66:].all()
+
+
+def test_boats_beside_an_island_under_the_far_shore_are_no_shore() -> None:
+    """Right under the far shore, an island (a hole in the water) with boats beside it: in the narrowed rows the
+    island's shores and the boats texture half of what is left, but only a third of the lake's width. A far
+    shore runs across the whole width: those rows stay water."""
+    from landscape4d.regions.classic import _features, _trim_far_shore_band
+
+    h, w = 64, 80
+    rng = np.random.default_rng(11)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.75, 0.8, 0.88)  # sky
+    image[16:] = (0.55, 0.62, 0.7)  # a calm lake
+    image[16:19] = np.clip(0.45 + 0.2 * rng.standard_normal((3, w, 1)), 0, 1)  # its textured far shore
+    image[24:36, :46] = np.clip(0.35 + 0.15 * rng.standard_normal((12, 46, 1)), 0, 1)  # boats, then the island
+    features = _features(image)
+    sky = np.zeros((h, w), bool)
+    sky[:16] = True
+    water = np.zeros((h, w), bool)
+    water[16:] = True
+    water[24:36, 28:46] = False
+    out = _trim_far_shore_band(features, water, sky)
+    assert not out[16:18].any(), "the far shore flows"
+    assert out[26:34, 2:20].all(), "the boats beside the island are taken for the far shore"
+    assert out[24:36, 56:].all(), "the open water beside the island is trimmed off"

@@ -1036,7 +1036,10 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
         texture = np.array([features.texture[r][part[r]].mean() for r in rows])
         level = float(np.median(texture[int(0.4 * rows.size) :]))
         # A far shore runs across the water's whole width; an island or boats below it texture only part of a row.
-        across = np.array([(features.texture[r][part[r]] > 1.6 * level + 0.005).mean() for r in rows])
+        # The width is the band's widest row: an island is a hole in the rows beside it, which would otherwise
+        # count its textured shores across a narrowed row.
+        band_width = max(int(part[rows[: max(1, int(0.3 * rows.size))]].sum(axis=1).max()), 1)
+        across = np.array([(features.texture[r][part[r]] > 1.6 * level + 0.005).sum() for r in rows]) / band_width
         cut, smooth_run = 0, 0
         for index in range(int(0.3 * rows.size)):  # the band may have a smoother row or two inside it
             if texture[index] > 1.6 * level + 0.005 and across[index] >= 0.5:
