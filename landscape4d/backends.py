@@ -64,17 +64,26 @@ class MotionInputs:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @cached_property
-    def view_motions(self) -> list["ViewMotion"]:
-        """Each generated view's own 2D motion (regions and arrows carried into it), as 3D-MOM estimates it;
-        computed once, on first use."""
-        from .mom3d import estimate_view_motion
+    def _view_motion_cache(self) -> dict[int, "ViewMotion"]:
+        return {}
 
-        width = self.reference_width or self.camera.width
-        return [
-            estimate_view_motion(view.camera, view.depth_m, view.image, self.flow, self.camera, self.depth_m,
-                                 self.arrows, self.speed, width)
-            for view in self.views
-        ]
+    def view_motion(self, index: int) -> "ViewMotion":
+        """Generated view ``index``'s own 2D motion (regions and arrows carried into it), as 3D-MOM estimates it;
+        computed on first use."""
+        cache = self._view_motion_cache
+        if index not in cache:
+            from .mom3d import estimate_view_motion
+
+            view = self.views[index]
+            cache[index] = estimate_view_motion(view.camera, view.depth_m, view.image, self.flow, self.camera,
+                                                self.depth_m, self.arrows, self.speed,
+                                                self.reference_width or self.camera.width)
+        return cache[index]
+
+    @property
+    def view_motions(self) -> list["ViewMotion"]:
+        """Every generated view's own 2D motion (``view_motion``)."""
+        return [self.view_motion(index) for index in range(len(self.views))]
 
 
 class MotionLifter(Protocol):
@@ -255,8 +264,9 @@ class MultiViewLifter:
         from .motion3d import lift_single_view
 
         start = lift_single_view(means_world, inputs.flow, inputs.depth_m, inputs.camera, confine=False)
-        return lift_multi_view(means_world, inputs.flow, inputs.depth_m, inputs.camera, inputs.view_motions,
-                               self.mom_settings, inputs.device, initial_velocity=start)
+        views = [inputs.view_motion(index) for index in range(0, len(inputs.views), max(1, self.mom_settings.view_stride))]
+        return lift_multi_view(means_world, inputs.flow, inputs.depth_m, inputs.camera, views, self.mom_settings,
+                               inputs.device, initial_velocity=start)
 
 
 MOTION.register("single-view", lambda settings: SingleViewLifter())

@@ -82,11 +82,10 @@ class Settings:
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # steps of the colour fit against the input view (the fit refines colours only)
     fit_lr: float = 0.1
-    # "single-view": lift the photo's field along the depth surface; "3dmom": one 3D motion that agrees with every
-    # generated view's own 2D motion (mom3d). Single-view stays the default: 3D-MOM's per-view 2D fields and solve
-    # add ~25 s per photo on a 2-core CPU (512 px), and its rendered loop on China runs at 0.80 of the asked speed
-    # against the single-view lift's 0.91 (benchmarks/results/mom3d_priors_examples.md).
-    motion: str = "single-view"
+    # "3dmom": one 3D motion per Gaussian that agrees with the photo's 2D motion and with the generated views' own
+    # (mom3d, the paper's core); "single-view": lift the photo's field along the depth surface (the start of the
+    # 3D-MOM solve, and cheaper: about 1 s less per photo on a 2-core CPU at 512 px).
+    motion: str = "3dmom"
     # Backends of the other swappable stages, by registered name (``landscape4d.backends``; weight-free defaults).
     regions: str = "classic"
     depth: str = "classic"

@@ -76,7 +76,7 @@ def test_metrics_csv_values_are_sane(report_dir: Path):
     assert 0 <= float(row["render_piqe"]) <= 100
     assert float(row["epe_ours_px"]) < 0.05
     assert float(row["peak_rss_mb"]) > 0 and float(row["time_build_total_s"]) > 0
-    assert not math.isnan(float(row["flicker_warp_rmse"]))
+    assert not math.isnan(float(row["flicker_warp_rmse"])) and not math.isnan(float(row["flicker_orbit_warp_rmse"]))
     # Only the hills are textured here (soft sky, smooth lake): none of them is asked to move or visibly moves, so
     # both IoUs are exactly 1 and precision/recall have nothing to count.
     assert float(row["region_iou"]) == 1.0 and float(row["visible_iou"]) == 1.0

@@ -25,6 +25,7 @@ from . import metrics as M
 CONTACT_TRAJECTORIES = ("dolly-out", "orbit", "up-down", "circle", "zoom-in")  # paths shown on a contact sheet
 SEAM_EXTRA_TRAJECTORY = "swing"  # the seam is also checked from this path's most lateral camera
 FLICKER_TRAJECTORY = "circle"  # the CLI's default path
+FLICKER_ORBIT_TRAJECTORY = "orbit"  # the widest swing around the scene: views' motions must agree most there
 
 
 @dataclass(frozen=True)
@@ -414,15 +415,17 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
     values["edge_worst"] = float(np.max([w for _, w in out.edge.values()]))
     values["render_piqe"] = float(np.mean(piqes))
 
-    # Temporal flicker: consecutive frames of the default path at the video frame rate, at its start and middle.
+    # Temporal flicker (tearing between views shows here): consecutive frames at the video frame rate, at the start
+    # and middle of the default path (circle) and of the orbit.
     total = max(2, round(config.video_seconds * config.video_fps))
-    cameras = trajectory_for(scene, FLICKER_TRAJECTORY, total)
-    errors = []
-    for first in (0, total // 2):
-        run = [render.at_time(cameras[i], i / config.video_fps) for i in range(first, min(total, first + config.flicker_frames))]
-        for (a, alpha_a), (b, alpha_b) in zip(run[:-1], run[1:]):
-            errors.append(M.warping_error(a, b, valid=(alpha_a >= M.HOLE_ALPHA) & (alpha_b >= M.HOLE_ALPHA)))
-    values["flicker_warp_rmse"] = float(np.nanmean(errors)) if errors else float("nan")
+    for preset, key in ((FLICKER_TRAJECTORY, "flicker_warp_rmse"), (FLICKER_ORBIT_TRAJECTORY, "flicker_orbit_warp_rmse")):
+        cameras = trajectory_for(scene, preset, total)
+        errors = []
+        for first in (0, total // 2):
+            run = [render.at_time(cameras[i], i / config.video_fps) for i in range(first, min(total, first + config.flicker_frames))]
+            for (a, alpha_a), (b, alpha_b) in zip(run[:-1], run[1:]):
+                errors.append(M.warping_error(a, b, valid=(alpha_a >= M.HOLE_ALPHA) & (alpha_b >= M.HOLE_ALPHA)))
+        values[key] = float(np.nanmean(errors)) if errors else float("nan")
 
     out.timings_s = dict(result.timings_s)
     out.timings_s["eval_render"] = render.seconds

@@ -11,7 +11,7 @@ from typing import Any
 from ..trajectories import PRESETS as TRAJECTORIES
 from . import metrics as M
 from .regions import OUTLINE_VOID_PX as REGION_VOID_PX
-from .evaluate import CONTACT_TRAJECTORIES, FLICKER_TRAJECTORY, SEAM_EXTRA_TRAJECTORY, EvalConfig, PhotoResult, RealVideoResult
+from .evaluate import CONTACT_TRAJECTORIES, FLICKER_ORBIT_TRAJECTORY, FLICKER_TRAJECTORY, SEAM_EXTRA_TRAJECTORY, EvalConfig, PhotoResult, RealVideoResult
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def timing_keys(results: list[PhotoResult]) -> list[str]:
 REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_precision", "visible_recall", "visible_iou",
                "region_strict_iou", "visible_strict_iou", "region_angle_deg", "region_angle_sky_deg",
                "region_angle_water_deg")
-EXTRA_KEYS = ("static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
+EXTRA_KEYS = ("flicker_orbit_warp_rmse", "static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
               "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
               "motion_readable_share", "epe_points")
 
@@ -183,8 +183,9 @@ def definitions(config: EvalConfig) -> list[str]:
         + ("the same view depth z" if c.moved_depth == "keep" else "the view's rendered depth there")
         + " (a 2D field has no depth change), against the input view's requested field. Paper: 0.152 px without "
         "3D-MOM, 0.003 px with it.",
-        f"- **flicker** (temporal warping error, 8-bit levels): two runs of {c.flicker_frames} consecutive frames of "
-        f"the `{FLICKER_TRAJECTORY}` path at {c.video_fps:g} fps ({total}-frame video; runs start at frames 0 and "
+        f"- **flicker** (temporal warping error, 8-bit levels; tearing between views shows here): two runs of "
+        f"{c.flicker_frames} consecutive frames of the `{FLICKER_TRAJECTORY}` path (and, *flicker, orbit* in the "
+        f"Details table, of the `{FLICKER_ORBIT_TRAJECTORY}` path) at {c.video_fps:g} fps ({total}-frame video; runs start at frames 0 and "
         f"{total // 2}). For each pair (I_t, I_t+1): b = DIS flow I_t+1 → I_t, f = I_t → I_t+1; Ŵ(x) = I_t(x + b(x)); "
         "M = pixels passing the forward–backward check |b + f(x+b)|² < 0.01(|b|² + |f(x+b)|²) + 0.5, landing inside "
         "the frame and covered (alpha ≥ 0.9) in both frames; E = 255·sqrt(mean over M and channels of "
@@ -298,8 +299,8 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio (luma) / control | still % | EPE points |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio (luma) / control | still % | EPE points | flicker, orbit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
@@ -308,7 +309,7 @@ def render_markdown(
                 f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | "
                 f"{fmt(v.get('motion_readable_share'), 'pct')} | {fmt(v.get('motion_speed_ratio_all'))} | "
                 f"{fmt(v.get('motion_speed_ratio_luma'))} / {fmt(v.get('motion_speed_control_luma'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
-                f"{fmt(v.get('epe_points'), 'int')} |"
+                f"{fmt(v.get('epe_points'), 'int')} | {fmt(v.get('flicker_orbit_warp_rmse'))} |"
             )
 
     if real is not None:
