@@ -508,26 +508,30 @@ def test_a_piece_of_the_lake_cut_off_by_a_tower_is_water() -> None:
     assert not weak.any(), "a piece joins a lake found without confidence"
 
 
+def _lake_under_a_far_shore(h: int, w: int, seed: int, top: int, shore_rows: int, lake=(0.55, 0.62, 0.7)):
+    """Sky above row ``top``, a calm lake below it whose first ``shore_rows`` rows are a textured far shore. Returns
+    (image, sky, water, rng): the masks as the estimator found them (sky above, water below), and the generator
+    for more texture."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((h, w, 3), np.float32)
+    image[:] = (0.75, 0.8, 0.88)
+    image[top:] = lake
+    image[top : top + shore_rows] = np.clip(0.45 + 0.2 * rng.standard_normal((shore_rows, w, 1)), 0, 1)
+    sky = np.zeros((h, w), bool)
+    sky[:top] = True
+    return image, sky, ~sky, rng
+
+
 def test_the_far_shore_trim_stops_above_an_island_near_it() -> None:
     """The textured far-shore band under the sky is trimmed off the lake, but an island just below it (a hole in
     the water whose outline textures part of the rows around it) does not pull the trim down through the open
     water beside it: a far shore runs across the whole width."""
     from landscape4d.regions.classic import _features, _trim_far_shore_band
 
-    h, w = 64, 64
-    rng = np.random.default_rng(66)
-    image = np.empty((h, w, 3), np.float32)
-    image[:] = (0.75, 0.8, 0.88)  # sky
-    image[16:] = (0.55, 0.62, 0.7)  # a calm lake
-    image[16:19] = np.clip(0.45 + 0.2 * rng.standard_normal((3, w, 1)), 0, 1)  # its textured far shore
+    image, sky, water, rng = _lake_under_a_far_shore(64, 64, 66, top=16, shore_rows=3)
     image[24:36, 20:44] = np.clip(0.3 + 0.15 * rng.standard_normal((12, 24, 1)), 0, 1)  # an island near it
-    features = _features(image)
-    sky = np.zeros((h, w), bool)
-    sky[:16] = True
-    water = np.zeros((h, w), bool)
-    water[16:] = True
     water[24:36, 20:44] = False
-    out = _trim_far_shore_band(features, water, sky)
+    out = _trim_far_shore_band(_features(image), water, sky)
     assert not out[16:18].any(), "the far shore flows"
     assert out[24:36, :14].all() and out[24:36, 50:].all(), "the open water beside the island is trimmed off"
 
@@ -633,21 +637,11 @@ def test_the_far_shore_trim_keeps_a_bay_reaching_up_into_the_shore_and_boats_bel
     only part of the lake's width: those rows stay (boats float on the water)."""
     from landscape4d.regions.classic import _features, _trim_far_shore_band
 
-    h, w = 90, 80
-    rng = np.random.default_rng(7)
-    image = np.empty((h, w, 3), np.float32)
-    image[:] = (0.75, 0.8, 0.88)  # sky
-    image[20:] = (0.6, 0.66, 0.72)  # a calm lake
-    image[20:24] = np.clip(0.45 + 0.2 * rng.standard_normal((4, w, 1)), 0, 1)  # the far shore
+    image, sky, water, rng = _lake_under_a_far_shore(90, 80, 7, top=20, shore_rows=4, lake=(0.6, 0.66, 0.72))
     image[24:40, :58] = np.clip(0.45 + 0.2 * rng.standard_normal((16, 58, 1)), 0, 1)  # its headland
     image[52:62, 4:34] = np.clip(0.4 + 0.2 * rng.standard_normal((10, 30, 1)), 0, 1)  # boats, then an island
-    features = _features(image)
-    sky = np.zeros((h, w), bool)
-    sky[:20] = True
-    water = np.zeros((h, w), bool)
-    water[20:] = True
     water[52:62, 20:34] = False  # the island is no water; the boats left of it float on it
-    out = _trim_far_shore_band(features, water, sky)
+    out = _trim_far_shore_band(_features(image), water, sky)
     assert not out[20:23].any(), "the far shore flows"
     assert not out[26:38, 4:52].any(), "the headland flows"
     assert out[30:40, 66:].all(), "the bay reaching up into the shore is trimmed off"
@@ -661,20 +655,10 @@ def test_boats_beside_an_island_under_the_far_shore_are_no_shore() -> None:
     shore runs across the whole width: those rows stay water."""
     from landscape4d.regions.classic import _features, _trim_far_shore_band
 
-    h, w = 64, 80
-    rng = np.random.default_rng(11)
-    image = np.empty((h, w, 3), np.float32)
-    image[:] = (0.75, 0.8, 0.88)  # sky
-    image[16:] = (0.55, 0.62, 0.7)  # a calm lake
-    image[16:19] = np.clip(0.45 + 0.2 * rng.standard_normal((3, w, 1)), 0, 1)  # its textured far shore
+    image, sky, water, rng = _lake_under_a_far_shore(64, 80, 11, top=16, shore_rows=3)
     image[24:36, :46] = np.clip(0.35 + 0.15 * rng.standard_normal((12, 46, 1)), 0, 1)  # boats, then the island
-    features = _features(image)
-    sky = np.zeros((h, w), bool)
-    sky[:16] = True
-    water = np.zeros((h, w), bool)
-    water[16:] = True
     water[24:36, 28:46] = False
-    out = _trim_far_shore_band(features, water, sky)
+    out = _trim_far_shore_band(_features(image), water, sky)
     assert not out[16:18].any(), "the far shore flows"
     assert out[26:34, 2:20].all(), "the boats beside the island are taken for the far shore"
     assert out[24:36, 56:].all(), "the open water beside the island is trimmed off"
