@@ -66,6 +66,8 @@ class Flow2D:
     # [H,W,2] how far a copy starting at each pixel travels forward / backward, in cycles (``animate.cycle_reach``:
     # it depends on the particle's phase offset); None = one whole cycle each way (the conservative bound)
     reach: np.ndarray | None = None
+    # (x, y) unit direction of the water's default motion (where no arrow steers it); views of the scene reuse it
+    water_direction: tuple[float, float] = (0.0, 1.0)
 
     def reach_at(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(forward, backward) reach in cycles of particles at pixels (rows, cols)."""
@@ -213,6 +215,7 @@ def motion_field(
     image: np.ndarray | None = None,
     reference_width: int | None = None,
     reach: np.ndarray | None = None,
+    water_direction: tuple[float, float] | None = None,
 ) -> Flow2D:
     """The Eulerian field of a photo of ``shape`` (H, W); arrows are in working-image pixels.
 
@@ -220,7 +223,8 @@ def motion_field(
     from ``image`` when given, so a hint is never silently ignored. ``reference_width`` is the photo's width when
     ``shape`` is a larger canvas around it (default speeds are fractions of the photo's width). ``reach`` [H,W,2]:
     how many cycles a particle at each pixel travels forward and backward (``animate.cycle_reach``; None: one
-    each way), so the taper leaves the speed a particle's own cross-fade timing allows.
+    each way), so the taper leaves the speed a particle's own cross-fade timing allows. ``water_direction``: the
+    water's default direction (x, y); None chooses it (``default_water_direction``).
     """
     height, width = shape
     reference_width = reference_width or width
@@ -240,9 +244,12 @@ def motion_field(
     if freeze is not None:
         region_id[freeze] = 0
 
+    if water_direction is None:
+        water_direction = default_water_direction(region_id == 2, DEFAULT_WATER_SPEED * reference_width * speed,
+                                                  travel_frames, reach)
     defaults = {
         1: np.array([DEFAULT_SKY_SPEED * reference_width, 0.0], np.float32),
-        2: np.array([0.0, DEFAULT_WATER_SPEED * reference_width], np.float32),
+        2: np.array(water_direction, np.float32) * DEFAULT_WATER_SPEED * reference_width,
         3: np.array([0.0, DEFAULT_WATER_SPEED * reference_width], np.float32),
     }
     flow = np.zeros((height, width, 2), np.float32)
@@ -266,7 +273,28 @@ def motion_field(
             smoothed = cv2.blur(np.where(region[..., None], flow, 0), (15, 15)) / np.maximum(weight, 1e-6)[..., None]
             flow[region] = _taper(smoothed, region, travel_frames, reach)[region]
     flow[~moving] = 0.0
-    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames), reach)
+    return Flow2D(flow, moving & (np.linalg.norm(flow, axis=-1) > 0), region_id, float(travel_frames), reach,
+                  (float(water_direction[0]), float(water_direction[1])))
+
+
+WATER_SIDEWAYS_GAIN = 2.0  # water drifts sideways by default only where that leaves it this much more speed
+
+
+def default_water_direction(water: np.ndarray, speed_px: float, travel_frames: float,
+                            reach: np.ndarray | None = None) -> tuple[float, float]:
+    """The water's default direction: down the picture (towards the viewer, as rivers and falls run), unless the
+    water has little room that way and much more sideways: a shallow band of lake seen across, whose downward
+    motion the taper would cut to a crawl, drifts to the right instead (the median tapered speed over the water
+    is ``WATER_SIDEWAYS_GAIN`` times higher). Only the default: arrows steer the water wherever the user asks."""
+    if not water.any() or speed_px <= 0:
+        return (0.0, 1.0)
+    medians = []
+    for direction in ((0.0, 1.0), (1.0, 0.0)):
+        field = np.zeros(water.shape + (2,), np.float32)
+        field[water] = np.array(direction, np.float32) * speed_px
+        tapered = _taper(field, water, travel_frames, reach)
+        medians.append(float(np.median(np.linalg.norm(tapered[water], axis=-1))))
+    return (1.0, 0.0) if medians[1] >= WATER_SIDEWAYS_GAIN * medians[0] else (0.0, 1.0)
 
 
 def crop_flow(flow: Flow2D, top: int, left: int, height: int, width: int) -> Flow2D:
@@ -274,4 +302,4 @@ def crop_flow(flow: Flow2D, top: int, left: int, height: int, width: int) -> Flo
     window = (slice(top, top + height), slice(left, left + width))
     reach = None if flow.reach is None else flow.reach[window].copy()
     return Flow2D(flow.flow_px_per_frame[window].copy(), flow.moving[window].copy(), flow.region_id[window].copy(), flow.travel_frames,
-                  reach)
+                  reach, flow.water_direction)

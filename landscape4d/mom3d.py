@@ -141,7 +141,7 @@ def estimate_view_motion(
     field = motion_field(
         region.shape, region == REGION_SKY, region == REGION_WATER, source_flow.travel_frames,
         moves if moves.any() else None, None, carry_arrows_to_view(arrows, source, source_depth_m, view_camera),
-        speed, None, reference_width=reference_width,
+        speed, None, reference_width=reference_width, water_direction=source_flow.water_direction,
     )
     return ViewMotion(view_camera, field.flow_px_per_frame.astype(np.float32), view_depth_m.astype(np.float32), field.moving)
 

@@ -36,7 +36,7 @@ def test_arrow_direction_is_followed_in_its_region_only():
 def test_taper_keeps_particles_inside_region_over_a_loop():
     sky, water = _regions()
     loop = 30
-    flow = motion_field((64, 64), np.zeros_like(sky), water, loop, speed=5.0)
+    flow = motion_field((64, 64), np.zeros_like(sky), water, loop, speed=5.0, water_direction=(0.0, 1.0))
     f = flow.flow_px_per_frame
     rows, cols = np.nonzero(flow.moving)
     assert (f[rows, cols, 1] * loop).max() >= 9  # fast enough to matter
@@ -120,3 +120,27 @@ def test_taper_leaves_the_speed_each_pixels_reach_allows():
     assert whole.flow_px_per_frame[20, 32, 0] <= 2.05  # (10 px of room − 2 px margin) / 4 frames
     np.testing.assert_allclose(quarter.flow_px_per_frame[20, 31:34, 0], 3.0, rtol=1e-3)
     assert quarter.reach is not None and whole.reach is None
+
+
+def test_a_shallow_band_of_lake_drifts_sideways_and_a_tall_river_keeps_flowing_down():
+    """Down the picture is the water's default, but a lake seen across as a shallow band (12 px tall, 200 wide)
+    has no room for it: the taper would cut the motion to a crawl, so it drifts right at nearly the asked speed.
+    A tall river keeps flowing down; arrows still steer either; the choice is recorded for the views."""
+    shape = (120, 240)
+    sky = np.zeros(shape, bool)
+    sky[:40] = True
+    band = np.zeros(shape, bool)
+    band[60:72, 20:220] = True
+    flow = motion_field(shape, sky, band, travel_frames=15)
+    assert flow.water_direction == (1.0, 0.0)
+    f = flow.flow_px_per_frame[band]
+    speed = np.linalg.norm(f, axis=-1)
+    assert np.all(f[:, 1] == 0) and np.median(speed) > 0.9 * 0.0025 * 240
+    down = motion_field(shape, sky, band, travel_frames=15, water_direction=(0.0, 1.0))
+    assert np.median(np.linalg.norm(down.flow_px_per_frame[band], axis=-1)) < 0.5 * np.median(speed)
+    river = np.zeros(shape, bool)
+    river[50:, 100:130] = True
+    flow = motion_field(shape, sky, river, travel_frames=15)
+    assert flow.water_direction == (0.0, 1.0) and flow.flow_px_per_frame[90, 115, 1] > 0
+    steered = motion_field(shape, sky, band, travel_frames=15, arrows=[Arrow(200, 66, 40, 66)])
+    assert np.all(steered.flow_px_per_frame[steered.moving & band][:, 0] < 0)  # leftward, as the arrow asks
