@@ -417,15 +417,8 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
 
     # Temporal flicker (tearing between views shows here): consecutive frames at the video frame rate, at the start
     # and middle of the default path (circle) and of the orbit.
-    total = max(2, round(config.video_seconds * config.video_fps))
-    for preset, key in ((FLICKER_TRAJECTORY, "flicker_warp_rmse"), (FLICKER_ORBIT_TRAJECTORY, "flicker_orbit_warp_rmse")):
-        cameras = trajectory_for(scene, preset, total)
-        errors = []
-        for first in (0, total // 2):
-            run = [render.at_time(cameras[i], i / config.video_fps) for i in range(first, min(total, first + config.flicker_frames))]
-            for (a, alpha_a), (b, alpha_b) in zip(run[:-1], run[1:]):
-                errors.append(M.warping_error(a, b, valid=(alpha_a >= M.HOLE_ALPHA) & (alpha_b >= M.HOLE_ALPHA)))
-        values[key] = float(np.nanmean(errors)) if errors else float("nan")
+    values["flicker_warp_rmse"] = flicker_along(render, scene, FLICKER_TRAJECTORY, config)
+    values["flicker_orbit_warp_rmse"] = flicker_along(render, scene, FLICKER_ORBIT_TRAJECTORY, config)
 
     out.timings_s = dict(result.timings_s)
     out.timings_s["eval_render"] = render.seconds
@@ -434,6 +427,21 @@ def evaluate_build(result: Any, config: EvalConfig = EvalConfig(), keep_sheet_fr
         out.sheet_frames["maps"] = {"image": photo.image, "depth": result.depth_m, "sky": result.regions.sky,
                                     "water": result.regions.water, "moving": flow.moving, "flow": flow.flow_px_per_frame}
     return out
+
+
+def flicker_along(render: Renderer, scene: Any, preset: str, config: EvalConfig = EvalConfig()) -> float:
+    """Temporal warping error (8-bit levels) of two runs of ``config.flicker_frames`` consecutive video frames at
+    the start and middle of the ``preset`` path (``config.video_seconds`` at ``config.video_fps``)."""
+    from ..render import trajectory_for
+
+    total = max(2, round(config.video_seconds * config.video_fps))
+    cameras = trajectory_for(scene, preset, total)
+    errors = []
+    for first in (0, total // 2):
+        run = [render.at_time(cameras[i], i / config.video_fps) for i in range(first, min(total, first + config.flicker_frames))]
+        for (a, alpha_a), (b, alpha_b) in zip(run[:-1], run[1:]):
+            errors.append(M.warping_error(a, b, valid=(alpha_a >= M.HOLE_ALPHA) & (alpha_b >= M.HOLE_ALPHA)))
+    return float(np.nanmean(errors)) if errors else float("nan")
 
 
 def _sheet_indices(count: int, preset: str = "") -> tuple[int, ...]:
