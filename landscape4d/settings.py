@@ -82,10 +82,11 @@ class Settings:
     view_scale: float = 1.2  # views reach this far beyond the largest camera-path excursion
     fit_iters: int = 20  # steps of the colour fit against the input view (the fit refines colours only)
     fit_lr: float = 0.1
-    # "3dmom": one 3D motion per Gaussian that agrees with the photo's 2D motion and with the generated views' own
-    # (mom3d, the paper's core); "single-view": lift the photo's field along the depth surface (the start of the
-    # 3D-MOM solve, and cheaper: about 1 s less per photo on a 2-core CPU at 512 px).
-    motion: str = "3dmom"
+    # "single-view": lift the photo's field along the depth surface; "3dmom": one 3D motion per Gaussian that agrees
+    # with the photo's 2D motion and with the generated views' own (mom3d, the paper's core; about 1.3 s more per
+    # photo on a 2-core CPU at 512 px). Single-view stays the default: 3D-MOM's corrections along the photo's rays
+    # slow the rendered motion on China to 0.65-0.76 of the asked speed (issue I's floor is 0.8; single-view 0.93).
+    motion: str = "single-view"
     # Backends of the other swappable stages, by registered name (``landscape4d.backends``; weight-free defaults).
     regions: str = "classic"
     depth: str = "classic"

@@ -433,8 +433,8 @@ def test_advanced_3d_motion_choice_reaches_the_settings(monkeypatch):
     import gradio as gr
 
     assert app._settings("fast", "preset", 3, 1, "3dmom").motion == "3dmom"
-    assert app._settings("fast", "preset", 3, 1).motion == "3dmom"
+    assert app._settings("fast", "preset", 3, 1).motion == "single-view"
     with pytest.raises(gr.Error, match="Unknown 3D motion method 'magic'; choose one of 3dmom, single-view"):
         app._settings("fast", "preset", 3, 1, "magic")
     radio = next(c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) == "motion")
-    assert list(radio.choices) == [("3dmom", "3dmom"), ("single-view", "single-view")] and radio.value == "3dmom"
+    assert list(radio.choices) == [("3dmom", "3dmom"), ("single-view", "single-view")] and radio.value == "single-view"
