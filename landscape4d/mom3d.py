@@ -82,9 +82,10 @@ class MomSettings:
     start_at_rest: bool = True  # start from zero motion (the paper) instead of the single-view lift
     # Solve with every ``view_stride``-th generated view (the lifter's choice; ``lift_multi_view`` uses the views it is
     # given). Every third view (4 of 12: right, low, an orbit end, deep in the zoom) gave a lower multi-view EPE,
-    # measured over all 12 views, than all 12 on 7 of 9 photos at 512 px (10: 0.00068 vs 0.00105, rocky coast
-    # 0.00204 vs 0.00275, sea 0.00044 vs 0.00059; the shared waterfall 0.0122 vs 0.0119), in 40-60 % of the time:
-    # the views' independently estimated fields disagree, and every extra view is one more compromise for the L1.
+    # measured over all 12 views, than all 12 on 5 of 7 photos at 512 px (mountain lake 0.00068 vs 0.00105, rocky
+    # coast 0.00204 vs 0.00275, beach 0.00044 vs 0.00059, China, the waterfall example; equal on the clouds; the
+    # shared waterfall 0.0122 vs 0.0119), in 40-60 % of the time: the views' independently estimated fields
+    # disagree, and every extra view is one more compromise for the L1.
     view_stride: int = 3
     # Keep the photo's own motion exactly as asked: of the solve's change to the single-view lift, only the part
     # along the source rays (which the photo cannot see and the views settle) is kept. The photo's rendered motion
