@@ -315,7 +315,6 @@ class _NeighbourPooling:
         labels, group_index = torch.unique(groups, return_inverse=True)
         self.channels = len(labels) * 4  # one (x, y, z, count) set per region
         self.channel = group_index[:, None] * 4 + torch.arange(4, device=pixel.device)  # [N,4]
-        self.pixel = pixel
         self.scatter_index = (self.channel.reshape(-1), pixel.repeat_interleave(4))
         self.gather_index = (self.channel, pixel[:, None])
 

@@ -16,8 +16,8 @@ of the reference's outline are left out too (a *void* border, as PASCAL VOC's se
 5-px band): an outline pixel is part sky, part roof, and the pixel beside it carries the outline's blur and
 sharpening halo; the pipeline keeps motion a Gaussian's footprint inside every outline on purpose, so that roofs
 and trees are not dragged. Under a flat sky almost every textured reference pixel is such a rim pixel, so the
-strict scores (no void border; ``*_strict`` values) measure the rim more than the regions. Both are reported. Precision = |P ∧ R| / |P|,
-recall = |P ∧ R| / |R|, IoU = |P ∧ R| / |P ∨ R| over the scored pixels (NaN where the denominator is empty; IoU of
+strict scores (no void border; ``*_strict`` values) measure the rim more than the regions. Both are reported.
+Precision = |P ∧ R| / |P|, recall = |P ∧ R| / |R|, IoU = |P ∧ R| / |P ∨ R| over the scored pixels (NaN where the denominator is empty; IoU of
 two empty masks is 1). Direction: mean unsigned angle between our requested field and the reference field over
 the pixels both move (each above 10 % of its own median speed there).
 

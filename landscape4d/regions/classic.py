@@ -1035,14 +1035,15 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
             continue
         texture = np.array([features.texture[r][part[r]].mean() for r in rows])
         level = float(np.median(texture[int(0.4 * rows.size) :]))
+        threshold = 1.6 * level + 0.005  # "well above the water's own texture"
         # A far shore runs across the water's whole width; an island or boats below it texture only part of a row.
         # The width is the band's widest row: an island is a hole in the rows beside it, which would otherwise
         # count its textured shores across a narrowed row.
         band_width = max(int(part[rows[: max(1, int(0.3 * rows.size))]].sum(axis=1).max()), 1)
-        across = np.array([(features.texture[r][part[r]] > 1.6 * level + 0.005).sum() for r in rows]) / band_width
+        across = np.array([(features.texture[r][part[r]] > threshold).sum() for r in rows]) / band_width
         cut, smooth_run = 0, 0
         for index in range(int(0.3 * rows.size)):  # the band may have a smoother row or two inside it
-            if texture[index] > 1.6 * level + 0.005 and across[index] >= 0.5:
+            if texture[index] > threshold and across[index] >= 0.5:
                 cut, smooth_run = index + 1, 0
             else:
                 smooth_run += 1
@@ -1053,7 +1054,7 @@ def _trim_far_shore_band(features: _Features, water: np.ndarray, sky: np.ndarray
             # Rows go whole, but open water reaching up between the shore's textured pieces (right of an island,
             # up to a smooth stretch of the far shore) is no shore: smooth band pixels joined to the water below
             # through smooth pixels stay.
-            smooth = band & (features.texture <= 1.6 * level + 0.005)
+            smooth = band & (features.texture <= threshold)
             _, labels_below = cv2.connectedComponents((smooth | (part & ~band)).astype(np.uint8), connectivity=4)
             below = np.unique(labels_below[part & ~band])
             out &= ~(band & ~(smooth & np.isin(labels_below, below[below > 0])))
