@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="default 4 on CUDA, 3 on CPU")
     parser.add_argument("--fps", type=float, default=None, help="default 30 on CUDA, 15 on CPU")
     parser.add_argument("--trajectory", default="circle")
+    parser.add_argument("--motion", default=None, choices=("single-view", "3dmom"), help="3D motion lifter (default: the library's)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-720p", action="store_true", help="skip the 1280×720 render-only rows")
     parser.add_argument("--config", default="classic",
@@ -199,6 +200,8 @@ def main() -> None:
     photo_path = folder / "photo.png"
     cv2.imwrite(str(photo_path), image)
     settings = Settings(long_side=long_side, device=str(device), **model_settings(args.config, args.models_dir))
+    if args.motion:
+        settings = replace(settings, motion=args.motion)
     rows: list[tuple[str, float, float | None, str]] = []  # (stage, seconds, floor seconds, note)
 
     rates = measure_rates(device, folder)
