@@ -409,3 +409,34 @@ def test_speed_is_judged_only_where_the_instrument_reads_an_exact_warp():
     # A control read in the wrong direction is not readable either, however long.
     control[:, : w // 2] = [0.0, 2.0]
     assert not M.readable_mask(control, requested, tracked).any()
+
+
+def test_motion_adherence_pools_start_phases_over_the_cycle():
+    # A 12-frame cycle whose content moves at the asked 1 px/frame for the first 4 frames, then at half speed. The
+    # first pair (phases 0 → 2) alone reads 1.0; pooled over the six start phases 0, 2, … 10, four of six pairs move
+    # at half speed, so the animation's speed ratio is 0.5.
+    from types import SimpleNamespace
+
+    from landscape4d.eval.evaluate import EvalConfig, motion_adherence
+
+    base = texture(96, 128, seed=3)
+
+    def position(k: float) -> float:
+        return k if k <= 4 else 4 + 0.5 * (k - 4)
+
+    class Stub:
+        scene = SimpleNamespace(loop_frames=12, cycles=1, source_camera=None)
+
+        def __call__(self, camera, phase):
+            frame = np.clip(shifted(base, position(phase), 0.0) * 255 + 0.5, 0, 255).astype(np.uint8)
+            return frame, np.ones(frame.shape[:2])
+
+    requested = np.zeros((96, 128, 2), np.float32)
+    requested[..., 0] = 1.0
+    flow = SimpleNamespace(flow_px_per_frame=requested, moving=np.ones((96, 128), bool))
+    render = Stub()
+    values = motion_adherence(render, flow, render(None, 0.0)[0], EvalConfig())
+    assert values["motion_gap_frames"] == 2
+    assert values["motion_speed_ratio_phase0"] == pytest.approx(1.0, abs=0.08)
+    assert values["motion_speed_ratio"] == pytest.approx(0.5, abs=0.08)
+    assert values["motion_angle_deg"] < 5

@@ -40,6 +40,7 @@ class EvalConfig:
     margin_px: int = 4  # motion regions are dilated (static stability) or eroded (motion metrics) by this
     adherence_target_px: float = 2.0  # frame gap for motion adherence: median requested motion ≈ this many px
     adherence_max_gap: float = 1 / 6  # ... but at most this fraction of the loop (the cross-fade stays small)
+    adherence_phases: int = 6  # start phases k0 = j·T/6 over one cross-fade cycle T, pooled (one phase alone is luck)
     readable_tolerance: float = 0.25  # a pixel is readable where DIS reads the exact warp within ±25 % of its speed
     readable_min_pixels: int = 50  # fewer readable pixels than this: no speed ratio (the instrument cannot judge)
     depth_tolerance: float = 0.03  # visibility test of the multi-view EPE (relative depth)
@@ -290,48 +291,66 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
 
 def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:
     """Angle and speed of the motion measured on input-camera frames against the requested 2D field: on the
-    frames' texture (luma minus its local mean at the colour-anchoring scale), and on plain luma for reference."""
+    frames' texture (luma minus its local mean at the colour-anchoring scale), and on plain luma for reference.
+    Pairs of frames (k0, k0 + s) start at ``config.adherence_phases`` phases k0 spread over one cross-fade cycle and
+    their pixels are pooled: how fast a region reads depends on where its copies are in their fade, so one start
+    phase measures the luck of that phase (0.69–0.97 on one photo) rather than the animation."""
     from ..animate import ANCHOR_SIGMA
 
     keys = ("motion_angle_deg", "motion_speed_ratio", "motion_still_share", "motion_tracked_share", "motion_gap_frames", "motion_pixels",
             "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
-            "motion_readable_share")
+            "motion_readable_share", "motion_speed_ratio_phase0")
     requested = flow.flow_px_per_frame.astype(np.float64)
     speeds = np.linalg.norm(requested, axis=-1)[flow.moving]
     if not speeds.size or np.median(speeds) <= 0:
         return {k: float("nan") for k in keys}
     n_loop = render.scene.loop_frames
     gap = int(np.clip(round(config.adherence_target_px / float(np.median(speeds))), 1, max(1, int(n_loop * config.adherence_max_gap))))
-    later = render(render.scene.source_camera, float(gap))[0]
-    # Control: the same measurement on frame 0 warped exactly by the requested field, i.e. what DIS reads on this
-    # texture when the motion is perfect (a flat sky or tiny boats read low whatever the animation does).
-    exact = M.warp_by_flow(frame0, requested * gap)
-    candidates = erode(flow.moving, config.margin_px) & M.textured_mask(frame0)
-    candidates &= np.linalg.norm(requested, axis=-1) * gap >= 0.5
+    cycle_frames = n_loop / max(int(render.scene.cycles), 1)
+    starts = [j * cycle_frames / max(config.adherence_phases, 1) for j in range(max(config.adherence_phases, 1))]
+    eligible = erode(flow.moving, config.margin_px) & (np.linalg.norm(requested, axis=-1) * gap >= 0.5)
     sigma = ANCHOR_SIGMA * max(frame0.shape[:2])
+    # Per start phase: the pair of frames and, as control, the first frame warped exactly by the requested field
+    # (what DIS reads on this texture when the motion is perfect: a flat sky or tiny boats read low whatever happens).
+    pairs = []
+    for start in starts:
+        first = frame0 if start == 0 else render(render.scene.source_camera, float(start))[0]
+        later = render(render.scene.source_camera, float(start + gap))[0]
+        pairs.append((first, later, M.warp_by_flow(first, requested * gap), eligible & M.textured_mask(first)))
+    requested_all = np.stack([requested] * len(pairs))
 
-    def measure(prepare: Any) -> tuple[Any, Any, Any, float, float]:
-        first, second, warped = prepare(frame0), prepare(later), prepare(exact)
-        forward, backward = M.optical_flow(first, second), M.optical_flow(second, first)
-        tracked = candidates & M.consistent_flow_mask(forward, backward)
-        forward_c, backward_c = M.optical_flow(first, warped), M.optical_flow(warped, first)
-        tracked_c = candidates & M.consistent_flow_mask(forward_c, backward_c)
-        control = M.angle_error_deg(forward_c / gap, requested, tracked_c, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-        readable = M.readable_mask(forward_c / gap, requested, tracked_c, config.readable_tolerance)
-        judged = tracked & readable
+    def measure(prepare: Any) -> tuple[Any, Any, Any, float, float, float]:
+        forward, tracked, readable, candidates = [], [], [], []
+        for first, later, exact, candidate in pairs:
+            a, b, warped = prepare(first), prepare(later), prepare(exact)
+            flow_ab, flow_ba = M.optical_flow(a, b), M.optical_flow(b, a)
+            flow_c, flow_c_back = M.optical_flow(a, warped), M.optical_flow(warped, a)
+            tracked_c = candidate & M.consistent_flow_mask(flow_c, flow_c_back)
+            forward.append(flow_ab / gap)
+            tracked.append(candidate & M.consistent_flow_mask(flow_ab, flow_ba))
+            readable.append((flow_c / gap, tracked_c))
+            candidates.append(candidate)
+        forward_all, tracked_all, candidates_all = np.stack(forward), np.stack(tracked), np.stack(candidates)
+        control_flow, control_tracked = np.stack([r[0] for r in readable]), np.stack([r[1] for r in readable])
+        args = dict(min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
+        control = M.angle_error_deg(control_flow, requested_all, control_tracked, **args)
+        readable_all = M.readable_mask(control_flow, requested_all, control_tracked, config.readable_tolerance)
+        judged = tracked_all & readable_all
         enough = judged.sum() >= config.readable_min_pixels
-        result = M.angle_error_deg(forward / gap, requested, judged if enough else np.zeros_like(judged),
-                                   min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-        everywhere = M.angle_error_deg(forward / gap, requested, tracked, min_requested_px=0.5 / gap, min_measured_px=0.1 / gap)
-        share = float(tracked.sum() / candidates.sum()) if candidates.any() else float("nan")
-        readable_share = float(readable.sum() / candidates.sum()) if candidates.any() else float("nan")
-        return result, everywhere, control, share, readable_share
+        result = M.angle_error_deg(forward_all, requested_all, judged if enough else np.zeros_like(judged), **args)
+        first_only = M.angle_error_deg(forward_all[0], requested, judged[0] if judged[0].sum() >= config.readable_min_pixels
+                                       else np.zeros_like(judged[0]), **args)
+        everywhere = M.angle_error_deg(forward_all, requested_all, tracked_all, **args)
+        total = candidates_all.sum()
+        share = float(tracked_all.sum() / total) if total else float("nan")
+        readable_share = float(readable_all.sum() / total) if total else float("nan")
+        return result, everywhere, control, share, readable_share, first_only.speed_ratio
 
-    texture, texture_all, texture_control, share, readable_share = measure(lambda image: M.texture_luma(image, sigma))
-    luma, _, luma_control, _, _ = measure(lambda image: image)
+    texture, texture_all, texture_control, share, readable_share, phase0 = measure(lambda image: M.texture_luma(image, sigma))
+    luma, _, luma_control, _, _, _ = measure(lambda image: image)
     return dict(zip(keys, (texture_all.angle_deg, texture.speed_ratio, texture_all.still_share, share, float(gap), float(texture.pixels),
                            texture_control.speed_ratio, luma.speed_ratio, luma_control.speed_ratio, texture_all.speed_ratio,
-                           readable_share)))
+                           readable_share, phase0)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

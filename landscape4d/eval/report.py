@@ -73,7 +73,7 @@ REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_preci
                "region_angle_water_deg")
 EXTRA_KEYS = ("flicker_orbit_warp_rmse", "static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
               "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
-              "motion_readable_share", "epe_points")
+              "motion_readable_share", "motion_speed_ratio_phase0", "epe_points")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -147,7 +147,10 @@ def definitions(config: EvalConfig) -> list[str]:
         "over the region (1 = as sharp as the photo; cross-fading blurs and lowers it); *colour drift* = max over "
         "phases and RGB channels of |mean colour of the region at k − at k = 0|, 8-bit levels.",
         f"- **motion angle / speed ratio** (motion adherence): DIS optical flow (OpenCV, medium preset) on the "
-        f"*texture* of the input-camera frames at phases 0 and s — luma minus its local mean (Gaussian blur of σ = "
+        f"*texture* of pairs of input-camera frames at phases k0 and k0 + s, for {c.adherence_phases} start phases k0 = j·T/{c.adherence_phases} "
+        "over one cross-fade cycle T = N / cycles, pixels of all pairs pooled (how fast a region reads depends on where its copies are in "
+        "their fade: one start phase alone measures that phase's luck; *speed ratio, start phase 0 only* in the Details table is the "
+        "single-pair measure of earlier reports) — luma minus its local mean (Gaussian blur of σ = "
         f"1 % of the long side, the colour-anchoring scale), × 2 around mid-grey — divided by s, against the requested Eulerian field "
         f"(`Flow2D.flow_px_per_frame`); s = round({c.adherence_target_px:g} px / median requested speed), clamped "
         f"to [1, N·{c.adherence_max_gap:.3g}]. Candidate pixels: motion regions eroded by {c.margin_px} px, textured "
@@ -155,7 +158,7 @@ def definitions(config: EvalConfig) -> list[str]:
         "≥ 0.5 px over s frames; *tracked* = candidates passing the forward–backward flow check below (the Details "
         "table gives their share: a low share means the texture does not move coherently). *angle* = mean unsigned "
         "angle between measured and requested vectors over tracked pixels that moved ≥ 0.1 px; *speed control* "
-        "(Details table) = the median speed ratio measured between frame 0 and frame 0 warped exactly by s × the "
+        "(Details table) = the median speed ratio measured between frame k0 and frame k0 warped exactly by s × the "
         "requested field: what DIS reads on this texture when the motion is perfect (near 1 on water with ripples; "
         "far below 1 where the only texture is a flat sky's border, haze or tiny boats). *Readable* pixels = "
         f"candidates where that exact warp passes the forward–backward check and reads within ±{c.readable_tolerance:.0%} "
@@ -299,15 +302,15 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio (luma) / control | still % | EPE points | flicker, orbit |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio, start phase 0 only | speed ratio (luma) / control | still % | EPE points | flicker, orbit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
             lines.append(
                 f"| {r.name} | {fmt(r.moving_share, 'pct')} | {fmt(r.moving_gaussians, 'int')} | {fmt(v.get('static_max_nomargin'))} | "
                 f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | "
-                f"{fmt(v.get('motion_readable_share'), 'pct')} | {fmt(v.get('motion_speed_ratio_all'))} | "
+                f"{fmt(v.get('motion_readable_share'), 'pct')} | {fmt(v.get('motion_speed_ratio_all'))} | {fmt(v.get('motion_speed_ratio_phase0'))} | "
                 f"{fmt(v.get('motion_speed_ratio_luma'))} / {fmt(v.get('motion_speed_control_luma'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
                 f"{fmt(v.get('epe_points'), 'int')} | {fmt(v.get('flicker_orbit_warp_rmse'))} |"
             )
