@@ -1234,8 +1234,8 @@ def build_demo() -> gr.Blocks:
                     resolution = gr.Dropdown(RESOLUTIONS, value="preset", label="Working resolution (long side, px)",
                                              info="'preset' follows the quality", elem_id="resolution")
                     motion = gr.Radio(list(MOTION_METHODS), value=QUALITY[DEFAULT_QUALITY].motion, label="3D motion",
-                                      info="single-view: lift the photo's motion along its depth (fast) · 3dmom: one 3D "
-                                      "motion that agrees with the generated views (the paper's 3D-MOM, ~1 s more)",
+                                      info="3dmom: one 3D motion that agrees with the generated views (the paper's 3D-MOM) · "
+                                      "single-view: lift the photo's motion along its depth (~1 s faster)",
                                       elem_id="motion")
                     backend = gr.Radio(list(BACKEND_PRESETS), value="classic", label="Backends", elem_id="backend",
                                        info="classic: weight-free, fast · models: Hub models (Depth Anything V2, "

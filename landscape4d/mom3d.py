@@ -89,10 +89,9 @@ class MomSettings:
     view_stride: int = 3
     # Keep the photo's own motion as asked: of the solve's change to the single-view lift, only the part along the
     # source rays (which the photo cannot see and the views settle) is kept, so each Gaussian's projected velocity
-    # in the photo is the asked one (over a cycle's travel, perspective still bends it: China's rendered texture
-    # runs at 0.76 of the asked speed with it, 0.65 without, 0.93 with the single-view lift). The multi-view EPE is
-    # lower too, at 512 px (all 12 views): China 0.00042 → 0.00031, lake 0.00109 → 0.00087, mountain lake
-    # 0.00105 → 0.00065, rocky coast 0.00275 → 0.00205, shared waterfall 0.01190 → 0.01185 px.
+    # in the photo is the asked one. The multi-view EPE is lower too, at 512 px (all 12 views): China 0.00042 →
+    # 0.00031, lake 0.00109 → 0.00087, mountain lake 0.00105 → 0.00065, rocky coast 0.00275 → 0.00205, shared
+    # waterfall 0.01190 → 0.01185 px.
     source_exact: bool = True
 
 

@@ -109,7 +109,7 @@ def test_instances_override_names_and_are_recorded(recorder):
 def test_defaults_are_the_weight_free_backends():
     chosen, names = resolve_backends(Settings())
     assert names == {"regions": "classic", "depth": "classic", "inpainter": "classic", "outpainter": "mirror",
-                     "motion": "single-view"}
+                     "motion": "3dmom"}
     assert all(callable(getattr(chosen, stage)) for stage in REGISTRIES)
     assert set(MOTION.names()) >= {"single-view", "3dmom"}
     assert {REGIONS.stage, DEPTH.stage, INPAINTERS.stage, OUTPAINTERS.stage} == {"regions", "depth", "inpainter", "outpainter"}
