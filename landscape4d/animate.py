@@ -206,8 +206,11 @@ def colour_shifts(
     moving: np.ndarray,
     sigma_px: float | None = None,
     samples: int = ANCHOR_SAMPLES,
+    anchored: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """[N,K,3] per-Gaussian colour changes along its path (see the module docstring), zero for static ones.
+    """[N,K,3] per-Gaussian colour changes along its path (see the module docstring), zero for static ones and, given
+    ``anchored`` [H,W] bool, for copies whose rest position is not on it (``resting_on``; the pipeline leaves the
+    sky out: a cloud is its low-frequency colour, and anchoring that in place kept clouds from moving).
 
     Sample j is L(p(rest + a_j·v·T)) − L(p(rest)) at ``anchor_positions(K)``; the middle one (rest) is 0.
     ``image`` [H,W,3] in [0,1] and ``moving`` [H,W] bool are on ``camera``'s image plane; ``sigma_px`` defaults to
@@ -235,7 +238,20 @@ def colour_shifts(
     for j, position in enumerate(anchor_positions(samples)):
         if position != 0.0:
             out[is_moving, j] = torch.from_numpy(sample(rest + float(position) * travel) - here)
+    if anchored is not None:
+        out[~resting_on(means_world, camera, anchored)] = 0.0
     return out
+
+
+def resting_on(means_world: torch.Tensor, camera: Camera, mask: np.ndarray) -> torch.Tensor:
+    """[N] bool: each point's pixel on ``camera``'s image is in ``mask`` [H,W] (points beyond the frame, the border
+    ring's, take the nearest edge pixel)."""
+    uv, _ = project_points(means_world.float().cpu(), camera)
+    uv = torch.nan_to_num(uv)
+    height, width = mask.shape
+    cols = uv[:, 0].floor().long().clamp(0, width - 1)
+    rows = uv[:, 1].floor().long().clamp(0, height - 1)
+    return torch.from_numpy(np.asarray(mask, bool))[rows, cols]
 
 
 ANCHOR_REFINE_SIGMA = 0.02  # scale of the colour errors the closed loop corrects, × the photo's long side
@@ -264,7 +280,8 @@ def refine_colour_shifts(
     visible copy −E at its pixel, recorded at its travel position along the path (the two nearest samples, by
     the copy's cross-fade weight). A copy's colour depends on its travel position only, so the loop stays exact;
     the rest sample stays 0, so frame 0 stays the fitted photo. The correction is low-frequency: texture still
-    travels. Returns the scene's shift unchanged when it has none or nothing moves.
+    travels. Only copies resting on ``moving`` are corrected (the anchored region: the pipeline leaves the sky out).
+    Returns the scene's shift unchanged when it has none or nothing moves.
     """
     from .raster import rasterize_gaussians
 
@@ -279,6 +296,7 @@ def refine_colour_shifts(
 
     samples = shift.shape[1]
     moving_index = torch.nonzero(scene.moving).squeeze(1)
+    corrected = resting_on(scene.gaussians.means[moving_index], camera, moving)
     shift = shift.clone()
     with torch.no_grad():
         target = None  # frame 0 draws every copy at rest, where the shift is 0: the same in every iteration
@@ -313,6 +331,7 @@ def refine_colour_shifts(
                         weights.index_put_((rows, index), share, accumulate=True)
             update = torch.where((weights > 0.05)[..., None], total / weights.clamp_min(1e-6)[..., None], torch.zeros_like(total))
             update[:, samples // 2] = 0.0
+            update[~corrected.to(update.device)] = 0.0
             shift[moving_index] += step * update.cpu().to(shift.dtype)
     return shift
 

@@ -22,6 +22,9 @@ MAX_HALF_CYCLE_TRAVEL = 0.12  # fraction of the image width a particle may trave
 TAPER_MARGIN_PX = 2.0  # keep particles this far from their region's border (a Gaussian's footprint)
 
 
+REGION_STATIC, REGION_SKY, REGION_WATER, REGION_USER = 0, 1, 2, 3  # Flow2D.region_id codes (user regions move like water)
+
+
 @dataclass(frozen=True)
 class Arrow:
     """A motion hint from (x0, y0) to (x1, y1), in pixels of the image it was drawn on."""
@@ -61,7 +64,7 @@ class Arrow:
 class Flow2D:
     flow_px_per_frame: np.ndarray  # [H,W,2] (du, dv) in working-image pixels per loop frame
     moving: np.ndarray  # [H,W] bool: pixels whose content moves
-    region_id: np.ndarray  # [H,W] int: 0 static, 1 sky, 2 water, 3 user region
+    region_id: np.ndarray  # [H,W] int: REGION_STATIC, REGION_SKY, REGION_WATER or REGION_USER
     travel_frames: float = 90.0  # how long one particle copy travels (the cross-fade cycle) this field was tapered for
     # [H,W,2] how far a copy starting at each pixel travels forward / backward, in cycles (``animate.cycle_reach``:
     # it depends on the particle's phase offset); None = one whole cycle each way (the conservative bound)
@@ -229,10 +232,10 @@ def motion_field(
     height, width = shape
     reference_width = reference_width or width
     region_id = np.zeros(shape, np.int32)
-    region_id[sky] = 1
-    region_id[water] = 2
+    region_id[sky] = REGION_SKY
+    region_id[water] = REGION_WATER
     if moves is not None:
-        region_id[moves & (region_id == 0)] = 3
+        region_id[moves & (region_id == REGION_STATIC)] = REGION_USER
     arrows = [a for a in (arrows or []) if a.length > 0]
     for arrow in arrows:
         if not (0 <= arrow.x0 < width and 0 <= arrow.y0 < height):
@@ -240,12 +243,12 @@ def motion_field(
         start = (int(arrow.y0), int(arrow.x0))
         if region_id[start] == 0 and image is not None and not (freeze is not None and freeze[start]):
             room = arrow.length * ARROW_PX_PER_FRAME * speed * travel_frames + TAPER_MARGIN_PX + 1
-            region_id[region_around(image, arrow.x0, arrow.y0, room) & (region_id == 0)] = 3
+            region_id[region_around(image, arrow.x0, arrow.y0, room) & (region_id == REGION_STATIC)] = REGION_USER
     if freeze is not None:
-        region_id[freeze] = 0
+        region_id[freeze] = REGION_STATIC
 
     if water_direction is None:
-        water_direction = default_water_direction(region_id == 2, DEFAULT_WATER_SPEED * reference_width * speed,
+        water_direction = default_water_direction(region_id == REGION_WATER, DEFAULT_WATER_SPEED * reference_width * speed,
                                                   travel_frames, reach)
     defaults = {
         1: np.array([DEFAULT_SKY_SPEED * reference_width, 0.0], np.float32),

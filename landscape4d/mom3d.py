@@ -37,10 +37,9 @@ import numpy as np
 import torch
 
 from .camera import Camera, camera_to_pixels, pixel_grid, project_points, sample_bilinear, transform_points, unproject
-from .flow2d import Arrow, Flow2D, motion_field
+from .flow2d import REGION_SKY, REGION_WATER, Arrow, Flow2D, motion_field
 from .motion3d import confine_to_regions, lift_single_view, smooth_surface
 
-REGION_SKY, REGION_WATER = 1, 2  # Flow2D.region_id codes (3 = user region: moves like water)
 
 
 @dataclass

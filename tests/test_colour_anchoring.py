@@ -232,3 +232,28 @@ def test_splatv_lobes_carry_the_anchored_colour_of_their_copy():
                           fade=scene.fade, phase_offset=offsets)
     np.testing.assert_allclose(plain.records["rgba"][:, :3] / 255.0,
                                np.clip(splats.colors[plain.source_index], 0, 1), atol=1.5 / 255)
+
+
+def test_copies_resting_off_the_anchored_region_keep_their_colour_and_the_closed_loop_leaves_them():
+    """The step scene with only its left half anchored (the right half stands for sky: a cloud is its low-frequency
+    colour and must travel with it). Right-half copies get no shift from either anchoring, so the bright band
+    slides down 12 px there, while the left half keeps its foam line."""
+    scene = _step_scene(False)
+    camera = scene.source_camera
+    anchored = np.zeros((SIZE, SIZE), bool)
+    anchored[:, :32] = True
+    image = np.full((SIZE, SIZE, 3), 0.15, np.float32)
+    image[:24] = 0.9
+    shift = colour_shifts(scene.gaussians.means, scene.velocity, 10, camera, image, np.ones((SIZE, SIZE), bool),
+                          anchored=anchored)
+    cols = scene.gaussians.means[:, 0] / scene.gaussians.means[:, 2] * camera.K[0, 0] + camera.K[0, 2]
+    left, right = cols < 31, cols > 33
+    assert float(shift[right].abs().max()) == 0.0
+    assert float(shift[left].abs().max()) > 0.5  # foam copies travelling into the dark water darken
+    scene = dataclasses.replace(scene, colour_shift=shift)
+    refined = refine_colour_shifts(scene, anchored, iterations=1, sigma_px=3.0)
+    assert float(refined[right].abs().max()) == 0.0 and not torch.equal(refined[left], shift[left])
+    later = to_uint8(rasterize_gaussians(gaussians_at(dataclasses.replace(scene, colour_shift=refined), 5.0).gaussians,
+                                         camera)).astype(np.float64).mean(axis=-1)
+    # 5 frames = 6 px down: rows 24-28 are still foam on the right (the band travelled), dark again on the left.
+    assert later[25:29, 40:56].mean() > 180 and later[25:29, 8:24].mean() < 100
