@@ -255,6 +255,9 @@ def resting_on(means_world: torch.Tensor, camera: Camera, mask: np.ndarray) -> t
 
 
 ANCHOR_REFINE_SIGMA = 0.02  # scale of the colour errors the closed loop corrects, × the photo's long side
+# The sky's anchoring scale, × the long side: a cloud (its low-frequency colour) travels, while the sky's broad
+# gradient stays put (a bright cloud sliding behind a ridge would shift the region's mean colour).
+SKY_ANCHOR_SIGMA = 0.06
 ANCHOR_REFINE_ITERATIONS = 2
 ANCHOR_REFINE_PHASES = 8  # phases per cycle the closed loop renders
 
@@ -267,6 +270,8 @@ def refine_colour_shifts(
     sigma_px: float | None = None,
     device: torch.device | str | None = None,
     step: float = 1.0,
+    coarse: np.ndarray | None = None,
+    coarse_sigma_px: float | None = None,
 ) -> torch.Tensor:
     """``scene.colour_shift`` [N,K,3] corrected in closed loop on the photo's camera, so the rendered local mean
     colour of the motion region stays at frame 0's through the cycle.
@@ -280,34 +285,44 @@ def refine_colour_shifts(
     visible copy −E at its pixel, recorded at its travel position along the path (the two nearest samples, by
     the copy's cross-fade weight). A copy's colour depends on its travel position only, so the loop stays exact;
     the rest sample stays 0, so frame 0 stays the fitted photo. The correction is low-frequency: texture still
-    travels. Only copies resting on ``moving`` are corrected (the anchored region: the pipeline leaves the sky out).
+    travels. Only copies resting on ``moving`` are corrected; copies resting on ``coarse`` [H,W] (the pipeline's
+    sky) are corrected the same way from the error at ``coarse_sigma_px`` inside ``coarse``, from the same renders.
     Returns the scene's shift unchanged when it has none or nothing moves.
     """
     from .raster import rasterize_gaussians
 
     shift = scene.colour_shift
-    if shift is None or not bool(scene.moving.any()) or not np.asarray(moving).any() or iterations <= 0:
-        return shift
     camera = scene.source_camera
-    sigma = sigma_px if sigma_px is not None else ANCHOR_REFINE_SIGMA * max(camera.width, camera.height)
+    long_side = max(camera.width, camera.height)
+    groups = [(np.asarray(moving, bool), sigma_px if sigma_px is not None else ANCHOR_REFINE_SIGMA * long_side)]
+    if coarse is not None:
+        groups.append((np.asarray(coarse, bool), coarse_sigma_px if coarse_sigma_px is not None else SKY_ANCHOR_SIGMA * long_side))
+    groups = [(mask, sigma) for mask, sigma in groups if mask.any()]
+    if shift is None or not bool(scene.moving.any()) or not groups or iterations <= 0:
+        return shift
 
-    def local_mean(rgb: torch.Tensor) -> np.ndarray:
-        return masked_local_mean(rgb.clamp(0.0, 1.0).float().cpu().numpy(), moving, sigma)
+    def local_means(rgb: torch.Tensor) -> list[np.ndarray]:
+        image = rgb.clamp(0.0, 1.0).float().cpu().numpy()
+        return [masked_local_mean(image, mask, sigma) for mask, sigma in groups]
 
     samples = shift.shape[1]
     moving_index = torch.nonzero(scene.moving).squeeze(1)
-    corrected = resting_on(scene.gaussians.means[moving_index], camera, moving)
+    # Which group corrects each moving copy (-1: none); a copy resting on both takes the first.
+    group_of = torch.full((len(moving_index),), -1, dtype=torch.long)
+    for g in reversed(range(len(groups))):
+        group_of[resting_on(scene.gaussians.means[moving_index], camera, groups[g][0])] = g
     shift = shift.clone()
     with torch.no_grad():
-        target = None  # frame 0 draws every copy at rest, where the shift is 0: the same in every iteration
+        targets = None  # frame 0 draws every copy at rest, where the shift is 0: the same in every iteration
         for _ in range(iterations):
             # Everything per copy stays where the states are (a GPU's millions of copies); images come to the
             # host only for the blur.
             states = LoopStates(dataclasses.replace(scene, colour_shift=shift), device)
             where = states.base.means.device
             rows = torch.arange(len(moving_index), device=where)
-            if target is None:
-                target = local_mean(rasterize_gaussians(states(0.0), camera).rgb)
+            group = group_of.to(where)
+            if targets is None:
+                targets = local_means(rasterize_gaussians(states(0.0), camera).rgb)
             total = torch.zeros(len(moving_index), samples, 3, device=where)
             weights = torch.zeros(len(moving_index), samples, device=where)
             cycle = states.n_frames / states.cycles
@@ -315,14 +330,18 @@ def refine_colour_shifts(
             for j in range(phases):
                 phase = (j + 0.5) * cycle / phases
                 drawn = states(phase)
-                error = torch.from_numpy(local_mean(rasterize_gaussians(drawn, camera).rgb) - target).to(where)
+                errors = [torch.from_numpy(mean - target).to(where)
+                          for mean, target in zip(local_means(rasterize_gaussians(drawn, camera).rgb), targets)]
                 along = torch.remainder(states.offset + states.cycle_position(phase), 1.0) - states.offset
                 for part, travel in ((slice(a, b), along), (slice(b, None), along - 1.0)):
                     uv, _ = project_points(drawn.means[part].float(), camera)
                     uv = torch.nan_to_num(uv)
                     seen = (uv[:, 0] >= 0) & (uv[:, 0] < camera.width) & (uv[:, 1] >= 0) & (uv[:, 1] < camera.height)
-                    copy_weight = states.weight[part].float() * seen
-                    correction = -sample_bilinear(error, uv)
+                    copy_weight = states.weight[part].float() * seen * (group >= 0)
+                    correction = torch.zeros(len(uv), 3, device=where)
+                    for g, error in enumerate(errors):
+                        mine = group == g
+                        correction[mine] = -sample_bilinear(error, uv[mine])
                     position = ((travel.float() + 1.0) * (0.5 * (samples - 1))).clamp(0.0, samples - 1.0)
                     low = position.floor().long().clamp(max=samples - 2)
                     t = position - low
@@ -331,7 +350,6 @@ def refine_colour_shifts(
                         weights.index_put_((rows, index), share, accumulate=True)
             update = torch.where((weights > 0.05)[..., None], total / weights.clamp_min(1e-6)[..., None], torch.zeros_like(total))
             update[:, samples // 2] = 0.0
-            update[~corrected.to(update.device)] = 0.0
             shift[moving_index] += step * update.cpu().to(shift.dtype)
     return shift
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from .animate import (
-    DEFAULT_FADE, colour_shifts, cycle_reach, motion_groups, offsets_at, phase_offset_map, refine_colour_shifts, with_backdrop,
+    DEFAULT_FADE, SKY_ANCHOR_SIGMA, colour_shifts, cycle_reach, motion_groups, offsets_at, phase_offset_map,
+    refine_colour_shifts, with_backdrop,
 )
 from .camera import Camera, identity_camera
 from .backends import Backends, MotionInputs, resolve_backends
@@ -203,7 +204,12 @@ def build(
 
     t = stage(5)
     gaussians, fit_report = fit_gaussians(gaussians, views[0], settings.fit_iters, settings.fit_lr, device)
-    anchored = flow.moving & (flow.region_id != REGION_SKY)
+    # Colour anchoring (the photo's own local means; a copy in the border ring takes the nearest edge's). The sky is
+    # anchored only at a coarse scale: a cloud is its low-frequency colour, so anchoring it at the water's 5 px held
+    # the cloud layer in place (a mountain stream's sky read at 0.76 of the asked speed).
+    sky = flow.moving & (flow.region_id == REGION_SKY)
+    water = flow.moving & ~sky
+    sky_sigma_px = SKY_ANCHOR_SIGMA * max(width, height)
     scene = Scene4D(
         gaussians=gaussians,
         velocity=velocity,
@@ -218,13 +224,12 @@ def build(
         cycles=settings.cycles,
         fade=DEFAULT_FADE,
         phase_offset=offsets_at(gaussians.means, camera, offset_map),
-        # The photo's own local means (a copy in the border ring takes the nearest edge's). Clouds are not anchored:
-        # a cloud is its low-frequency colour, so anchoring held the cloud layer in place (a mountain stream's sky
-        # read at 0.76 of the asked speed, 0.87 unanchored).
         colour_shift=colour_shifts(gaussians.means, velocity, settings.travel_frames, camera, photo.image, flow.moving,
-                                   anchored=anchored),
+                                   anchored=water)
+        + colour_shifts(gaussians.means, velocity, settings.travel_frames, camera, photo.image, sky, sky_sigma_px,
+                        anchored=sky),
     )
-    scene.colour_shift = refine_colour_shifts(scene, anchored, device=device)
+    scene.colour_shift = refine_colour_shifts(scene, water, device=device, coarse=sky, coarse_sigma_px=sky_sigma_px)
     timings["fit"] = time.perf_counter() - t  # the colour fit and both colour anchorings (meta shares this dict)
     return SceneBuild(scene, photo, depth_m, regions, flow, views, fit_report, timings, motion_inputs)
 

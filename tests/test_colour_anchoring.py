@@ -257,3 +257,27 @@ def test_copies_resting_off_the_anchored_region_keep_their_colour_and_the_closed
                                          camera)).astype(np.float64).mean(axis=-1)
     # 5 frames = 6 px down: rows 24-28 are still foam on the right (the band travelled), dark again on the left.
     assert later[25:29, 40:56].mean() > 180 and later[25:29, 8:24].mean() < 100
+
+
+def test_the_closed_loop_corrects_a_coarse_region_from_its_own_error():
+    """Blind anchoring (all shifts 0): the left half is the fine region, the right half the coarse one (the sky,
+    corrected at its own, larger scale). One closed loop over the same renders corrects copies of both halves, and
+    the right half's mean colour drifts less afterwards."""
+    blind = _step_scene(False)
+    blind = dataclasses.replace(blind, colour_shift=torch.zeros(len(blind.gaussians), 9, 3))
+    left, right = np.zeros((SIZE, SIZE), bool), np.zeros((SIZE, SIZE), bool)
+    left[:, :32], right[:, 32:] = True, True
+    only_left = refine_colour_shifts(blind, left, iterations=2, sigma_px=3.0)
+    both = refine_colour_shifts(blind, left, iterations=2, sigma_px=3.0, coarse=right, coarse_sigma_px=6.0)
+    camera = blind.source_camera
+    cols = blind.gaussians.means[:, 0] / blind.gaussians.means[:, 2] * camera.K[0, 0] + camera.K[0, 2]
+    on_right = cols > 33
+    assert float(only_left[on_right].abs().max()) == 0.0 and float(both[on_right].abs().max()) > 0.05
+
+    def right_drift(shift: torch.Tensor) -> float:
+        states = LoopStates(dataclasses.replace(blind, colour_shift=shift))
+        means = [to_uint8(rasterize_gaussians(states(float(k)), camera)).astype(np.float64)[16:56, 40:56].mean()
+                 for k in np.linspace(0, 10, 10, endpoint=False)]
+        return float(np.abs(np.array(means) - means[0]).max())
+
+    assert right_drift(both) < 0.5 * right_drift(only_left)
