@@ -46,8 +46,8 @@ STAGE_COSTS: dict[str, StageCost] = {  # keyed by landscape4d.pipeline.STAGES, i
     # The colour fit renders the input view only, once per step: it is not charged per generated view.
     "Fitting Gaussians": StageCost(fixed_s=0.3, per_fit_step_mpx_s=1.4, gpu_speedup=GPU_RENDER_SPEEDUP),
 }
-# "3dmom" adds the solved views' own 2D motion and the solve: +1.3 s for China at 512×342 px with 12
-# views (every third solved) on the 2-core CPU (benchmarks/results/speed_cpu.md), charged per generated view.
+# "3dmom" (the default) adds the solved views' own 2D motion and the solve: +1.5 s for China at 512×342 px with
+# 12 views (every third solved) on the 2-core CPU (benchmarks/results/speed_cpu.md), charged per generated view.
 MOM3D_EXTRA = StageCost(per_view_mpx_s=0.6)
 VIDEO_S_FIXED = 0.5  # starting the encoder
 # A video frame costs about as much per Gaussian (projecting and sorting every one) as per output pixel.
