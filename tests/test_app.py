@@ -432,9 +432,9 @@ def test_advanced_3d_motion_choice_reaches_the_settings(monkeypatch):
     import app
     import gradio as gr
 
-    assert app._settings("fast", "preset", 3, 1, "3dmom").motion == "3dmom"
-    assert app._settings("fast", "preset", 3, 1).motion == "single-view"
+    assert app._settings("fast", "preset", 3, 1, "single-view").motion == "single-view"
+    assert app._settings("fast", "preset", 3, 1).motion == "3dmom"  # the default
     with pytest.raises(gr.Error, match="Unknown 3D motion method 'magic'; choose one of 3dmom, single-view"):
         app._settings("fast", "preset", 3, 1, "magic")
     radio = next(c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) == "motion")
-    assert list(radio.choices) == [("3dmom", "3dmom"), ("single-view", "single-view")] and radio.value == "single-view"
+    assert list(radio.choices) == [("3dmom", "3dmom"), ("single-view", "single-view")] and radio.value == "3dmom"

@@ -58,7 +58,7 @@ def test_cli_runs_with_all_model_backends_from_local_folders(tiny_models, photo,
     assert frames.shape[0] == 4 and frames.shape[1:3] == (42, 64) or frames.shape[1:3] == (48, 64)
     scene = Scene4D.load(out / "lake.l4d.npz")
     assert scene.meta.backends == {"regions": "segmentation", "depth": "depth-anything", "inpainter": "diffusion",
-                                   "outpainter": "diffusion", "motion": "single-view"}
+                                   "outpainter": "diffusion", "motion": "3dmom"}
     assert scene.meta.settings["depth_model"] == str(tiny_models["depth"])
 
 
