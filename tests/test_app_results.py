@@ -216,6 +216,10 @@ def test_one_run_then_a_new_photo_leaves_nothing_stale(browser, server, tmp_path
     lake_size = working_size(Image.open(LAKE).size, int(RESOLUTION))
     scene = f"Scene {lake_size[0]}×{lake_size[1]}"
     _wait(page, f"document.querySelector('#estimate').innerText.includes('{scene}')", 60_000)
+    # The upload's events clear the result area; until the last one lands, Gradio shows its pending timer ("0.3s")
+    # in the components it updates. Wait for that signal, not for time.
+    _wait(page, "!/^\\s*[\\d.]+\\s*s\\s*$/.test(document.querySelector('#share')?.innerText ?? '') "
+                "&& !document.querySelector('#share .eta-bar, #compare .eta-bar, #video .eta-bar')", 60_000)
     assert page.locator("#photo .file-preview").inner_text().replace("\n", "").replace(" ", "").startswith(LAKE.stem)
     stale = _results(page)
     assert stale["video"] in (None, "") and stale["downloads"] == [False] * 5 and not stale["rerender"], stale
