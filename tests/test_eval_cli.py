@@ -75,6 +75,8 @@ def test_metrics_csv_values_are_sane(report_dir: Path):
     assert float(row["static_max"]) < 10  # pixels outside the motion regions stay still
     assert 0 <= float(row["render_piqe"]) <= 100
     assert float(row["epe_ours_px"]) < 0.05
+    assert 0 <= float(row["epe_ours_content_px"]) < 0.05
+    assert 0 < float(row["registration_offset_px"]) < 1  # a fraction of a pixel: the splat blend, not a misplacement
     assert float(row["peak_rss_mb"]) > 0 and float(row["time_build_total_s"]) > 0
     assert not math.isnan(float(row["flicker_warp_rmse"])) and not math.isnan(float(row["flicker_orbit_warp_rmse"]))
     # Only the hills are textured here (soft sky, smooth lake): none of them is asked to move or visibly moves, so

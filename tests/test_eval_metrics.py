@@ -440,3 +440,49 @@ def test_motion_adherence_pools_start_phases_over_the_cycle():
     assert values["motion_speed_ratio_phase0"] == pytest.approx(1.0, abs=0.08)
     assert values["motion_speed_ratio"] == pytest.approx(0.5, abs=0.08)
     assert values["motion_angle_deg"] < 5
+
+
+def test_content_registration_compares_each_piece_of_texture_with_itself():
+    # The input view's motion is a ramp along x (0.1 px/frame per px); a view shows at q the content of the source
+    # point 0.3 px to the right of where depth puts it (a splat renderer's blend), and carries that content's motion.
+    height, width = 32, 48
+    ramp = np.zeros((height, width, 2))
+    ramp[..., 0] = 0.1 * (np.arange(width) + 0.5)[None, :]
+    rows, cols = np.mgrid[4:28, 4:44]
+    pixels = np.stack([cols.ravel() + 0.5, rows.ravel() + 0.5], -1)
+    content_source = pixels + np.array([0.0, 0.2])  # the input view's own blend is off too, downward
+    content_view = pixels + np.array([0.3, 0.2])
+    carried = np.stack([0.1 * (pixels[:, 0] + 0.3), np.zeros(len(pixels))], -1)
+    own = M.sample_bilinear(ramp, pixels)
+    assert M.endpoint_error(carried, own).mean() == pytest.approx(0.03, abs=1e-9)  # depth registration: 0.3 px × 0.1
+    assert M.content_registered_error(carried, ramp, pixels, content_view, content_source).max() < 1e-9
+    # A view that disagrees about the motion itself still reads its disagreement.
+    wrong = carried + np.array([0.05, 0.0])
+    np.testing.assert_allclose(M.content_registered_error(wrong, ramp, pixels, content_view, content_source), 0.05, atol=1e-9)
+
+
+def test_rendered_content_leans_toward_the_nearer_neighbours_of_a_receding_plane():
+    import torch
+
+    from landscape4d.camera import identity_camera
+    from landscape4d.eval.evaluate import render_content_coordinates
+    from landscape4d.gaussians import gaussians_from_pixels
+    from landscape4d.scene import Scene4D
+
+    camera = identity_camera(64, 64)
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    # A ground plane: each row further down is 2 % nearer (a lake's surface seen from its shore); and the same
+    # plane upside down (a ceiling).
+    ground = (3.0 * 0.98 ** np.arange(64, dtype=np.float32))[:, None].repeat(64, 1)
+    # Within a row, a little seeded jitter breaks the ties that would leave the blend to the sort's index order.
+    ground *= 1.0 + 1e-4 * np.random.default_rng(0).standard_normal(ground.shape).astype(np.float32)
+    shifts = {}
+    for name, depth in (("ground", ground), ("ceiling", ground[::-1].copy())):
+        g = gaussians_from_pixels(image, depth, camera.K, camera.camera_to_world)
+        scene = Scene4D(g, torch.zeros_like(g.means), camera, 30, 30.0, 1.0, 5.0)
+        content = render_content_coordinates(scene, camera)[8:56, 8:56]
+        centres = np.stack(np.meshgrid(np.arange(8, 56) + 0.5, np.arange(8, 56) + 0.5), -1)
+        shifts[name] = (content - centres).reshape(-1, 2).mean(0)
+    # The nearer row wins the blend: below the pixel on the ground, above it on the ceiling; nothing sideways.
+    assert shifts["ground"][1] > 0.05 and shifts["ceiling"][1] < -0.05
+    assert abs(shifts["ground"][0]) < 0.01 and abs(shifts["ceiling"][0]) < 0.01

@@ -192,6 +192,22 @@ def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray
     return rgb[..., :2], depth, alpha, rgb[..., 2]
 
 
+def render_content_coordinates(scene: Any, camera: Any) -> np.ndarray:
+    """[H,W,2] the source-view pixel coordinates (centres at +0.5) of the content ``camera`` shows at each pixel:
+    each Gaussian carries its projection into the scene's source camera as its colour, blended ÷ alpha like
+    ``render_motion_field`` (see ``metrics.content_registered_error``)."""
+    from ..raster import rasterize_gaussians
+
+    g = scene.gaussians
+    source = scene.source_camera
+    uv, _ = M.project(g.means.numpy().astype(np.float64), source.K.numpy(), source.world_to_camera.numpy())
+    colors = torch.from_numpy(np.concatenate([uv, np.zeros((len(uv), 1))], axis=1).astype(np.float32))
+    with torch.no_grad():
+        out = rasterize_gaussians(g.replace(colors=colors), camera)
+    alpha = np.maximum(out.alpha.numpy().astype(np.float64), 1e-6)
+    return out.rgb.numpy()[..., :2].astype(np.float64) / alpha[..., None]
+
+
 def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) -> np.ndarray:
     """"Without 3D-MOM": the view's own 2D field, estimated independently like the paper's per-view estimator
     (``mom3d.estimate_view_motion``: the regions and arrows carried into the view through its depth)."""
@@ -208,6 +224,9 @@ def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) ->
 
 
 MOTION_ROWS = ("ours", "single_view", "paper", "per_view")  # the multi-view EPE's methods (report columns)
+# The 3D rows registered on the rendered content instead of through depth alone, and the registration offset between
+# the two (``metrics.content_registered_error``).
+CONTENT_KEYS = [f"epe_{name}_content_px" for name in MOTION_ROWS[:3]] + ["registration_offset_px"]
 
 
 def motion_variants(result: Any) -> dict[str, torch.Tensor]:
@@ -228,29 +247,93 @@ def motion_variants(result: Any) -> dict[str, torch.Tensor]:
     return out
 
 
-def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
-    """EPE (px per loop frame) between the generated views' 2D motion carried to the input view and the input
-    view's own 2D motion, for each method of ``MOTION_ROWS`` (see the report header)."""
-    import dataclasses
+@dataclass
+class EpeGeometry:
+    """What the multi-view EPE measures every velocity on: the moving layer, the input-view surface points of the
+    eroded motion regions, the generated views and where each view's rendered content comes from."""
 
+    front: Any  # Scene4D without the static backdrop
+    keep: torch.Tensor  # [N] bool: the scene's Gaussians in ``front``
+    rows: np.ndarray
+    cols: np.ndarray
+    pixels: np.ndarray  # [P,2] input-view pixel centres
+    points: np.ndarray  # [P,3] their surface points (depth map)
+    views: list  # generated views (``views.View``), the border ring left out
+    content_source: np.ndarray  # [P,2] ``render_content_coordinates`` of the input view at ``pixels``
+    content_views: list[np.ndarray]  # [H,W,2] per view
+
+
+def epe_geometry(result: Any, config: EvalConfig) -> EpeGeometry | None:
+    """The multi-view EPE's fixed part for one build; None when nothing moves or there are no generated views."""
     from ..scene import LAYER_BACKDROP, LAYER_BORDER
 
     scene = result.scene
     source = scene.source_camera
     mask = erode(result.flow.moving, config.margin_px)
     generated = [view for view in result.views[1:] if view.layer != LAYER_BORDER]  # the border ring is the input camera
-    keys = [f"epe_{name}_px" for name in MOTION_ROWS]
     if not mask.any() or not generated:
-        return {**{k: float("nan") for k in keys}, **{f"mom_{n}_px": float("nan") for n in MOTION_ROWS[:3]}, "epe_points": 0.0}
+        return None
     rows, cols = np.nonzero(mask)
     pixels = np.stack([cols + 0.5, rows + 0.5], -1)
     points = M.unproject(pixels, result.depth_m[rows, cols].astype(np.float64), source.K.numpy(), source.world_to_camera.numpy())
     # The static backdrop under moving content only shows while its copies cross-fade; motion is the moving layer's.
     keep = scene.layer != LAYER_BACKDROP if scene.layer is not None else torch.ones(len(scene.gaussians), dtype=torch.bool)
     front = scene.subset(keep)
+    return EpeGeometry(front, keep, rows, cols, pixels, points, generated,
+                       render_content_coordinates(front, source)[rows, cols],
+                       [render_content_coordinates(front, view.camera) for view in generated])
+
+
+@dataclass
+class VelocityEpe:
+    """Per visible (view, point) pair of one velocity field: EPE through depth, content-registered EPE, and the
+    registration offset |c_view(q) − c_in(x)|; plus each view's rendered depth (0 where uncovered)."""
+
+    depth_registered: np.ndarray
+    content_registered: np.ndarray
+    offset: np.ndarray
+    depth_views: list[np.ndarray]
+
+
+def velocity_epe(geometry: EpeGeometry, velocity: torch.Tensor, config: EvalConfig) -> VelocityEpe:
+    """The multi-view EPE of ``velocity`` [N,3] (all the scene's Gaussians) on ``geometry`` (see the report header)."""
+    import dataclasses
+
+    g = geometry
+    source = g.front.source_camera
+    variant = dataclasses.replace(g.front, velocity=velocity[g.keep])
+    own_field, _, _, _ = render_motion_field(variant, source)
+    own = own_field[g.rows, g.cols]
+    errors, content_errors, offsets, depth_views = [], [], [], []
+    for view, content_view in zip(g.views, g.content_views):
+        camera = view.camera
+        flow_view, depth_view, alpha_view, depth_change = render_motion_field(variant, camera)
+        depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
+        depth_views.append(depth_view)
+        args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
+        carried, visible = M.carry_flow_to_source(g.points, flow_view, depth_view, *args, depth_change_view=depth_change)
+        errors.append(M.endpoint_error(carried[visible], own[visible]))
+        q, _ = M.project(g.points[visible], camera.K.numpy(), camera.world_to_camera.numpy())
+        content_here = M.sample_bilinear(content_view, q)
+        content_errors.append(M.content_registered_error(carried[visible], own_field, g.pixels[visible], content_here,
+                                                         g.content_source[visible]))
+        offsets.append(np.linalg.norm(content_here - g.content_source[visible], axis=-1))
+    return VelocityEpe(np.concatenate(errors), np.concatenate(content_errors), np.concatenate(offsets), depth_views)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else float("nan")
+
+
+def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
+    """EPE (px per loop frame) between the generated views' 2D motion carried to the input view and the input
+    view's own 2D motion, for each method of ``MOTION_ROWS``, through depth and content-registered (see the report
+    header)."""
+    keys = [f"epe_{name}_px" for name in MOTION_ROWS] + CONTENT_KEYS
+    geometry = epe_geometry(result, config)
+    if geometry is None:
+        return {**{k: float("nan") for k in keys}, **{f"mom_{n}_px": float("nan") for n in MOTION_ROWS[:3]}, "epe_points": 0.0}
     values: dict[str, float] = {}
-    points_seen = 0.0
-    per_view_errors: list[np.ndarray] = []
     variants = motion_variants(result)
     if result.motion_inputs is not None:
         from ..mom3d import ViewMotion, view_disagreement
@@ -259,34 +342,26 @@ def multiview_motion_epe(result: Any, config: EvalConfig) -> dict[str, float]:
         views = [ViewMotion(inputs.camera, inputs.flow.flow_px_per_frame, inputs.depth_m, inputs.flow.moving),
                  *inputs.view_motions]
         for name, velocity in variants.items():
-            values[f"mom_{name}_px"] = view_disagreement(front.gaussians.means, velocity[keep], views)
-    for name, velocity in variants.items():
-        variant = dataclasses.replace(front, velocity=velocity[keep])
-        own, _, _, _ = render_motion_field(variant, source)
-        own = own[rows, cols]
-        errors = []
-        for view in generated:
-            camera = view.camera
-            flow_view, depth_view, alpha_view, depth_change = render_motion_field(variant, camera)
-            depth_view = np.where(alpha_view > 0.5, depth_view, 0.0)  # uncovered pixels fail the visibility test
-            args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
-            carried, visible = M.carry_flow_to_source(points, flow_view, depth_view, *args, depth_change_view=depth_change)
-            errors.append(M.endpoint_error(carried[visible], own[visible]))
-            if name == "ours":
-                # "Without 3D-MOM": each view's field estimated on its own, carried at the view depth (a 2D field
-                # has no depth change), against the input view's requested field.
-                baseline_view = per_view_baseline_field(result, camera, depth_view)
-                carried_b, visible_b = M.carry_flow_to_source(points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
-                requested = result.flow.flow_px_per_frame.astype(np.float64)[rows, cols]
-                per_view_errors.append(M.endpoint_error(carried_b[visible_b], requested[visible_b]))
-        error = np.concatenate(errors)
-        values[f"epe_{name}_px"] = float(error.mean()) if error.size else float("nan")
-        if name == "ours":
-            points_seen = float(error.size)
-    per_view = np.concatenate(per_view_errors) if per_view_errors else np.zeros(0)
-    values["epe_per_view_px"] = float(per_view.mean()) if per_view.size else float("nan")
+            values[f"mom_{name}_px"] = view_disagreement(geometry.front.gaussians.means, velocity[geometry.keep], views)
+    measured = {name: velocity_epe(geometry, velocity, config) for name, velocity in variants.items()}
+    for name, epe in measured.items():
+        values[f"epe_{name}_px"] = _mean(epe.depth_registered)
+        values[f"epe_{name}_content_px"] = _mean(epe.content_registered)
+    values["registration_offset_px"] = _mean(measured["ours"].offset)
+    # "Without 3D-MOM": each view's field estimated on its own, carried at the view depth (a 2D field has no depth
+    # change), against the input view's requested field.
+    source = result.scene.source_camera
+    requested = result.flow.flow_px_per_frame.astype(np.float64)[geometry.rows, geometry.cols]
+    per_view = []
+    for view, depth_view in zip(geometry.views, measured["ours"].depth_views):
+        camera = view.camera
+        args = (camera.K.numpy(), camera.world_to_camera.numpy(), source.K.numpy(), source.world_to_camera.numpy(), config.depth_tolerance)
+        baseline_view = per_view_baseline_field(result, camera, depth_view)
+        carried, visible = M.carry_flow_to_source(geometry.points, baseline_view, depth_view, *args, moved_depth=config.moved_depth)
+        per_view.append(M.endpoint_error(carried[visible], requested[visible]))
+    values["epe_per_view_px"] = _mean(np.concatenate(per_view))
     moms = {f"mom_{name}_px": values.get(f"mom_{name}_px", float("nan")) for name in MOTION_ROWS[:3]}
-    return {**{k: values.get(k, float("nan")) for k in keys}, **moms, "epe_points": points_seen}
+    return {**{k: values.get(k, float("nan")) for k in keys}, **moms, "epe_points": float(measured["ours"].depth_registered.size)}
 
 
 def motion_adherence(render: Renderer, flow: Any, frame0: np.ndarray, config: EvalConfig) -> dict[str, float]:

@@ -505,6 +505,25 @@ def carry_flow_to_source(
     return end - start, visible
 
 
+def content_registered_error(
+    carried: np.ndarray,
+    own_field: np.ndarray,
+    pixels: np.ndarray,
+    content_view: np.ndarray,
+    content_source: np.ndarray,
+) -> np.ndarray:
+    """[N] EPE of carried motions against the source view's own field at the *content* the view shows there.
+
+    A splat renderer shows at a pixel the alpha-blend of the Gaussians around it, front to back, so the content
+    (``content_*`` [N,2]: the blended source-view pixel coordinates of the Gaussians seen, ``render_content_coordinates``)
+    sits a fraction of a pixel from where depth puts it, toward the nearer neighbours, and differently in every view.
+    Each view's motion belongs to the content it shows: the source point x whose rendered content is the view's is
+    x + (content_view − content_source(x)) to first order, and the source field ``own_field`` [H,W,2] is read
+    there (bilinear; ``pixels`` [N,2] are the points' source pixels, centres at +0.5)."""
+    at = np.asarray(pixels, np.float64) + (np.asarray(content_view, np.float64) - np.asarray(content_source, np.float64))
+    return endpoint_error(carried, sample_bilinear(own_field, at))
+
+
 def endpoint_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per-vector Euclidean distance |a − b| of [...,2] arrays."""
     return np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64), axis=-1)
@@ -512,7 +531,7 @@ def endpoint_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "HOLE_ALPHA", "MotionAdherence", "StaticChange", "angle_between_deg", "angle_error_deg", "carry_flow_to_source",
-    "consistent_flow_mask", "edge_of_world_mask", "edge_of_world_share", "endpoint_error", "ghosting",
+    "consistent_flow_mask", "content_registered_error", "edge_of_world_mask", "edge_of_world_share", "endpoint_error", "ghosting",
     "Ghosting", "local_std_levels", "mean_gradient", "hole_fraction", "optical_flow", "piqe", "project", "project_motion",
     "psnr", "sample_bilinear", "seam_psnr", "ssim", "static_change", "textured_mask", "to_float01", "to_gray_u8",
     "unproject", "warp_backward", "warping_error",

@@ -38,6 +38,8 @@ MAIN_COLUMNS = (
     Column("motion_speed_ratio", "speed ratio", "f2", "→1"),
     Column("epe_ours_px", "MV EPE ours px", "f4", "↓"),
     Column("epe_paper_px", "MV EPE plain 3D-MOM px", "f4", "↓"),
+    Column("epe_ours_content_px", "MV EPE ours, content-registered px", "f4", "↓"),
+    Column("epe_paper_content_px", "MV EPE plain 3D-MOM, content-registered px", "f4", "↓"),
     Column("epe_single_view_px", "MV EPE single-view px", "f4", "↓"),
     Column("epe_per_view_px", "MV EPE per-view 2D px", "f4", "↓"),
     Column("mom_ours_px", "views' 2D vs ours px", "f4", "↓"),
@@ -73,7 +75,8 @@ REGION_KEYS = ("region_precision", "region_recall", "region_iou", "visible_preci
                "region_angle_water_deg")
 EXTRA_KEYS = ("flicker_orbit_warp_rmse", "static_max_nomargin", "motion_tracked_share", "motion_still_share", "motion_gap_frames", "motion_pixels",
               "motion_speed_control", "motion_speed_ratio_luma", "motion_speed_control_luma", "motion_speed_ratio_all",
-              "motion_readable_share", "motion_speed_ratio_phase0", "epe_points")
+              "motion_readable_share", "motion_speed_ratio_phase0", "epe_points", "epe_single_view_content_px",
+              "registration_offset_px")
 
 
 def fmt(value: Any, kind: str = "f2") -> str:
@@ -185,7 +188,15 @@ def definitions(config: EvalConfig) -> list[str]:
         "through its depth, `flow2d.motion_field` there), carried at "
         + ("the same view depth z" if c.moved_depth == "keep" else "the view's rendered depth there")
         + " (a 2D field has no depth change), against the input view's requested field. Paper: 0.152 px without "
-        "3D-MOM, 0.003 px with it.",
+        "3D-MOM, 0.003 px with it. *Content-registered* (ours, plain 3D-MOM; single-view in the Details table): the "
+        "same carried motions, compared with the input view's own motion at the *content* the view shows at q "
+        "rather than at P's pixel x. A splat renderer shows at a pixel the alpha-blend of the Gaussians around it, "
+        "front to back, so the content sits a fraction of a pixel from where depth puts it, toward the nearer "
+        "neighbours, and differently in every view; each Gaussian carries its input-view pixel coordinates as its "
+        "colour (blended, ÷ alpha: c_view(q) in the view, c_in(x) in the input view) and the input view's motion is "
+        "read (bilinear) at x + c_view(q) − c_in(x): every piece of texture is compared with itself. *registration "
+        "offset* (Details table) = mean |c_view(q) − c_in(x)| over the same pairs, px of the input view: where the "
+        "field changes, offset × its gradient is what the depth registration adds to the EPE.",
         f"- **flicker** (temporal warping error, 8-bit levels; tearing between views shows here): two runs of "
         f"{c.flicker_frames} consecutive frames of the `{FLICKER_TRAJECTORY}` path (and, *flicker, orbit* in the "
         f"Details table, of the `{FLICKER_ORBIT_TRAJECTORY}` path) at {c.video_fps:g} fps ({total}-frame video; runs start at frames 0 and "
@@ -302,8 +313,8 @@ def render_markdown(
     lines += _region_table(results)
 
     lines += ["", "### Details", ""]
-    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio, start phase 0 only | speed ratio (luma) / control | still % | EPE points | flicker, orbit |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| photo | moving px % | moving Gaussians | static max, no margin | motion gap (frames) | motion tracked % | motion px | speed control | readable % | speed ratio, all tracked | speed ratio, start phase 0 only | speed ratio (luma) / control | still % | EPE points | MV EPE single-view, content-registered px | registration offset px | flicker, orbit |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r.error is None:
             v = r.values
@@ -312,7 +323,8 @@ def render_markdown(
                 f"{fmt(v.get('motion_gap_frames'), 'int')} | {fmt(v.get('motion_tracked_share'), 'pct')} | {fmt(v.get('motion_pixels'), 'int')} | {fmt(v.get('motion_speed_control'))} | "
                 f"{fmt(v.get('motion_readable_share'), 'pct')} | {fmt(v.get('motion_speed_ratio_all'))} | {fmt(v.get('motion_speed_ratio_phase0'))} | "
                 f"{fmt(v.get('motion_speed_ratio_luma'))} / {fmt(v.get('motion_speed_control_luma'))} | {fmt(v.get('motion_still_share'), 'pct')} | "
-                f"{fmt(v.get('epe_points'), 'int')} | {fmt(v.get('flicker_orbit_warp_rmse'))} |"
+                f"{fmt(v.get('epe_points'), 'int')} | {fmt(v.get('epe_single_view_content_px'), 'f4')} | "
+                f"{fmt(v.get('registration_offset_px'), 'f3')} | {fmt(v.get('flicker_orbit_warp_rmse'))} |"
             )
 
     if real is not None:
