@@ -200,7 +200,7 @@ def masked_local_mean(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.n
     factor = int(sigma // COARSE_BLUR_PX_PER_SAMPLE)
     if factor >= 2:
         # A wide blur (the sky's anchoring scale) is as smooth at a fraction of the samples: blur a downsampled
-        # copy and interpolate back (a 60-px blur at full size cost ~0.3 s per frame of the closed loop).
+        # copy and interpolate back (a 60-px blur at full size cost ~0.5 s per frame of the closed loop).
         height, width = weight.shape
         small = (max(1, round(width / factor)), max(1, round(height / factor)))
 

@@ -41,7 +41,6 @@ from .flow2d import REGION_SKY, REGION_WATER, Arrow, Flow2D, motion_field
 from .motion3d import confine_to_regions, lift_single_view, smooth_surface
 
 
-
 @dataclass
 class ViewMotion:
     """One view's own 2D motion: the field a 2D estimator gives in that view, and the view's depth (visibility)."""
