@@ -1232,7 +1232,8 @@ def build_demo() -> gr.Blocks:
                                    info="fast: CPU-friendly · balanced · high: for a GPU", elem_id="quality")
                 with gr.Accordion("Advanced", open=False):
                     resolution = gr.Dropdown(RESOLUTIONS, value="preset", label="Working resolution (long side, px)",
-                                             info="'preset' follows the quality", elem_id="resolution")
+                                             info="'preset' follows the quality; a panorama wider than 2:1 keeps the pixel count of a 2:1 photo "
+                                             "(its long side up to 2× this)", elem_id="resolution")
                     motion = gr.Radio(list(MOTION_METHODS), value=QUALITY[DEFAULT_QUALITY].motion, label="3D motion",
                                       info="3dmom: one 3D motion that agrees with the generated views (the paper's 3D-MOM) · "
                                       "single-view: lift the photo's motion along its depth (~1 s faster)",

@@ -16,8 +16,10 @@ Decisions (documented once, here)
 * NumPy arrays are taken as RGB (OpenCV users convert from BGR first); [H,W], [H,W,1|3|4] and [1|3|4,H,W].
 * Size: the long side is reduced to ``long_side`` with area averaging; photos are never enlarged to reach
   ``long_side``, except that photos whose short side is below 64 px are enlarged (bicubic) to a 64 px short side
-  (still capped by ``long_side``) so the later stages have enough pixels. Both sides are rounded to even numbers
-  because H.264 yuv420p needs even sizes.
+  (still capped by ``long_side``) so the later stages have enough pixels. A panorama wider (or taller) than 2:1
+  keeps the pixel count of a 2:1 photo at ``long_side`` (its long side grows by √(aspect / 2), at most 2× at the
+  8:1 limit): a 6:1 strip at 512 px is 886×148 instead of 512×86, a video worth watching at the cost of no more
+  pixels than a 2:1 photo. Both sides are rounded to even numbers because H.264 yuv420p needs even sizes.
 * Embedded ICC profiles (Display P3 phone photos, CMYK print files) are converted to sRGB when Pillow's
   littleCMS is available; otherwise the pixel values are used as they are.
 """
@@ -330,13 +332,18 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 # Resizing and naming
 
 
+PANORAMA_ASPECT = 2.0  # wider than this, a photo keeps the pixel count of a photo of this aspect at long_side
+
+
 def working_size(original_size: tuple[int, int], long_side: int | None) -> tuple[int, int]:
     """Even (width, height) at which ``load_photo(…, long_side)`` returns a photo of ``original_size`` (width,
     height after EXIF orientation): the one place of the rules in the module docstring (reduced to ``long_side``,
-    never enlarged except that a short side below 64 px is, both sides rounded half-up to even numbers)."""
+    or to the pixel count of a 2:1 photo for a wider panorama, never enlarged except that a short side below 64 px
+    is, both sides rounded half-up to even numbers)."""
     width, height = (int(v) for v in original_size)
     long_px, short_px = max(width, height), min(width, height)
-    cap = long_side / long_px if long_side is not None else math.inf
+    budget_long = long_side * math.sqrt(max(1.0, long_px / short_px / PANORAMA_ASPECT)) if long_side is not None else math.inf
+    cap = budget_long / long_px
     scale = min(cap, max(1.0, MIN_WORKING_SHORT_SIDE_PX / short_px))
     return _even(width * scale), _even(height * scale)
 

@@ -134,7 +134,7 @@ def test_numpy_inputs(array: np.ndarray, expected_max: float) -> None:
 
 def test_sizes_panorama_tiny_and_native(tmp_path: Path) -> None:
     panorama = load_photo(np.random.default_rng(0).random((300, 1200, 3)).astype(np.float32))
-    assert panorama.image.shape[:2] == (128, 512)
+    assert panorama.image.shape[:2] == (182, 724)  # 4:1: the pixel count of a 2:1 photo at 512 px
     assert panorama.original_size == (1200, 300)
     tiny = load_photo(np.zeros((20, 30, 3), np.uint8))
     assert min(tiny.image.shape[:2]) == 64 and tiny.image.shape[:2] == (64, 96)
