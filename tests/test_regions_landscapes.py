@@ -662,3 +662,19 @@ def test_boats_beside_an_island_under_the_far_shore_are_no_shore() -> None:
     assert not out[16:18].any(), "the far shore flows"
     assert out[26:34, 2:20].all(), "the boats beside the island are taken for the far shore"
     assert out[24:36, 56:].all(), "the open water beside the island is trimmed off"
+
+
+@pytest.mark.parametrize("name", ["lake", "sea"])
+def test_an_underexposed_photo_finds_the_regions_of_its_normal_exposure(name) -> None:
+    from pathlib import Path
+
+    from landscape4d.regions.classic import ClassicRegions, normalise_exposure
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.jpg"
+    photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    normal = photo.astype(np.float32) / 255.0
+    dark = (photo * 0.2).astype(np.uint8).astype(np.float32) / 255.0  # three stops under, in 8 bits
+    assert normalise_exposure(normal) is normal  # a normally exposed photo is left as it is
+    found, found_dark = ClassicRegions()(normal), ClassicRegions()(dark)
+    assert found.water.mean() > 0.2 and found.sky.mean() > 0.2
+    assert _iou(found.water, found_dark.water) > 0.9 and _iou(found.sky, found_dark.sky) > 0.9

@@ -43,6 +43,10 @@ regions``); only regions at ``ACCEPT_CONFIDENCE`` or above move, the rest are su
   Near-black teal is shade; foam must be streaked (not blossom, snow or gravel) and must not lie along strong
   straight lines (pipes, railings). Pale vertical streaks reaching the water are suggested as a waterfall.
 
+An underexposed photo (its brightest 0.5 % of pixels below ``UNDEREXPOSED_LUMA``) is brightened first, as a camera's
+auto-exposure would: the rules' brightness thresholds (a daylight sky, foam) are for a normally exposed photo. A
+night photo with lights in it keeps its exposure.
+
 Everything runs on a copy at most ``work_long_side`` px long (~0.3–0.5 s at the default) and is deterministic
 (GrabCut's k-means seeding uses OpenCV's RNG, which is re-seeded before each call).
 """
@@ -93,7 +97,7 @@ class ClassicRegions:
 
         image = _as_float_rgb(image)
         height, width = image.shape[:2]
-        small = resize_long_side(image, self.work_long_side)
+        small = normalise_exposure(resize_long_side(image, self.work_long_side))
         features = _features(small)
         sky_soft, below_horizon = _sky_and_cut(features, self.min_sky_fraction)
         sky_small = _peel_textured_bottom(features, _add_sky_gaps(features, sky_soft > 0.5))
@@ -127,6 +131,20 @@ class ClassicRegions:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Features
+
+
+UNDEREXPOSED_LUMA = 0.45  # below this 99.5th-percentile luma a photo counts as underexposed
+EXPOSED_LUMA = 0.85  # ... and is brightened so that percentile lands here
+MAX_EXPOSURE_GAIN = 6.0
+
+
+def normalise_exposure(rgb: np.ndarray) -> np.ndarray:
+    """[H,W,3] in [0,1]: ``rgb`` brightened (one gain, clipped) when it is underexposed (see module docstring)."""
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    top = float(np.percentile(luma, 99.5))
+    if top >= UNDEREXPOSED_LUMA or top <= 0.0:
+        return rgb
+    return np.clip(rgb * min(EXPOSED_LUMA / top, MAX_EXPOSURE_GAIN), 0.0, 1.0).astype(np.float32)
 
 
 def _as_float_rgb(image: np.ndarray) -> np.ndarray:
