@@ -16,7 +16,7 @@ Decisions (documented once, here)
 * NumPy arrays are taken as RGB (OpenCV users convert from BGR first); [H,W], [H,W,1|3|4] and [1|3|4,H,W].
 * Size: the long side is reduced to ``long_side`` with area averaging; photos are never enlarged to reach
   ``long_side``, except that photos whose short side is below 64 px are enlarged (bicubic) to a 64 px short side
-  (still capped by ``long_side``) so the later stages have enough pixels. A panorama wider (or taller) than 2:1
+  (still capped by the working size below) so the later stages have enough pixels. A panorama wider (or taller) than 2:1
   keeps the pixel count of a 2:1 photo at ``long_side`` (its long side grows by √(aspect / 2), at most 2× at the
   8:1 limit): a 6:1 strip at 512 px is 886×148 instead of 512×86, a video worth watching at the cost of no more
   pixels than a 2:1 photo. Both sides are rounded to even numbers because H.264 yuv420p needs even sizes.

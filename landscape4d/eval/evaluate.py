@@ -166,15 +166,25 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
     return cv2.erode(mask.astype(np.uint8), _disk(radius), borderType=cv2.BORDER_REPLICATE).astype(bool) if radius > 0 else mask.copy()
 
 
+def render_blended(gaussians: Any, camera: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-Gaussian ``values`` [N,3] rendered as colour by ``camera`` and divided by the accumulated opacity:
+    (blended values [H,W,3], z-depth [H,W], alpha [H,W]), the blend a pixel of the video shows."""
+    from ..raster import rasterize_gaussians
+
+    with torch.no_grad():
+        out = rasterize_gaussians(gaussians.replace(colors=torch.from_numpy(values.astype(np.float32))), camera)
+    alpha = out.alpha.numpy().astype(np.float64)
+    safe = np.maximum(alpha, 1e-6)
+    return out.rgb.numpy().astype(np.float64) / safe[..., None], out.depth.numpy().astype(np.float64) / safe, alpha
+
+
 def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The scene's motion as seen by ``camera``: (flow [H,W,2] px per loop frame, z-depth [H,W], alpha [H,W],
     change of z-depth per loop frame [H,W]).
 
-    Each Gaussian carries m = proj(p + v) − proj(p) and its depth change as its "colour"; the rasterizer blends
-    them like colour and the result is divided by the accumulated opacity. Static Gaussians carry zero.
+    Each Gaussian carries m = proj(p + v) − proj(p) and its depth change as its "colour" (``render_blended``).
+    Static Gaussians carry zero.
     """
-    from ..raster import rasterize_gaussians
-
     g = scene.gaussians
     K, w2c = camera.K.numpy(), camera.world_to_camera.numpy()
     velocity = scene.velocity.numpy().astype(np.float64)
@@ -182,30 +192,19 @@ def render_motion_field(scene: Any, camera: Any) -> tuple[np.ndarray, np.ndarray
     depth_change = velocity @ w2c[2, :3].astype(np.float64)
     still = ~scene.moving.numpy()
     motion[still], depth_change[still] = 0.0, 0.0
-    colors = torch.from_numpy(np.concatenate([motion, depth_change[:, None]], axis=1).astype(np.float32))
-    with torch.no_grad():
-        out = rasterize_gaussians(g.replace(colors=colors), camera)
-    alpha = out.alpha.numpy().astype(np.float64)
-    safe = np.maximum(alpha, 1e-6)
-    rgb = out.rgb.numpy().astype(np.float64) / safe[..., None]
-    depth = out.depth.numpy().astype(np.float64) / safe
-    return rgb[..., :2], depth, alpha, rgb[..., 2]
+    blended, depth, alpha = render_blended(g, camera, np.concatenate([motion, depth_change[:, None]], axis=1))
+    return blended[..., :2], depth, alpha, blended[..., 2]
 
 
 def render_content_coordinates(scene: Any, camera: Any) -> np.ndarray:
     """[H,W,2] the source-view pixel coordinates (centres at +0.5) of the content ``camera`` shows at each pixel:
-    each Gaussian carries its projection into the scene's source camera as its colour, blended ÷ alpha like
-    ``render_motion_field`` (see ``metrics.content_registered_error``)."""
-    from ..raster import rasterize_gaussians
-
+    each Gaussian carries its projection into the scene's source camera as its colour (``render_blended``; see
+    ``metrics.content_registered_error``)."""
     g = scene.gaussians
     source = scene.source_camera
     uv, _ = M.project(g.means.numpy().astype(np.float64), source.K.numpy(), source.world_to_camera.numpy())
-    colors = torch.from_numpy(np.concatenate([uv, np.zeros((len(uv), 1))], axis=1).astype(np.float32))
-    with torch.no_grad():
-        out = rasterize_gaussians(g.replace(colors=colors), camera)
-    alpha = np.maximum(out.alpha.numpy().astype(np.float64), 1e-6)
-    return out.rgb.numpy()[..., :2].astype(np.float64) / alpha[..., None]
+    blended, _, _ = render_blended(g, camera, np.concatenate([uv, np.zeros((len(uv), 1))], axis=1))
+    return blended[..., :2]
 
 
 def per_view_baseline_field(result: Any, camera: Any, depth_view: np.ndarray) -> np.ndarray:

@@ -140,7 +140,7 @@ MAX_EXPOSURE_GAIN = 6.0
 
 def normalise_exposure(rgb: np.ndarray) -> np.ndarray:
     """[H,W,3] in [0,1]: ``rgb`` brightened (one gain, clipped) when it is underexposed (see module docstring)."""
-    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2GRAY)  # the weights _features uses
     top = float(np.percentile(luma, 99.5))
     if top >= UNDEREXPOSED_LUMA or top <= 0.0:
         return rgb
